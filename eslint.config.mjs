@@ -1,0 +1,58 @@
+import nx from '@nx/eslint-plugin';
+
+// Framework and infrastructure packages that the pure math libraries must never import (DESIGN.md, "Libraries").
+const frameworkImports = [
+  '@nestjs/*',
+  '@prisma/*',
+  'bull',
+  'ioredis',
+  'pg',
+  'express',
+  '@tensorflow/tfjs-node',
+  '@tensorflow/tfjs-node-gpu',
+];
+
+export default [
+  ...nx.configs['flat/base'],
+  ...nx.configs['flat/typescript'],
+  ...nx.configs['flat/javascript'],
+  {
+    ignores: ['**/dist', '**/node_modules', '**/generated', 'tmp', 'coverage', '**/vite.config.*.timestamp*'],
+  },
+  {
+    files: ['**/src/**/*.ts', '**/src/**/*.tsx', '**/src/**/*.js', '**/src/**/*.jsx'],
+    rules: {
+      '@nx/enforce-module-boundaries': [
+        'error',
+        {
+          enforceBuildableLibDependency: true,
+          allow: [],
+          depConstraints: [
+            // The dependency table of DESIGN.md, one row per library.
+            { sourceTag: 'lib:config', onlyDependOnLibsWithTags: [] },
+            { sourceTag: 'lib:contracts', onlyDependOnLibsWithTags: [] },
+            { sourceTag: 'lib:storage', onlyDependOnLibsWithTags: [] },
+            { sourceTag: 'lib:db', onlyDependOnLibsWithTags: ['lib:contracts'] },
+            { sourceTag: 'lib:tokenizer', onlyDependOnLibsWithTags: [] },
+            { sourceTag: 'lib:rl-core', onlyDependOnLibsWithTags: [] },
+            { sourceTag: 'lib:graders', onlyDependOnLibsWithTags: [] },
+            { sourceTag: 'lib:model', onlyDependOnLibsWithTags: ['lib:tokenizer'] },
+            {
+              sourceTag: 'lib:trainer',
+              onlyDependOnLibsWithTags: ['lib:rl-core', 'lib:model', 'lib:tokenizer', 'lib:graders'],
+            },
+            { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:lib'] },
+            // Math libraries are framework-free: no NestJS, Prisma, Bull, drivers or native tfjs backends.
+            { sourceTag: 'type:math', bannedExternalImports: frameworkImports },
+          ],
+        },
+      ],
+      '@typescript-eslint/no-explicit-any': 'error',
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+    },
+  },
+  {
+    files: ['**/*.spec.ts', '**/*.test.ts', '**/test/**/*.ts'],
+    rules: { '@typescript-eslint/no-non-null-assertion': 'off' },
+  },
+];
