@@ -211,7 +211,7 @@ async function main() {
     return 64;
   }
   const config = poolConfig(process.env.DATABASE_URL || DEFAULT_URL);
-  if (command !== 'diff') await ensureDatabase(config);
+  await ensureDatabase(config);
   const { engine, schema } = await loadEngine(config, process.env.DB_VERBOSE === '1');
   return commands[command](engine, schema, ...args);
 }

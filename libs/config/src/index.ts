@@ -1,1 +1,3 @@
-export {};
+export { BACKENDS, envSchema, LOG_LEVELS, type AppConfig } from './lib/env.schema';
+export { Config, ConfigError, loadConfig } from './lib/load-config';
+export { ConfigModule } from './lib/config.module';

@@ -1,1 +1,5 @@
-export {};
+export * from './lib/api-keys';
+export * from './lib/errors';
+export * from './lib/ids';
+export * from './lib/pagination';
+export * from './lib/queues';

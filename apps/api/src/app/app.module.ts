@@ -1,0 +1,47 @@
+import { Module, type DynamicModule } from '@nestjs/common';
+import { APP_FILTER, APP_PIPE } from '@nestjs/core';
+import { Config, ConfigModule } from '@tracetune/config';
+import { DbModule } from '@tracetune/db';
+import { ZodValidationPipe } from 'nestjs-zod';
+import { LoggerModule } from 'nestjs-pino';
+import { ApiKeysModule } from './api-keys/api-keys.module';
+import { AuthModule } from './auth/auth.module';
+import { OpenAIExceptionFilter } from './common/openai-exception.filter';
+import { assignRequestId } from './common/request-id';
+import { HealthModule } from './health/health.module';
+import { MetricsModule } from './metrics/metrics.module';
+import { QueueModule } from './queue/queue.module';
+import { StorageModule } from './storage/storage.module';
+
+/** The api process: wiring only. Feature modules are one per domain noun. */
+@Module({})
+export class AppModule {
+  static forRoot(config: Config): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [
+        ConfigModule.forRoot(config),
+        LoggerModule.forRoot({
+          pinoHttp: {
+            level: config.get('LOG_LEVEL'),
+            genReqId: assignRequestId,
+            customProps: (request) => ({ organization: (request as { principal?: { organizationId: string } }).principal?.organizationId }),
+            autoLogging: { ignore: (request) => request.url === '/health' || request.url === '/metrics' },
+            redact: ['req.headers.authorization'],
+          },
+        }),
+        DbModule,
+        QueueModule,
+        StorageModule,
+        AuthModule,
+        HealthModule,
+        MetricsModule,
+        ApiKeysModule,
+      ],
+      providers: [
+        { provide: APP_PIPE, useClass: ZodValidationPipe },
+        { provide: APP_FILTER, useClass: OpenAIExceptionFilter },
+      ],
+    };
+  }
+}

@@ -1,0 +1,28 @@
+import { NestFactory } from '@nestjs/core';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import type { Config } from '@tracetune/config';
+import { Logger } from 'nestjs-pino';
+import { AppModule } from './app.module';
+import { jsonBody } from './common/json-body';
+import { requestIdMiddleware } from './common/request-id';
+import { serveDashboard } from './dashboard/dashboard';
+import { httpMetrics } from './metrics/http-metrics.middleware';
+import { MetricsService } from './metrics/metrics.service';
+import { buildOpenApiDocument, serveOpenApi } from './openapi/openapi';
+
+/** Builds the api application (used by main.ts, the OpenAPI writer and the tests); the caller listens. */
+export async function createApp(config: Config): Promise<NestExpressApplication> {
+  const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config), {
+    bodyParser: false,
+    bufferLogs: true,
+  });
+  app.useLogger(app.get(Logger));
+  app.enableShutdownHooks();
+  app.disable('x-powered-by');
+  app.use(requestIdMiddleware);
+  app.use(httpMetrics(app.get(MetricsService)));
+  app.use(...jsonBody(config.get('TRACETUNE_MAX_JSON_BYTES')));
+  serveDashboard(app.getHttpAdapter().getInstance(), config.get('TRACETUNE_DASHBOARD_DIR'));
+  serveOpenApi(app, buildOpenApiDocument(app));
+  return app;
+}

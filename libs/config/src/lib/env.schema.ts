@@ -1,0 +1,64 @@
+import { z } from 'zod';
+
+/**
+ * Every environment variable Tracetune reads, with its default and meaning. `.env.example` mirrors this table;
+ * nothing outside libs/config reads `process.env` (lint enforces it).
+ */
+const port = (fallback: number) => z.coerce.number().int().min(1).max(65535).default(fallback);
+const bytes = (fallback: number) => z.coerce.number().int().positive().default(fallback);
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export const BACKENDS = ['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] as const;
+
+export const envSchema = z.object({
+  NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+  /** Address the HTTP servers bind to. */
+  HOST: z.string().min(1).default('0.0.0.0'),
+  /** Public API port (OpenAI-compatible surface, dashboard, /docs). */
+  PORT: port(8080),
+  /** Internal inference server port. */
+  INFERENCE_PORT: port(8081),
+  /** Where the api reaches inference (defaults to the local all-in-one instance). */
+  INFERENCE_URL: z.url().default('http://127.0.0.1:8081'),
+  /** Worker health endpoint port. */
+  WORKER_HEALTH_PORT: port(8082),
+  DATABASE_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, 'must be a postgresql:// URL, e.g. postgresql://postgres@127.0.0.1:5432/tracetune')
+    .default('postgresql://postgres@127.0.0.1:5432/tracetune'),
+  REDIS_URL: z
+    .string()
+    .regex(/^rediss?:\/\//, 'must be a redis:// URL, e.g. redis://127.0.0.1:6379')
+    .default('redis://127.0.0.1:6379'),
+  /** Prefix of every Bull key in Redis; separate installations (or test runs) sharing one Redis use different ones. */
+  TRACETUNE_QUEUE_PREFIX: z.string().regex(/^[A-Za-z0-9_-]+$/).default('tracetune'),
+  /** Root folder of artifact storage (uploads, checkpoints, models). Shared by api, worker and inference. */
+  TRACETUNE_DATA_DIR: z.string().min(1).default('./data'),
+  /**
+   * Bootstrap admin key, created on first start when no admin key exists. Unset: one is generated and printed once.
+   */
+  TRACETUNE_ADMIN_KEY: z
+    .string()
+    .regex(/^tt-[A-Za-z0-9_-]{20,}$/, 'must look like tt- followed by at least 20 letters, digits, _ or -')
+    .optional(),
+  /** TensorFlow.js backend for worker and inference: auto picks the best that loads. */
+  TRACETUNE_BACKEND: z.enum(BACKENDS).default('auto'),
+  LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
+  /** Largest accepted upload; bigger ones get 413. */
+  TRACETUNE_MAX_UPLOAD_BYTES: bytes(512 * 1024 * 1024),
+  /** Longest accepted JSONL line in a fine-tune file. */
+  TRACETUNE_MAX_LINE_BYTES: bytes(8 * 1024 * 1024),
+  /** Largest JSON request body. */
+  TRACETUNE_MAX_JSON_BYTES: bytes(10 * 1024 * 1024),
+  /** Memory budget of the inference model cache (LRU), in MiB. */
+  TRACETUNE_INFERENCE_MEMORY_MB: z.coerce.number().int().positive().default(4096),
+  /** Judge endpoint for score_model / label_model graders (any OpenAI-compatible base URL). */
+  TRACETUNE_JUDGE_BASE_URL: z.url().optional(),
+  TRACETUNE_JUDGE_API_KEY: z.string().optional(),
+  /** Name this worker reports in job events; defaults to host name and pid. */
+  TRACETUNE_WORKER_ID: z.string().min(1).optional(),
+  /** Folder with the built dashboard, served at /dashboard. */
+  TRACETUNE_DASHBOARD_DIR: z.string().min(1).default('apps/dashboard/dist'),
+});
+
+export type AppConfig = z.infer<typeof envSchema>;

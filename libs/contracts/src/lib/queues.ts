@@ -1,0 +1,38 @@
+/**
+ * The queue catalogue: every Bull queue, its payload and its default job options. The api produces, the worker
+ * consumes; both import these constants so the two sides cannot disagree.
+ */
+export const TRAINING_QUEUE = 'training';
+
+export const TRAINING_JOB = {
+  /** Run (or resume) one fine-tuning job. */
+  run: 'run-fine-tuning-job',
+} as const;
+
+export interface TrainingJobPayload {
+  /** The fine-tuning job id; also the Bull job id, so a retry cannot enqueue the same job twice. */
+  jobId: string;
+  organizationId: string;
+  /** Backend the job needs, if any; a worker takes only jobs it can run. */
+  requiredBackend?: string;
+}
+
+/**
+ * Training jobs are long. The lock is renewed by the worker process's event loop while compute runs in a child
+ * process (sandboxed processor), so a healthy job never looks stalled; a dead worker stops renewing and the job is
+ * retried from its last checkpoint after `lockDuration`.
+ */
+export const TRAINING_JOB_OPTIONS = {
+  attempts: 5,
+  backoff: { type: 'exponential', delay: 5_000 },
+  removeOnComplete: 1_000,
+  removeOnFail: 1_000,
+} as const;
+
+export const TRAINING_QUEUE_SETTINGS = {
+  lockDuration: 60_000,
+  lockRenewTime: 15_000,
+  stalledInterval: 30_000,
+  /** A stalled job is retried this many times before it fails (each crash is one stall). */
+  maxStalledCount: 5,
+} as const;

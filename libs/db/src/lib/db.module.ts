@@ -1,0 +1,11 @@
+import { Global, Module } from '@nestjs/common';
+import { PrismaService } from './prisma.service';
+import { ApiKeysRepository } from './repositories/api-keys.repository';
+import { OrganizationsRepository } from './repositories/organizations.repository';
+
+const repositories = [ApiKeysRepository, OrganizationsRepository];
+
+/** PrismaService and every repository; needs the global ConfigModule. */
+@Global()
+@Module({ providers: [PrismaService, ...repositories], exports: [PrismaService, ...repositories] })
+export class DbModule {}

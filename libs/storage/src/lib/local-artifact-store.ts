@@ -1,0 +1,130 @@
+import { createHash, randomUUID } from 'node:crypto';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { mkdir, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import { dirname, join, relative, resolve, sep } from 'node:path';
+import { Readable, Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { artifactKey, type ArtifactKey } from './artifact-key';
+import {
+  ArtifactNotFoundError,
+  ArtifactTooLargeError,
+  type ArtifactStore,
+  type PutOptions,
+  type StoredArtifact,
+} from './artifact-store';
+
+/** Staging area inside the root (same filesystem, so publishing is an atomic rename). Keys cannot start with ".". */
+const STAGING = '.staging';
+
+/** Artifact store on a local (or shared network) filesystem, rooted at TRACETUNE_DATA_DIR. */
+export class LocalArtifactStore implements ArtifactStore {
+  readonly root: string;
+
+  constructor(root: string) {
+    this.root = resolve(root);
+  }
+
+  localPath(key: ArtifactKey): string {
+    // Keys are validated segment by segment (artifact-key.ts), so the join cannot escape the root.
+    return join(this.root, ...artifactKey(key).split('/'));
+  }
+
+  async put(key: ArtifactKey, source: Readable | Buffer | string, options: PutOptions = {}): Promise<StoredArtifact> {
+    const target = this.localPath(key);
+    const staging = await this.stagingPath();
+    const hash = createHash('sha256');
+    let bytes = 0;
+    const meter = new Transform({
+      transform(chunk: Buffer, _encoding, callback) {
+        bytes += chunk.length;
+        if (options.maxBytes !== undefined && bytes > options.maxBytes) {
+          callback(new ArtifactTooLargeError(options.maxBytes));
+          return;
+        }
+        hash.update(chunk);
+        callback(null, chunk);
+      },
+    });
+    const input = typeof source === 'string' || Buffer.isBuffer(source) ? Readable.from([Buffer.from(source)]) : source;
+    try {
+      await pipeline(input, meter, createWriteStream(staging, { flags: 'wx' }));
+      await mkdir(dirname(target), { recursive: true });
+      await rename(staging, target);
+    } catch (error) {
+      await rm(staging, { force: true });
+      throw error;
+    }
+    return { key, bytes, sha256: hash.digest('hex') };
+  }
+
+  async get(key: ArtifactKey): Promise<Readable> {
+    const path = this.localPath(key);
+    await this.assertFile(key, path);
+    return createReadStream(path);
+  }
+
+  async read(key: ArtifactKey): Promise<Buffer> {
+    const path = this.localPath(key);
+    await this.assertFile(key, path);
+    return readFile(path);
+  }
+
+  async exists(key: ArtifactKey): Promise<boolean> {
+    return stat(this.localPath(key)).then(
+      () => true,
+      () => false,
+    );
+  }
+
+  async list(prefix?: ArtifactKey): Promise<ArtifactKey[]> {
+    const base = prefix ? this.localPath(prefix) : this.root;
+    const out: ArtifactKey[] = [];
+    const walk = async (dir: string): Promise<void> => {
+      const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
+      for (const entry of entries) {
+        if (entry.name.startsWith('.')) continue;
+        const full = join(dir, entry.name);
+        if (entry.isDirectory()) await walk(full);
+        else if (entry.isFile()) out.push(artifactKey(relative(this.root, full).split(sep).join('/')));
+      }
+    };
+    await walk(base);
+    return out.sort();
+  }
+
+  async delete(key: ArtifactKey): Promise<void> {
+    await rm(this.localPath(key), { recursive: true, force: true });
+  }
+
+  async putDirectory(key: ArtifactKey, build: (stagingDir: string) => Promise<void>): Promise<void> {
+    const target = this.localPath(key);
+    const staging = await this.stagingPath();
+    await mkdir(staging);
+    try {
+      await build(staging);
+      await mkdir(dirname(target), { recursive: true });
+      // Replace: move the old directory aside first so the new one appears in a single rename.
+      const old = `${staging}.old`;
+      const hadOld = await rename(target, old).then(
+        () => true,
+        () => false,
+      );
+      await rename(staging, target);
+      if (hadOld) await rm(old, { recursive: true, force: true });
+    } catch (error) {
+      await rm(staging, { recursive: true, force: true });
+      throw error;
+    }
+  }
+
+  private async stagingPath(): Promise<string> {
+    const dir = join(this.root, STAGING);
+    await mkdir(dir, { recursive: true });
+    return join(dir, randomUUID());
+  }
+
+  private async assertFile(key: string, path: string): Promise<void> {
+    const info = await stat(path).catch(() => null);
+    if (!info?.isFile()) throw new ArtifactNotFoundError(key);
+  }
+}

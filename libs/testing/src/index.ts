@@ -1,0 +1,2 @@
+export { freePort } from './lib/ports';
+export { createTestDatabase, dropDatabase, queryDatabase, WORKSPACE_ROOT, type TestDatabase } from './lib/test-database';
