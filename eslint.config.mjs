@@ -32,7 +32,8 @@ export default [
             { sourceTag: 'lib:config', onlyDependOnLibsWithTags: [] },
             { sourceTag: 'lib:contracts', onlyDependOnLibsWithTags: [] },
             { sourceTag: 'lib:storage', onlyDependOnLibsWithTags: [] },
-            { sourceTag: 'lib:db', onlyDependOnLibsWithTags: ['lib:contracts'] },
+            { sourceTag: 'lib:testing', onlyDependOnLibsWithTags: [] },
+            { sourceTag: 'lib:db', onlyDependOnLibsWithTags: ['lib:contracts', 'lib:config', 'lib:testing'] },
             { sourceTag: 'lib:tokenizer', onlyDependOnLibsWithTags: [] },
             { sourceTag: 'lib:rl-core', onlyDependOnLibsWithTags: [] },
             { sourceTag: 'lib:graders', onlyDependOnLibsWithTags: [] },
@@ -49,6 +50,22 @@ export default [
       ],
       '@typescript-eslint/no-explicit-any': 'error',
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+    },
+  },
+  {
+    // STYLE.md rule 3: one env schema, validated at boot; nothing but libs/config reads process.env.
+    files: ['**/src/**/*.ts', '**/src/**/*.tsx'],
+    // libs/testing starts child processes for tests and hands them an environment on purpose.
+    ignores: ['libs/config/**', 'libs/testing/**', '**/*.spec.ts', '**/*.test.ts'],
+    rules: {
+      'no-restricted-properties': [
+        'error',
+        {
+          object: 'process',
+          property: 'env',
+          message: 'Read configuration through @tracetune/config (Config.get); only libs/config reads process.env.',
+        },
+      ],
     },
   },
   {

@@ -1,6 +1,9 @@
 import type { CreatedApiKey, ListResponse, ApiKeyObject } from '@tracetune/contracts';
-import { queryDatabase } from '@tracetune/testing';
+import { queryDatabase, WORKSPACE_ROOT } from '@tracetune/testing';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import OpenAI from 'openai';
+import { buildOpenApiDocument } from '../src/app/openapi/openapi';
 import { startTestApi, type TestApi } from './api-test-app';
 
 describe('api foundation (real PostgreSQL and Redis, official openai SDK)', () => {
@@ -43,6 +46,11 @@ describe('api foundation (real PostgreSQL and Redis, official openai SDK)', () =
       const schema = spec.components.schemas['CreateApiKeyDto'];
       expect(Object.keys(schema.properties ?? {})).toEqual(expect.arrayContaining(['name', 'role', 'organization_id']));
       expect(schema.required).toContain('name');
+    });
+
+    it('should match the committed docs/openapi.json (run `npm run openapi` after changing the API)', () => {
+      const committed = JSON.parse(readFileSync(join(WORKSPACE_ROOT, 'docs', 'openapi.json'), 'utf8')) as unknown;
+      expect(JSON.parse(JSON.stringify(buildOpenApiDocument(api.app)))).toEqual(committed);
     });
 
     it('should expose Prometheus metrics including request durations', async () => {

@@ -3,3 +3,4 @@ export * from './lib/errors';
 export * from './lib/ids';
 export * from './lib/pagination';
 export * from './lib/queues';
+export * from './lib/health';

@@ -2,7 +2,8 @@ import { Controller, Get, Res } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { Public } from '../auth/auth.decorators';
-import { HealthService, type HealthReport } from './health.service';
+import type { HealthReport } from '@tracetune/contracts';
+import { HealthService } from './health.service';
 
 @ApiTags('operations')
 @Public()

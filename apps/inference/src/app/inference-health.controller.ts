@@ -1,0 +1,23 @@
+import { Controller, Get, Res } from '@nestjs/common';
+import { Config } from '@tracetune/config';
+import { healthReport, type HealthReport } from '@tracetune/contracts';
+import type { Response } from 'express';
+import { access, constants, mkdir } from 'node:fs/promises';
+
+@Controller('health')
+export class InferenceHealthController {
+  constructor(private readonly config: Config) {}
+
+  @Get()
+  async check(@Res({ passthrough: true }) response: Response): Promise<HealthReport> {
+    const dataDir = this.config.get('TRACETUNE_DATA_DIR');
+    const report = await healthReport('inference', {
+      storage: async () => {
+        await mkdir(dataDir, { recursive: true });
+        await access(dataDir, constants.R_OK);
+      },
+    });
+    response.status(report.status === 'ok' ? 200 : 503);
+    return report;
+  }
+}

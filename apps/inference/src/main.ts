@@ -1,0 +1,18 @@
+import 'reflect-metadata';
+import { NestFactory } from '@nestjs/core';
+import { Config, ConfigError } from '@tracetune/config';
+import { Logger } from 'nestjs-pino';
+import { InferenceModule } from './app/inference.module';
+
+async function main(): Promise<void> {
+  const config = Config.fromProcessEnv();
+  const app = await NestFactory.create(InferenceModule.forRoot(config), { bufferLogs: true });
+  app.useLogger(app.get(Logger));
+  app.enableShutdownHooks();
+  await app.listen(config.get('INFERENCE_PORT'), config.get('HOST'));
+}
+
+main().catch((error: unknown) => {
+  console.error(error instanceof ConfigError ? error.message : error);
+  process.exit(error instanceof ConfigError ? 78 : 1);
+});

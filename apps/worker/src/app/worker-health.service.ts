@@ -1,0 +1,28 @@
+import { InjectQueue } from '@nestjs/bull';
+import { Injectable } from '@nestjs/common';
+import { Config } from '@tracetune/config';
+import { healthReport, TRAINING_QUEUE, type HealthReport } from '@tracetune/contracts';
+import { PrismaService } from '@tracetune/db';
+import type { Queue } from 'bull';
+import { hostname } from 'node:os';
+
+@Injectable()
+export class WorkerHealthService {
+  readonly workerId: string;
+
+  constructor(
+    config: Config,
+    private readonly prisma: PrismaService,
+    @InjectQueue(TRAINING_QUEUE) private readonly trainingQueue: Queue,
+  ) {
+    this.workerId = config.get('TRACETUNE_WORKER_ID') ?? `${hostname()}-${process.pid}`;
+  }
+
+  check(): Promise<HealthReport> {
+    return healthReport(
+      'worker',
+      { database: () => this.prisma.ping(), redis: () => this.trainingQueue.client.ping() },
+      { worker_id: this.workerId },
+    );
+  }
+}

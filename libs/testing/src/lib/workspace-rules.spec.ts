@@ -1,0 +1,48 @@
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { WORKSPACE_ROOT } from './test-database';
+
+/**
+ * The dependency table of DESIGN.md is enforced by lint. These tests prove the rules bite: a math library importing
+ * NestJS, or an app reading process.env, fails lint. Nothing is written to disk: the real ESLint CLI lints the text
+ * from stdin as if it lived at the given path (a child process, because ESLint loads its config with import()).
+ */
+describe('workspace lint rules', () => {
+  async function lint(filePath: string, code: string): Promise<string[]> {
+    const result = spawnSync(
+      join(WORKSPACE_ROOT, 'node_modules', '.bin', 'eslint'),
+      ['--stdin', '--stdin-filename', join(WORKSPACE_ROOT, filePath), '--format', 'json'],
+      { cwd: WORKSPACE_ROOT, input: code, encoding: 'utf8' },
+    );
+    const [report] = JSON.parse(result.stdout) as { messages: { ruleId: string; message: string }[] }[];
+    return report.messages.map((m) => `${m.ruleId}: ${m.message}`);
+  }
+
+  it('should fail when a math library imports @nestjs/common', async () => {
+    const messages = await lint(
+      'libs/rl-core/src/lib/probe.ts',
+      "import { Injectable } from '@nestjs/common';\nexport const probe = Injectable;\n",
+    );
+    expect(messages).toEqual([
+      expect.stringMatching(/^@nx\/enforce-module-boundaries: .*"type:math".*"@nestjs\/common"/),
+    ]);
+  }, 60_000);
+
+  it('should fail when a math library imports Prisma or Bull', async () => {
+    const messages = await lint('libs/graders/src/lib/probe.ts', "import Bull from 'bull';\nexport const probe = Bull;\n");
+    expect(messages).toEqual([expect.stringContaining('@nx/enforce-module-boundaries')]);
+  }, 60_000);
+
+  it('should accept the same import in an app', async () => {
+    const messages = await lint(
+      'apps/api/src/app/probe.ts',
+      "import { Injectable } from '@nestjs/common';\nexport const probe = Injectable;\n",
+    );
+    expect(messages).toEqual([]);
+  }, 60_000);
+
+  it('should fail when code outside libs/config reads process.env', async () => {
+    const messages = await lint('apps/worker/src/app/probe.ts', 'export const port = process.env.PORT;\n');
+    expect(messages).toEqual([expect.stringContaining('no-restricted-properties')]);
+  }, 60_000);
+});
