@@ -4,3 +4,5 @@ export * from './lib/ids';
 export * from './lib/pagination';
 export * from './lib/queues';
 export * from './lib/health';
+export * from './lib/fine-tune-data';
+export * from './lib/files';

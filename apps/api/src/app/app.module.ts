@@ -8,6 +8,7 @@ import { ApiKeysModule } from './api-keys/api-keys.module';
 import { AuthModule } from './auth/auth.module';
 import { OpenAIExceptionFilter } from './common/openai-exception.filter';
 import { assignRequestId } from './common/request-id';
+import { FilesModule } from './files/files.module';
 import { HealthModule } from './health/health.module';
 import { MetricsModule } from './metrics/metrics.module';
 import { QueueModule } from './queue/queue.module';
@@ -37,6 +38,7 @@ export class AppModule {
         HealthModule,
         MetricsModule,
         ApiKeysModule,
+        FilesModule,
       ],
       providers: [
         { provide: APP_PIPE, useClass: ZodValidationPipe },

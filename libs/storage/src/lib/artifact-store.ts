@@ -10,6 +10,8 @@ export interface StoredArtifact {
 export interface PutOptions {
   /** Abort with {@link ArtifactTooLargeError} once the stream passes this many bytes; nothing is left behind. */
   maxBytes?: number;
+  /** Sees every chunk as it is written (e.g. a validator reading the upload in the same pass). */
+  observe?: (chunk: Buffer) => void;
 }
 
 export class ArtifactTooLargeError extends Error {
@@ -35,6 +37,8 @@ export interface ArtifactStore {
   get(key: ArtifactKey): Promise<Readable>;
   read(key: ArtifactKey): Promise<Buffer>;
   exists(key: ArtifactKey): Promise<boolean>;
+  /** Size and last modification of a stored file, or null when absent. */
+  stat(key: ArtifactKey): Promise<{ bytes: number; modifiedAt: Date } | null>;
   /** Keys under a prefix, recursively, sorted. */
   list(prefix?: ArtifactKey): Promise<ArtifactKey[]>;
   /** Deletes a key or a whole prefix; deleting what is not there is not an error. */

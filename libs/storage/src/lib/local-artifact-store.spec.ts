@@ -37,6 +37,16 @@ describe('LocalArtifactStore', () => {
     expect(stored.sha256).toBe(createHash('sha256').update(data).digest('hex'));
     expect(await store.read(artifactKey('files/f1'))).toEqual(data);
     expect(await store.list()).toEqual(['files/f1']);
+    expect(await store.stat(artifactKey('files/f1'))).toEqual({ bytes: data.length, modifiedAt: expect.any(Date) });
+    expect(await store.stat(artifactKey('files/none'))).toBeNull();
+  });
+
+  it('should let an observer see every chunk exactly once, in order', async () => {
+    const seen: Buffer[] = [];
+    const parts = [Buffer.from('one\n'), Buffer.from('two\n'), Buffer.from('three\n')];
+    await store.put(artifactKey('files/observed'), Readable.from(parts), { observe: (c) => seen.push(Buffer.from(c)) });
+    expect(Buffer.concat(seen).toString()).toBe('one\ntwo\nthree\n');
+    expect((await store.read(artifactKey('files/observed'))).toString()).toBe('one\ntwo\nthree\n');
   });
 
   it('should leave nothing behind when a stream is too large', async () => {

@@ -42,6 +42,7 @@ export class LocalArtifactStore implements ArtifactStore {
           return;
         }
         hash.update(chunk);
+        options.observe?.(chunk);
         callback(null, chunk);
       },
     });
@@ -74,6 +75,11 @@ export class LocalArtifactStore implements ArtifactStore {
       () => true,
       () => false,
     );
+  }
+
+  async stat(key: ArtifactKey): Promise<{ bytes: number; modifiedAt: Date } | null> {
+    const info = await stat(this.localPath(key)).catch(() => null);
+    return info?.isFile() ? { bytes: info.size, modifiedAt: info.mtime } : null;
   }
 
   async list(prefix?: ArtifactKey): Promise<ArtifactKey[]> {
