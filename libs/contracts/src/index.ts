@@ -6,3 +6,4 @@ export * from './lib/queues';
 export * from './lib/health';
 export * from './lib/fine-tune-data';
 export * from './lib/files';
+export * from './lib/graders';

@@ -9,6 +9,7 @@ import { AuthModule } from './auth/auth.module';
 import { OpenAIExceptionFilter } from './common/openai-exception.filter';
 import { assignRequestId } from './common/request-id';
 import { FilesModule } from './files/files.module';
+import { GradersModule } from './graders/graders.module';
 import { HealthModule } from './health/health.module';
 import { MetricsModule } from './metrics/metrics.module';
 import { QueueModule } from './queue/queue.module';
@@ -39,6 +40,7 @@ export class AppModule {
         MetricsModule,
         ApiKeysModule,
         FilesModule,
+        GradersModule,
       ],
       providers: [
         { provide: APP_PIPE, useClass: ZodValidationPipe },
