@@ -40,7 +40,7 @@ export default [
             { sourceTag: 'lib:model', onlyDependOnLibsWithTags: ['lib:tokenizer'] },
             {
               sourceTag: 'lib:trainer',
-              onlyDependOnLibsWithTags: ['lib:rl-core', 'lib:model', 'lib:tokenizer', 'lib:graders'],
+              onlyDependOnLibsWithTags: ['lib:rl-core', 'lib:model', 'lib:tokenizer', 'lib:graders', 'lib:contracts'],
             },
             { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:lib'] },
             // Math libraries are framework-free: no NestJS, Prisma, Bull, drivers or native tfjs backends.

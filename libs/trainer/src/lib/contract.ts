@@ -1,0 +1,141 @@
+/**
+ * The contract between libs/trainer and its callers (the worker app, the CLI, benchmarks). The worker knows nothing
+ * else about training: it builds a {@link TrainingRunSpec} from a fine-tuning job, calls {@link runTraining} and
+ * persists what the callbacks report. Everything here is plain data (JSON-serialisable) so a run can execute in a
+ * child process.
+ */
+
+/** Where the initial weights come from. */
+export type BaseModelSource =
+  /** A built-in architecture (`tt-nano`, `tt-micro`, `tt-mini`) with deterministic init from the run seed. */
+  | { kind: 'builtin'; name: string }
+  /** A Hugging Face layout directory on local disk (imported base, fine-tuned model or checkpoint). */
+  | { kind: 'directory'; path: string };
+
+/** OpenAI's hyperparameters, with every "auto" already resolved to a number by the caller. */
+export interface ResolvedHyperparameters {
+  n_epochs: number;
+  /** Prompts per optimisation step (RL) or examples per step (SFT). */
+  batch_size: number;
+  /** Multiplies the method's base learning rate (1e-4 LoRA / 1e-5 full fine-tuning by default). */
+  learning_rate_multiplier: number;
+  /** Evaluate on the validation file every this many steps (0 = only at the end). */
+  eval_interval: number;
+  /** Samples per validation prompt for sampled accuracy and pass@k. */
+  eval_samples: number;
+  /** RL only: scales the sampled-token budget (here: multiplies num_generations' completions per prompt; 1 = as set). */
+  compute_multiplier: number;
+}
+
+/** Tracetune's `method.reinforcement.algorithm` extension, resolved (OPENAI_COMPAT.md). */
+export interface ResolvedAlgorithm {
+  name: 'grpo_lambda' | 'grpo';
+  lambda: number;
+  gamma: number;
+  trace_style: 'recent' | 'both';
+  variant: 'eps_trace' | 'eps_weight';
+  advantage_clamp_min: number | null;
+  num_generations: number;
+  beta: number;
+  epsilon: number;
+  epsilon_high: number;
+  loss_aggregation: 'seq-mean-token-mean' | 'token-mean' | 'seq-mean-token-sum-norm';
+  scale_rewards: 'group' | 'batch' | 'none';
+  max_completion_tokens: number;
+  temperature: number;
+  top_p: number;
+  /** Optimisation passes over each sampled batch (μ). */
+  ppo_epochs: number;
+  /** Prompts per micro-batch (gradient accumulation); whole groups stay together. */
+  micro_batch_size: number;
+}
+
+export interface ResolvedLora {
+  rank: number;
+  alpha: number;
+  dropout: number;
+  target_modules: string[];
+}
+
+export interface TrainingRunSpec {
+  method: 'reinforcement' | 'supervised';
+  baseModel: BaseModelSource;
+  /** JSONL text of the training file (validated at upload; the trainer re-parses and reports bad lines by number). */
+  trainingJsonl: string;
+  validationJsonl?: string | null;
+  /** OpenAI grader JSON (reinforcement only). */
+  grader?: Record<string, unknown> | null;
+  hyperparameters: ResolvedHyperparameters;
+  /** Reinforcement only. */
+  algorithm?: ResolvedAlgorithm | null;
+  lora?: ResolvedLora | null;
+  seed: number;
+  /** Save a checkpoint every this many steps (and always at the end). */
+  checkpointInterval: number;
+  /** Emit sample completions every this many steps. */
+  sampleInterval: number;
+  /** A sample counts as correct when its reward is at least this (accuracy metrics). */
+  passThreshold: number;
+  /** Judge for model graders (score_model / label_model), when the server has one. */
+  judge?: { baseURL: string; apiKey: string } | null;
+}
+
+/** One step's numbers, named as in OPENAI_COMPAT.md ("Metric names"); eval metrics are prefixed `eval_`. */
+export type StepMetrics = Record<string, number>;
+
+export interface SampleCompletion {
+  prompt: string;
+  completion: string;
+  reward: number;
+}
+
+export interface CheckpointInfo {
+  step: number;
+  /** Directory holding the checkpoint (HF layout + `trainer_state.json` + optimizer state), written atomically. */
+  dir: string;
+  metrics: StepMetrics;
+}
+
+/** What the caller wants next; checked between steps and between micro-batches. */
+export type ControlSignal = 'continue' | 'cancel' | 'pause';
+
+export interface TrainingCallbacks {
+  onStep?(step: number, totalSteps: number, metrics: StepMetrics): void | Promise<void>;
+  onEvent?(level: 'info' | 'warn' | 'error', message: string, data?: Record<string, unknown>): void | Promise<void>;
+  onSamples?(step: number, samples: SampleCompletion[]): void | Promise<void>;
+  onCheckpoint?(checkpoint: CheckpointInfo): void | Promise<void>;
+  control?(): ControlSignal;
+}
+
+export interface RunTrainingOptions {
+  /** Where checkpoints are written: `<checkpointRoot>/step-<N>`; the final model goes to `<checkpointRoot>/final`. */
+  checkpointRoot: string;
+  /** Resume exactly from this checkpoint directory (one written by this trainer). */
+  resumeFrom?: string | null;
+  callbacks?: TrainingCallbacks;
+}
+
+export interface TrainingOutcome {
+  status: 'succeeded' | 'cancelled' | 'paused';
+  /** Last completed step. */
+  step: number;
+  totalSteps: number;
+  /** Tokens trained on (prompt + completion tokens of every optimised sequence). */
+  trainedTokens: number;
+  /** HF-layout directory of the final weights (succeeded), or of the checkpoint written at pause. */
+  modelDir: string | null;
+  finalMetrics: StepMetrics;
+}
+
+/** A failure the caller should report as the job's `error` (OpenAI shape: code, message, param). */
+export class TrainingError extends Error {
+  constructor(
+    readonly code: 'invalid_training_data' | 'model_load_failed' | 'non_finite_loss' | 'out_of_memory' | 'grader_failed' | 'invalid_config',
+    message: string,
+    readonly param: string | null = null,
+    readonly step: number | null = null,
+  ) {
+    super(message);
+    this.name = 'TrainingError';
+  }
+}
