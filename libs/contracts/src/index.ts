@@ -7,3 +7,5 @@ export * from './lib/health';
 export * from './lib/fine-tune-data';
 export * from './lib/files';
 export * from './lib/graders';
+export * from './lib/fine-tuning-jobs';
+export * from './lib/models';

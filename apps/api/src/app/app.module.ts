@@ -9,9 +9,11 @@ import { AuthModule } from './auth/auth.module';
 import { OpenAIExceptionFilter } from './common/openai-exception.filter';
 import { assignRequestId } from './common/request-id';
 import { FilesModule } from './files/files.module';
+import { FineTuningJobsModule } from './fine-tuning-jobs/fine-tuning-jobs.module';
 import { GradersModule } from './graders/graders.module';
 import { HealthModule } from './health/health.module';
 import { MetricsModule } from './metrics/metrics.module';
+import { ModelsModule } from './models/models.module';
 import { QueueModule } from './queue/queue.module';
 import { StorageModule } from './storage/storage.module';
 
@@ -41,6 +43,8 @@ export class AppModule {
         ApiKeysModule,
         FilesModule,
         GradersModule,
+        ModelsModule,
+        FineTuningJobsModule,
       ],
       providers: [
         { provide: APP_PIPE, useClass: ZodValidationPipe },

@@ -32,6 +32,11 @@ export const envSchema = z.object({
     .default('redis://127.0.0.1:6379'),
   /** Prefix of every Bull key in Redis; separate installations (or test runs) sharing one Redis use different ones. */
   TRACETUNE_QUEUE_PREFIX: z.string().regex(/^[A-Za-z0-9_-]+$/).default('tracetune'),
+  /**
+   * How long a worker's claim on a training job lasts without renewal. A worker that dies (SIGKILL, power loss) loses
+   * its jobs after this long, and another worker resumes them from their last checkpoint.
+   */
+  TRACETUNE_JOB_LOCK_MS: z.coerce.number().int().min(1_000).default(60_000),
   /** Root folder of artifact storage (uploads, checkpoints, models). Shared by api, worker and inference. */
   TRACETUNE_DATA_DIR: z.string().min(1).default('./data'),
   /**

@@ -29,10 +29,12 @@ export const TRAINING_JOB_OPTIONS = {
   removeOnFail: 1_000,
 } as const;
 
-export const TRAINING_QUEUE_SETTINGS = {
-  lockDuration: 60_000,
-  lockRenewTime: 15_000,
-  stalledInterval: 30_000,
-  /** A stalled job is retried this many times before it fails (each crash is one stall). */
-  maxStalledCount: 5,
-} as const;
+export function trainingQueueSettings(lockMs: number) {
+  return {
+    lockDuration: lockMs,
+    lockRenewTime: Math.floor(lockMs / 4),
+    stalledInterval: Math.floor(lockMs / 2),
+    /** A stalled job is retried this many times before it fails (each worker crash is one stall). */
+    maxStalledCount: 5,
+  };
+}

@@ -1,10 +1,24 @@
 import { Global, Module } from '@nestjs/common';
 import { PrismaService } from './prisma.service';
 import { ApiKeysRepository } from './repositories/api-keys.repository';
+import { CheckpointsRepository } from './repositories/checkpoints.repository';
 import { FilesRepository } from './repositories/files.repository';
+import { FineTuningEventsRepository } from './repositories/fine-tuning-events.repository';
+import { FineTuningJobsRepository } from './repositories/fine-tuning-jobs.repository';
+import { ModelsRepository } from './repositories/models.repository';
 import { OrganizationsRepository } from './repositories/organizations.repository';
+import { TrainingMetricsRepository } from './repositories/training-metrics.repository';
 
-const repositories = [ApiKeysRepository, FilesRepository, OrganizationsRepository];
+const repositories = [
+  ApiKeysRepository,
+  CheckpointsRepository,
+  FilesRepository,
+  FineTuningEventsRepository,
+  FineTuningJobsRepository,
+  ModelsRepository,
+  OrganizationsRepository,
+  TrainingMetricsRepository,
+];
 
 /** PrismaService and every repository; needs the global ConfigModule. */
 @Global()

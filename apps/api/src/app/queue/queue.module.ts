@@ -1,7 +1,7 @@
 import { BullModule } from '@nestjs/bull';
 import { Global, Module } from '@nestjs/common';
 import { Config } from '@tracetune/config';
-import { TRAINING_QUEUE, TRAINING_QUEUE_SETTINGS } from '@tracetune/contracts';
+import { TRAINING_QUEUE, trainingQueueSettings } from '@tracetune/contracts';
 
 /** The api's side of the queue catalogue: it only produces (consumers live in apps/worker). */
 @Global()
@@ -11,7 +11,11 @@ import { TRAINING_QUEUE, TRAINING_QUEUE_SETTINGS } from '@tracetune/contracts';
       inject: [Config],
       useFactory: (config: Config) => ({ url: config.get('REDIS_URL'), prefix: config.get('TRACETUNE_QUEUE_PREFIX') }),
     }),
-    BullModule.registerQueue({ name: TRAINING_QUEUE, settings: TRAINING_QUEUE_SETTINGS }),
+    BullModule.registerQueueAsync({
+      name: TRAINING_QUEUE,
+      inject: [Config],
+      useFactory: (config: Config) => ({ settings: trainingQueueSettings(config.get('TRACETUNE_JOB_LOCK_MS')) }),
+    }),
   ],
   exports: [BullModule],
 })

@@ -1,0 +1,13 @@
+import { Module } from '@nestjs/common';
+import { FilesModule } from '../files/files.module';
+import { ModelsModule } from '../models/models.module';
+import { FineTuningJobsController } from './fine-tuning-jobs.controller';
+import { FineTuningJobsService } from './fine-tuning-jobs.service';
+
+@Module({
+  imports: [FilesModule, ModelsModule],
+  controllers: [FineTuningJobsController],
+  providers: [FineTuningJobsService],
+  exports: [FineTuningJobsService],
+})
+export class FineTuningJobsModule {}

@@ -1,0 +1,375 @@
+import { InjectQueue } from '@nestjs/bull';
+import { Inject, Injectable } from '@nestjs/common';
+import {
+  newId,
+  TERMINAL_JOB_STATUSES,
+  toListPage,
+  TRAINING_JOB,
+  TRAINING_JOB_OPTIONS,
+  TRAINING_QUEUE,
+  type CreateFineTuningJobRequest,
+  type FineTuningCheckpointObject,
+  type FineTuningEventObject,
+  type FineTuningJobObject,
+  type JobStatusName,
+  type ListResponse,
+  type TrainingJobPayload,
+  type ValidationReport,
+} from '@tracetune/contracts';
+import {
+  CheckpointsRepository,
+  FineTuningEventsRepository,
+  FineTuningJobsRepository,
+  Prisma,
+  type Checkpoint,
+  type FineTuningEvent,
+  type FineTuningJob,
+  type File,
+  type JobStatus,
+} from '@tracetune/db';
+import { checkGraderAgainstRows, validateGrader } from '@tracetune/graders';
+import { artifactKey, type ArtifactStore } from '@tracetune/storage';
+import type { Queue } from 'bull';
+import { createHash } from 'node:crypto';
+import { createInterface } from 'node:readline';
+import type { Principal } from '../auth/principal';
+import { ApiError } from '../common/api-error';
+import { unixSeconds } from '../common/time';
+import { FilesService } from '../files/files.service';
+import { ModelsService } from '../models/models.service';
+import { ARTIFACT_STORE } from '../storage/storage.module';
+import { resolveAlgorithm, resolveHyperparameters, resolveLora } from './job-settings';
+
+/** How far back an SDK retry without an idempotency key looks for its first attempt. */
+const RETRY_WINDOW_MS = 10 * 60 * 1000;
+
+/** Rows read from the training file to check the grader's template variables against. */
+const GRADER_CHECK_ROWS = 2_000;
+
+export function toJobObject(job: FineTuningJob): FineTuningJobObject {
+  return {
+    id: job.id,
+    object: 'fine_tuning.job',
+    created_at: unixSeconds(job.createdAt),
+    finished_at: unixSeconds(job.finishedAt),
+    model: job.model,
+    fine_tuned_model: job.fineTunedModel,
+    organization_id: job.organizationId,
+    status: job.status,
+    error: (job.error as FineTuningJobObject['error']) ?? null,
+    hyperparameters: job.hyperparameters as Record<string, unknown>,
+    method: job.method as Record<string, unknown>,
+    result_files: job.resultFiles,
+    trained_tokens: job.trainedTokens === null ? null : Number(job.trainedTokens),
+    training_file: job.trainingFileId,
+    validation_file: job.validationFileId,
+    seed: job.seed,
+    metadata: (job.metadata as Record<string, string> | null) ?? null,
+    estimated_finish: unixSeconds(job.estimatedFinish),
+    integrations: null,
+    user_provided_suffix: job.suffix,
+    progress: { step: job.currentStep, total_steps: job.totalSteps },
+  };
+}
+
+export function toEventObject(event: FineTuningEvent): FineTuningEventObject {
+  return {
+    id: event.id,
+    object: 'fine_tuning.job.event',
+    created_at: unixSeconds(event.createdAt),
+    level: event.level,
+    message: event.message,
+    type: event.type,
+    data: (event.data as Record<string, unknown> | null) ?? null,
+  };
+}
+
+function toCheckpointObject(checkpoint: Checkpoint): FineTuningCheckpointObject {
+  return {
+    id: checkpoint.id,
+    object: 'fine_tuning.job.checkpoint',
+    created_at: unixSeconds(checkpoint.createdAt),
+    fine_tuned_model_checkpoint: checkpoint.modelId,
+    fine_tuning_job_id: checkpoint.jobId,
+    metrics: { step: checkpoint.step, ...(checkpoint.metrics as Record<string, number>) },
+    step_number: checkpoint.step,
+  };
+}
+
+@Injectable()
+export class FineTuningJobsService {
+  constructor(
+    private readonly jobs: FineTuningJobsRepository,
+    private readonly events: FineTuningEventsRepository,
+    private readonly checkpoints: CheckpointsRepository,
+    private readonly files: FilesService,
+    private readonly models: ModelsService,
+    @Inject(ARTIFACT_STORE) private readonly store: ArtifactStore,
+    @InjectQueue(TRAINING_QUEUE) private readonly queue: Queue<TrainingJobPayload>,
+  ) {}
+
+  /**
+   * Creates a job once per request: a repeated `Idempotency-Key` returns the first job, and so does an SDK retry
+   * without a key (the SDK marks retries with `x-stainless-retry-count`) of an identical request made in the last
+   * {@link RETRY_WINDOW_MS}.
+   */
+  async create(
+    caller: Principal,
+    body: CreateFineTuningJobRequest,
+    request: { idempotencyKey?: string; retryCount?: number } = {},
+  ): Promise<FineTuningJobObject> {
+    const { idempotencyKey } = request;
+    if (idempotencyKey) {
+      const existing = await this.jobs.findByIdempotencyKey(caller.organizationId, idempotencyKey);
+      if (existing) return toJobObject(existing);
+    }
+    const fingerprint = createHash('sha256').update(JSON.stringify(body)).digest('hex');
+    if (!idempotencyKey && (request.retryCount ?? 0) > 0) {
+      const first = await this.jobs.findRecentByFingerprint(caller.organizationId, fingerprint, new Date(Date.now() - RETRY_WINDOW_MS));
+      if (first) return toJobObject(first);
+    }
+    const method = body.method ?? { type: 'supervised' as const, supervised: { hyperparameters: body.hyperparameters } };
+    if (method.type === 'dpo') {
+      throw ApiError.badRequest("method.type 'dpo' is not supported; use 'reinforcement' or 'supervised'.", 'method.type');
+    }
+    const methodType = method.type;
+    if (methodType === 'reinforcement' && !method.reinforcement) {
+      throw ApiError.badRequest("method.reinforcement (with a grader) is required when method.type is 'reinforcement'.", 'method.reinforcement');
+    }
+    await this.models.get(caller, body.model).catch(() => {
+      throw ApiError.badRequest(`The model '${body.model}' does not exist or you do not have access to it.`, 'model', 'model_not_found');
+    });
+    const training = await this.dataFile(caller, body.training_file, 'training_file', methodType);
+    const validation = body.validation_file ? await this.dataFile(caller, body.validation_file, 'validation_file', methodType) : null;
+    const examples = (training.validation as unknown as ValidationReport).examples;
+    const hyperInput = methodType === 'reinforcement' ? method.reinforcement?.hyperparameters : method.supervised?.hyperparameters;
+    const hyperparameters = resolveHyperparameters(methodType, hyperInput ?? body.hyperparameters, examples);
+    let storedMethod: Record<string, unknown>;
+    if (methodType === 'reinforcement') {
+      const rl = method.reinforcement!;
+      await this.checkGrader(rl.grader, training);
+      const algorithm = resolveAlgorithm(rl.algorithm, hyperparameters.batch_size);
+      if (algorithm.epsilon_high < algorithm.epsilon) {
+        throw ApiError.badRequest('epsilon_high must be at least epsilon (it widens the upper clip only).', 'method.reinforcement.algorithm.epsilon_high');
+      }
+      storedMethod = { type: 'reinforcement', reinforcement: { grader: rl.grader, hyperparameters, algorithm, lora: resolveLora(rl.lora) } };
+    } else {
+      storedMethod = { type: 'supervised', supervised: { hyperparameters } };
+    }
+    const id = newId('job');
+    let job: FineTuningJob;
+    try {
+      job = await this.jobs.create({
+        id,
+        organizationId: caller.organizationId,
+        model: body.model,
+        status: 'queued',
+        method: storedMethod as Prisma.InputJsonValue,
+        hyperparameters: hyperparameters as unknown as Prisma.InputJsonValue,
+        trainingFileId: training.id,
+        validationFileId: validation?.id ?? null,
+        seed: body.seed ?? Math.floor(Math.random() * 2_147_483_647),
+        suffix: body.suffix ?? null,
+        metadata: body.metadata ?? undefined,
+        totalSteps: hyperparameters.total_steps,
+        idempotencyKey: idempotencyKey ?? null,
+        requestFingerprint: fingerprint,
+        resultFiles: [],
+      });
+    } catch (error) {
+      // Two retries of one request racing: the second sees the first's job.
+      if (idempotencyKey && error instanceof Prisma.PrismaClientKnownRequestError && error.code === 'P2002') {
+        return toJobObject((await this.jobs.findByIdempotencyKey(caller.organizationId, idempotencyKey))!);
+      }
+      throw error;
+    }
+    await this.log(job, 'info', `Created fine-tuning job: ${id}`);
+    await this.log(job, 'info', `Validated training file: ${training.id}${validation ? ` and validation file: ${validation.id}` : ''}`);
+    try {
+      await this.enqueue(job);
+    } catch (error) {
+      // Nothing half-done: a job that cannot be queued does not exist.
+      await this.jobs.delete(job.id);
+      throw new ApiError(503, `The job queue is unavailable (${(error as Error).message}); no job was created. Retry later.`, { code: 'queue_unavailable' });
+    }
+    await this.log(job, 'info', 'Job enqueued');
+    return toJobObject(job);
+  }
+
+  async list(caller: Principal, query: Record<string, string | number | undefined>): Promise<ListResponse<FineTuningJobObject>> {
+    const metadata: Record<string, string> = {};
+    for (const [key, value] of Object.entries(query)) {
+      const match = /^metadata\[(.+)\]$/.exec(key);
+      if (match) metadata[match[1]] = String(value);
+      else if (key !== 'after' && key !== 'limit') throw ApiError.badRequest(`Unrecognized query parameter: ${key}`, key, 'unknown_parameter');
+    }
+    const limit = Number(query['limit'] ?? 20);
+    const rows = await this.jobs.list(caller.organizationId, { after: query['after'] as string | undefined, limit, metadata });
+    if (!rows) throw ApiError.badRequest(`No fine-tuning job with id '${query['after']}' to page after.`, 'after');
+    return toListPage(rows.map(toJobObject), limit);
+  }
+
+  async retrieve(caller: Principal, id: string): Promise<FineTuningJobObject> {
+    return toJobObject(await this.get(caller, id));
+  }
+
+  /** Queued or paused jobs stop at once; a running job is marked cancelled and its worker stops within one step. */
+  async cancel(caller: Principal, id: string): Promise<FineTuningJobObject> {
+    const job = await this.get(caller, id);
+    this.refuseTerminal(job, 'cancel');
+    const updated = await this.jobs.transition(id, ['validating_files', 'queued', 'running', 'pausing', 'paused'], {
+      status: 'cancelled',
+      cancelRequested: true,
+      finishedAt: new Date(),
+    });
+    if (!updated) return this.cancel(caller, id); // it moved meanwhile: decide again on its new status
+    await this.removeQueued(id);
+    await this.log(updated, 'info', 'Job cancelled');
+    return toJobObject(updated);
+  }
+
+  /** A running job checkpoints and stops (`pausing` → `paused`); a queued one pauses at once. */
+  async pause(caller: Principal, id: string): Promise<FineTuningJobObject> {
+    const job = await this.get(caller, id);
+    if (job.status === 'queued' || job.status === 'validating_files') {
+      const updated = await this.jobs.transition(id, ['queued', 'validating_files'], { status: 'paused', pauseRequested: false });
+      if (updated) {
+        await this.removeQueued(id);
+        await this.log(updated, 'info', 'Job paused before it started');
+        return toJobObject(updated);
+      }
+    }
+    if (job.status === 'running') {
+      const updated = await this.jobs.transition(id, ['running'], { status: 'pausing', pauseRequested: true });
+      if (updated) {
+        await this.log(updated, 'info', 'Pause requested: the job will checkpoint and pause after the current step');
+        return toJobObject(updated);
+      }
+    }
+    const now = await this.get(caller, id);
+    if (now.status === 'pausing' || now.status === 'paused') return toJobObject(now);
+    throw this.conflict(now, 'pause');
+  }
+
+  /** A paused job goes back to the queue and continues from its pause checkpoint. */
+  async resume(caller: Principal, id: string): Promise<FineTuningJobObject> {
+    const job = await this.get(caller, id);
+    if (job.status !== 'paused') {
+      if (job.status === 'queued' || job.status === 'running') return toJobObject(job);
+      throw this.conflict(job, 'resume');
+    }
+    const updated = await this.jobs.transition(id, ['paused'], { status: 'queued', pauseRequested: false });
+    if (!updated) return this.resume(caller, id);
+    await this.enqueue(updated);
+    await this.log(updated, 'info', 'Job resumed; queued to continue from its last checkpoint');
+    return toJobObject(updated);
+  }
+
+  async listEvents(caller: Principal, id: string, query: { after?: string; limit: number }): Promise<ListResponse<FineTuningEventObject>> {
+    await this.get(caller, id);
+    const rows = await this.events.list(caller.organizationId, id, query);
+    if (!rows) throw ApiError.badRequest(`No event with id '${query.after}' in job ${id}.`, 'after');
+    return toListPage(rows.map(toEventObject), query.limit);
+  }
+
+  async listCheckpoints(caller: Principal, id: string, query: { after?: string; limit: number }): Promise<ListResponse<FineTuningCheckpointObject>> {
+    await this.get(caller, id);
+    let rows = (await this.checkpoints.list(caller.organizationId, id)).map(toCheckpointObject);
+    if (query.after) {
+      const index = rows.findIndex((r) => r.id === query.after);
+      if (index === -1) throw ApiError.badRequest(`No checkpoint with id '${query.after}' in job ${id}.`, 'after');
+      rows = rows.slice(index + 1);
+    }
+    return toListPage(rows.slice(0, query.limit + 1), query.limit);
+  }
+
+  async get(caller: Principal, id: string): Promise<FineTuningJob> {
+    const job = await this.jobs.find(caller.organizationId, id);
+    if (!job) throw ApiError.notFound(`Could not find fine-tuning job: ${id}`, 'fine_tuning_job_id');
+    return job;
+  }
+
+  private async dataFile(caller: Principal, id: string, param: string, method: 'supervised' | 'reinforcement'): Promise<File> {
+    const file = await this.files.get(caller, id).catch(() => {
+      throw ApiError.badRequest(`Invalid file '${id}': no such file in your organization.`, param, 'invalid_file');
+    });
+    if (file.purpose !== 'fine-tune') {
+      throw ApiError.badRequest(`File ${id} has purpose '${file.purpose}'; fine-tuning needs purpose 'fine-tune'.`, param, 'invalid_file_purpose');
+    }
+    if (file.status !== 'processed') {
+      throw ApiError.badRequest(
+        `File ${id} is not usable for fine-tuning: its status is '${file.status}'${file.statusDetails ? ` (${file.statusDetails})` : ''}.`,
+        param,
+        'file_not_processed',
+      );
+    }
+    const report = file.validation as unknown as ValidationReport;
+    const fits = method === 'reinforcement' ? report.compatible.reinforcement : report.compatible.supervised;
+    if (!fits) {
+      throw ApiError.badRequest(
+        method === 'reinforcement'
+          ? `File ${id} is chat (supervised) data; reinforcement fine-tuning needs prompts whose other keys are the grader's item.`
+          : `File ${id} is reinforcement data (prompts without assistant answers); supervised fine-tuning needs chat examples.`,
+        param,
+        'invalid_file_format',
+      );
+    }
+    return file;
+  }
+
+  /** The grader must be valid and every `{{item.*}}` it reads must exist on the training rows. */
+  private async checkGrader(grader: Record<string, unknown>, training: File): Promise<void> {
+    const param = (p: string) => p.replace(/^grader/, 'method.reinforcement.grader');
+    const validation = validateGrader(grader);
+    if (!validation.ok) {
+      const first = validation.errors[0];
+      throw ApiError.badRequest(first.message, param(first.param), 'invalid_grader');
+    }
+    const rows: Record<string, unknown>[] = [];
+    const lines = createInterface({ input: await this.store.get(artifactKey(training.storageKey)), crlfDelay: Infinity });
+    for await (const line of lines) {
+      if (line.trim()) {
+        const { messages: _messages, ...item } = JSON.parse(line) as Record<string, unknown>;
+        rows.push(item);
+      }
+      if (rows.length >= GRADER_CHECK_ROWS) {
+        lines.close();
+        break;
+      }
+    }
+    const check = checkGraderAgainstRows(grader, rows);
+    if (!check.ok) {
+      const problem = check.problems[0];
+      throw ApiError.badRequest(
+        `The grader reads {{${problem.variable}}}, which line ${problem.row} of training file ${training.id} lacks: ${problem.message}`,
+        param(problem.param),
+        'grader_variable_missing',
+      );
+    }
+  }
+
+  private async enqueue(job: FineTuningJob): Promise<void> {
+    // The queue job id is the job id, so a retried request cannot enqueue the same job twice; a finished queue entry
+    // of a resumed job is removed first so the id can be reused.
+    const previous = await this.queue.getJob(job.id);
+    if (previous && !(await previous.isActive())) await previous.remove();
+    await this.queue.add(TRAINING_JOB.run, { jobId: job.id, organizationId: job.organizationId }, { ...TRAINING_JOB_OPTIONS, jobId: job.id });
+  }
+
+  private async removeQueued(id: string): Promise<void> {
+    const queued = await this.queue.getJob(id);
+    if (queued && (await queued.isWaiting().catch(() => false))) await queued.remove().catch(() => undefined);
+  }
+
+  private refuseTerminal(job: FineTuningJob, action: string): void {
+    if (TERMINAL_JOB_STATUSES.includes(job.status as JobStatusName)) throw this.conflict(job, action);
+  }
+
+  private conflict(job: FineTuningJob, action: string): ApiError {
+    return ApiError.conflict(`Cannot ${action} job ${job.id}: its status is '${job.status}'.`, 'fine_tuning_job_id', `job_${job.status as JobStatus}`);
+  }
+
+  private async log(job: FineTuningJob, level: 'info' | 'warn' | 'error', message: string): Promise<void> {
+    await this.events.add({ id: newId('event'), jobId: job.id, organizationId: job.organizationId, level, type: 'message', message });
+  }
+}

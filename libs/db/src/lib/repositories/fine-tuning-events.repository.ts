@@ -1,0 +1,46 @@
+import { Injectable } from '@nestjs/common';
+import type { EventLevel, EventType, FineTuningEvent, Prisma } from '../../generated/prisma/client';
+import { PrismaService } from '../prisma.service';
+
+@Injectable()
+export class FineTuningEventsRepository {
+  constructor(private readonly prisma: PrismaService) {}
+
+  add(event: {
+    id: string;
+    jobId: string;
+    organizationId: string;
+    level: EventLevel;
+    type: EventType;
+    message: string;
+    data?: Prisma.InputJsonValue | null;
+  }): Promise<FineTuningEvent> {
+    const { data, ...rest } = event;
+    return this.prisma.fineTuningEvent.create({ data: { ...rest, ...(data ? { data } : {}) } });
+  }
+
+  /** Newest first, as OpenAI lists events; `limit + 1` rows. */
+  async list(organizationId: string, jobId: string, options: { after?: string; limit: number }): Promise<FineTuningEvent[] | null> {
+    const where: Prisma.FineTuningEventWhereInput = { organizationId, jobId };
+    if (options.after) {
+      const cursor = await this.prisma.fineTuningEvent.findFirst({ where: { id: options.after, jobId, organizationId } });
+      if (!cursor) return null;
+      where.seq = { lt: cursor.seq };
+    }
+    return this.prisma.fineTuningEvent.findMany({ where, orderBy: { seq: 'desc' }, take: options.limit + 1 });
+  }
+
+  /** Events after a sequence number, oldest first (live streams). */
+  since(organizationId: string, jobId: string, afterSeq: bigint, limit = 500): Promise<FineTuningEvent[]> {
+    return this.prisma.fineTuningEvent.findMany({
+      where: { organizationId, jobId, seq: { gt: afterSeq } },
+      orderBy: { seq: 'asc' },
+      take: limit,
+    });
+  }
+
+  /** A resumed run replays the steps after its checkpoint: their metrics events go, so no step is counted twice. */
+  async deleteMetricsAfter(jobId: string, step: number): Promise<void> {
+    await this.prisma.$executeRaw`DELETE FROM fine_tuning_events WHERE job_id = ${jobId} AND type = 'metrics' AND (data->>'step')::int > ${step}`;
+  }
+}

@@ -1,0 +1,75 @@
+import { Injectable } from '@nestjs/common';
+import type { FineTuningJob, JobStatus, Prisma } from '../../generated/prisma/client';
+import { PrismaService } from '../prisma.service';
+
+export type JobCreateData = Omit<Prisma.FineTuningJobUncheckedCreateInput, 'createdAt'>;
+
+/** Fine-tuning jobs. Reads are scoped by organization; the worker's writes are guarded by expected statuses. */
+@Injectable()
+export class FineTuningJobsRepository {
+  constructor(private readonly prisma: PrismaService) {}
+
+  create(data: JobCreateData): Promise<FineTuningJob> {
+    return this.prisma.fineTuningJob.create({ data });
+  }
+
+  find(organizationId: string, id: string): Promise<FineTuningJob | null> {
+    return this.prisma.fineTuningJob.findFirst({ where: { id, organizationId } });
+  }
+
+  /** For the worker, which acts on behalf of the job's own organization. */
+  findById(id: string): Promise<FineTuningJob | null> {
+    return this.prisma.fineTuningJob.findUnique({ where: { id } });
+  }
+
+  findByIdempotencyKey(organizationId: string, idempotencyKey: string): Promise<FineTuningJob | null> {
+    return this.prisma.fineTuningJob.findUnique({ where: { organizationId_idempotencyKey: { organizationId, idempotencyKey } } });
+  }
+
+  findRecentByFingerprint(organizationId: string, requestFingerprint: string, since: Date): Promise<FineTuningJob | null> {
+    return this.prisma.fineTuningJob.findFirst({
+      where: { organizationId, requestFingerprint, createdAt: { gte: since } },
+      orderBy: { createdAt: 'desc' },
+    });
+  }
+
+  /** Newest first; `limit + 1` rows; metadata filter as exact key/value matches. */
+  async list(
+    organizationId: string,
+    options: { after?: string; limit: number; metadata?: Record<string, string> },
+  ): Promise<FineTuningJob[] | null> {
+    const where: Prisma.FineTuningJobWhereInput = { organizationId };
+    if (options.metadata && Object.keys(options.metadata).length > 0) {
+      where.AND = Object.entries(options.metadata).map(([key, value]) => ({ metadata: { path: [key], equals: value } }));
+    }
+    if (options.after) {
+      const cursor = await this.find(organizationId, options.after);
+      if (!cursor) return null;
+      where.OR = [{ createdAt: { lt: cursor.createdAt } }, { createdAt: cursor.createdAt, id: { lt: cursor.id } }];
+    }
+    return this.prisma.fineTuningJob.findMany({ where, orderBy: [{ createdAt: 'desc' }, { id: 'desc' }], take: options.limit + 1 });
+  }
+
+  /**
+   * Moves a job to `data` only if it is in one of `from` (compare-and-set): late writes from a worker cannot undo a
+   * cancel, and two workers cannot both claim a job. Returns the updated job, or null when the guard failed.
+   */
+  async transition(id: string, from: readonly JobStatus[], data: Prisma.FineTuningJobUncheckedUpdateInput): Promise<FineTuningJob | null> {
+    const { count } = await this.prisma.fineTuningJob.updateMany({ where: { id, status: { in: [...from] } }, data });
+    return count === 0 ? null : this.findById(id);
+  }
+
+  update(id: string, data: Prisma.FineTuningJobUncheckedUpdateInput): Promise<FineTuningJob> {
+    return this.prisma.fineTuningJob.update({ where: { id }, data });
+  }
+
+  delete(id: string): Promise<unknown> {
+    return this.prisma.fineTuningJob.delete({ where: { id } });
+  }
+
+  /** Live jobs that train from this model (it cannot be deleted meanwhile). */
+  async liveJobsOnModel(model: string, statuses: readonly JobStatus[]): Promise<string[]> {
+    const rows = await this.prisma.fineTuningJob.findMany({ where: { model, status: { in: [...statuses] } }, select: { id: true } });
+    return rows.map((r) => r.id);
+  }
+}
