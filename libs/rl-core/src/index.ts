@@ -1,1 +1,13 @@
-export {};
+export * from './lib/advantages';
+export * from './lib/aggregation';
+export * from './lib/config';
+export * from './lib/credit';
+export * from './lib/estimators';
+export * from './lib/policy-loss';
+export * from './lib/policy-objective';
+export * from './lib/reference';
+export * from './lib/registry';
+export * from './lib/rl-config';
+export * from './lib/scan';
+export * from './lib/sequence-objective';
+export * from './lib/variants';
