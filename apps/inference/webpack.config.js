@@ -8,6 +8,8 @@ module.exports = {
       target: 'node',
       compiler: 'tsc',
       main: './src/main.ts',
+      // Model compute runs on a worker thread (apps/inference/src/engine-thread.ts), never on the HTTP event loop.
+      additionalEntryPoints: [{ entryName: 'engine-thread', entryPath: './src/engine-thread.ts' }],
       tsConfig: './tsconfig.app.json',
       optimization: false,
       outputHashing: 'none',

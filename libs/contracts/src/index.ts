@@ -9,3 +9,4 @@ export * from './lib/files';
 export * from './lib/graders';
 export * from './lib/fine-tuning-jobs';
 export * from './lib/models';
+export * from './lib/completions';

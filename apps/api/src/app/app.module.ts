@@ -8,6 +8,8 @@ import { ApiKeysModule } from './api-keys/api-keys.module';
 import { AuthModule } from './auth/auth.module';
 import { OpenAIExceptionFilter } from './common/openai-exception.filter';
 import { assignRequestId } from './common/request-id';
+import { DashboardApiModule } from './dashboard-api/dashboard-api.module';
+import { CompletionsModule } from './completions/completions.module';
 import { FilesModule } from './files/files.module';
 import { FineTuningJobsModule } from './fine-tuning-jobs/fine-tuning-jobs.module';
 import { GradersModule } from './graders/graders.module';
@@ -45,6 +47,8 @@ export class AppModule {
         GradersModule,
         ModelsModule,
         FineTuningJobsModule,
+        CompletionsModule,
+        DashboardApiModule,
       ],
       providers: [
         { provide: APP_PIPE, useClass: ZodValidationPipe },

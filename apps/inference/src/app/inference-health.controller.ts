@@ -3,10 +3,14 @@ import { Config } from '@tracetune/config';
 import { healthReport, type HealthReport } from '@tracetune/contracts';
 import type { Response } from 'express';
 import { access, constants, mkdir } from 'node:fs/promises';
+import { EngineClient } from './engine/engine.client';
 
 @Controller('health')
 export class InferenceHealthController {
-  constructor(private readonly config: Config) {}
+  constructor(
+    private readonly config: Config,
+    private readonly engine: EngineClient,
+  ) {}
 
   @Get()
   async check(@Res({ passthrough: true }) response: Response): Promise<HealthReport> {
@@ -16,7 +20,7 @@ export class InferenceHealthController {
         await mkdir(dataDir, { recursive: true });
         await access(dataDir, constants.R_OK);
       },
-    });
+    }, { backend: this.engine.backend });
     response.status(report.status === 'ok' ? 200 : 503);
     return report;
   }

@@ -1,0 +1,91 @@
+import { builtinConfig, loadCheckpoint, parameterCount, TransformerModel } from '@tracetune/model';
+import { ByteTokenizer, type Tokenizer } from '@tracetune/tokenizer';
+import { join } from 'node:path';
+import type { ModelRef } from './protocol';
+
+export interface LoadedModel {
+  id: string;
+  model: TransformerModel;
+  tokenizer: Tokenizer;
+  bytes: number;
+  /** Requests currently using it: a model in use is never evicted. */
+  users: number;
+  lastUsed: number;
+}
+
+/**
+ * Models loaded on first use, kept in an LRU bounded by a memory budget (weights at 4 bytes a parameter). Concurrent
+ * first requests for one model share one load.
+ */
+export class ModelCache {
+  private readonly loaded = new Map<string, LoadedModel>();
+  private readonly loading = new Map<string, Promise<LoadedModel>>();
+
+  constructor(
+    private readonly dataDir: string,
+    private readonly budgetBytes: number,
+  ) {}
+
+  async acquire(ref: ModelRef): Promise<LoadedModel> {
+    const ready = this.loaded.get(ref.id);
+    if (ready) {
+      ready.users += 1;
+      ready.lastUsed = Date.now();
+      return ready;
+    }
+    let pending = this.loading.get(ref.id);
+    if (!pending) {
+      pending = Promise.resolve().then(() => this.load(ref));
+      this.loading.set(ref.id, pending);
+      pending.finally(() => this.loading.delete(ref.id)).catch(() => undefined);
+    }
+    const model = await pending;
+    model.users += 1;
+    model.lastUsed = Date.now();
+    this.evict(); // only after taking a use, so the model just loaded is not the one evicted
+    return model;
+  }
+
+  release(model: LoadedModel): void {
+    model.users = Math.max(0, model.users - 1);
+    this.evict();
+  }
+
+  /** How many loads have happened (for tests of load-once). */
+  loads = 0;
+
+  get residentIds(): string[] {
+    return [...this.loaded.keys()];
+  }
+
+  private load(ref: ModelRef): LoadedModel {
+    this.loads += 1;
+    let model: TransformerModel;
+    let tokenizer: Tokenizer;
+    if (ref.builtin) {
+      // Built-in base models are their deterministic initialisation (seed 0): untrained, useful as fine-tuning bases.
+      model = TransformerModel.random(builtinConfig(ref.builtin), 0);
+      tokenizer = new ByteTokenizer();
+    } else if (ref.artifactKey) {
+      const checkpoint = loadCheckpoint(join(this.dataDir, ...ref.artifactKey.split('/')));
+      model = checkpoint.model;
+      tokenizer = checkpoint.tokenizer;
+    } else {
+      throw new Error(`model ${ref.id} has neither a built-in architecture nor weights`);
+    }
+    const entry: LoadedModel = { id: ref.id, model, tokenizer, bytes: parameterCount(model.config) * 4, users: 0, lastUsed: Date.now() };
+    this.loaded.set(ref.id, entry);
+    return entry;
+  }
+
+  private evict(): void {
+    let total = [...this.loaded.values()].reduce((s, m) => s + m.bytes, 0);
+    const idle = [...this.loaded.values()].filter((m) => m.users === 0).sort((a, b) => a.lastUsed - b.lastUsed);
+    for (const victim of idle) {
+      if (total <= this.budgetBytes) break;
+      victim.model.dispose();
+      this.loaded.delete(victim.id);
+      total -= victim.bytes;
+    }
+  }
+}

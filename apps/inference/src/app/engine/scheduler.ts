@@ -1,0 +1,316 @@
+import { decodeStep, KVCache, logSoftmax, prefill, Rng, sampleToken, StopChecker, topN } from '@tracetune/model';
+import type { Tokenizer } from '@tracetune/tokenizer';
+import { JsonPrefix } from './json-prefix';
+import type { ModelCache, LoadedModel } from './model-cache';
+import type { FromEngine, GenerationRequest, Prompt, TokenLogprobInfo } from './protocol';
+
+/** Sequences prefilled per scheduler iteration: new requests join quickly without stalling running ones. */
+const ADMIT_PER_ITERATION = 4;
+/** Resampling attempts before JSON mode forces the closing characters. */
+const JSON_RESAMPLE_TRIES = 16;
+
+interface Sequence {
+  request: RequestState;
+  choice: number;
+  prompt: number[];
+  rng: Rng;
+  stop: StopChecker;
+  generated: number[];
+  emitted: string;
+  json: JsonPrefix | null;
+  finished: boolean;
+}
+
+interface RequestState {
+  request: GenerationRequest;
+  model: LoadedModel;
+  promptTokens: number;
+  maxTokens: number;
+  open: number;
+  completionTokens: number;
+  cancelled: boolean;
+}
+
+interface Batch {
+  model: LoadedModel;
+  rows: Sequence[];
+  cache: KVCache | null;
+}
+
+function encodePrompt(tokenizer: Tokenizer, prompt: Prompt): number[] {
+  if (prompt.kind === 'tokens') return prompt.tokens;
+  if (prompt.kind === 'text') return tokenizer.encode(prompt.text);
+  const text = tokenizer.applyChatTemplate(prompt.messages.map((m) => ({ ...m })), { addGenerationPrompt: true });
+  return tokenizer.encode(text, { addSpecialTokens: false });
+}
+
+/**
+ * Continuous batching: every sequence is prefilled into its own KV cache and merged into its model's running batch;
+ * each iteration decodes one token for every running row at once; finished or cancelled rows leave between steps.
+ * Each sequence samples from its own PRNG (seeded from the request's seed and its choice index), so its tokens do not
+ * depend on what else is in the batch.
+ */
+export class Scheduler {
+  private readonly waiting: Sequence[] = [];
+  private readonly batches = new Map<string, Batch>();
+  private readonly requests = new Map<string, RequestState>();
+  private running = false;
+
+  constructor(
+    private readonly models: ModelCache,
+    private readonly post: (message: FromEngine) => void,
+  ) {}
+
+  get activeSequences(): number {
+    return this.waiting.length + [...this.batches.values()].reduce((s, b) => s + b.rows.length, 0);
+  }
+
+  async submit(request: GenerationRequest): Promise<void> {
+    let model: LoadedModel;
+    try {
+      model = await this.models.acquire(request.model);
+    } catch (error) {
+      this.post({ type: 'error', id: request.id, status: 500, message: `Could not load model ${request.model.id}: ${(error as Error).message}`, param: 'model', code: 'model_load_failed' });
+      return;
+    }
+    const prompts = request.prompts.map((p) => encodePrompt(model.tokenizer, p));
+    const context = model.model.config.max_position_embeddings;
+    const longest = Math.max(...prompts.map((p) => p.length));
+    const maxTokens = request.maxTokens ?? context - longest;
+    if (prompts.some((p) => p.length === 0)) {
+      this.reject(model, request, 400, 'The prompt is empty.', request.promptParam, 'empty_prompt');
+      return;
+    }
+    if (longest + maxTokens > context || maxTokens < 1) {
+      this.reject(
+        model,
+        request,
+        400,
+        `This model's maximum context length is ${context} tokens. However, you requested ${longest + Math.max(maxTokens, 1)} tokens (${longest} in the ${request.promptParam}, ${Math.max(maxTokens, 1)} in the completion). Please reduce the length of the ${request.promptParam} or the completion.`,
+        request.promptParam,
+        'context_length_exceeded',
+      );
+      return;
+    }
+    const state: RequestState = {
+      request,
+      model,
+      promptTokens: prompts.reduce((s, p) => s + p.length, 0),
+      maxTokens,
+      open: prompts.length * request.n,
+      completionTokens: 0,
+      cancelled: false,
+    };
+    this.requests.set(request.id, state);
+    this.post({ type: 'accepted', id: request.id, promptTokens: state.promptTokens });
+    const seeds = new Rng(request.seed ?? Math.floor(Math.random() * 2 ** 31));
+    prompts.forEach((prompt, p) => {
+      for (let c = 0; c < request.n; c++) {
+        this.waiting.push({
+          request: state,
+          choice: p * request.n + c,
+          prompt,
+          rng: seeds.fork(),
+          stop: new StopChecker({ maxNewTokens: maxTokens, tokenizer: model.tokenizer, stopStrings: request.stop }),
+          generated: [],
+          emitted: '',
+          json: request.json ? new JsonPrefix() : null,
+          finished: false,
+        });
+      }
+    });
+    this.kick();
+  }
+
+  cancel(id: string): void {
+    const state = this.requests.get(id);
+    if (state) state.cancelled = true;
+  }
+
+  private reject(model: LoadedModel, request: GenerationRequest, status: number, message: string, param: string | null, code: string): void {
+    this.models.release(model);
+    this.post({ type: 'error', id: request.id, status, message, param, code });
+  }
+
+  private kick(): void {
+    if (this.running) return;
+    this.running = true;
+    setImmediate(() => this.iterate());
+  }
+
+  /** One scheduler iteration: admit a few waiting sequences, then one decode step per model batch. */
+  private iterate(): void {
+    try {
+      for (const seq of this.waiting.splice(0, ADMIT_PER_ITERATION)) this.admit(seq);
+      for (const [id, batch] of this.batches) {
+        this.decode(batch);
+        if (batch.rows.length === 0) this.batches.delete(id);
+      }
+    } catch (error) {
+      this.failAll(error as Error);
+    }
+    if (this.waiting.length > 0 || this.batches.size > 0) setImmediate(() => this.iterate());
+    else this.running = false;
+  }
+
+  private admit(seq: Sequence): void {
+    if (seq.request.cancelled) return this.finish(seq, 'stop', false);
+    const { model } = seq.request.model;
+    const { cache, logits } = prefill(model, seq.prompt);
+    this.advance(seq, logits);
+    if (seq.finished) {
+      cache.dispose();
+      return;
+    }
+    const key = seq.request.model.id;
+    const batch = this.batches.get(key) ?? { model: seq.request.model, rows: [], cache: null };
+    batch.cache = batch.cache ? KVCache.merge([batch.cache, cache]) : cache;
+    batch.rows.push(seq);
+    this.batches.set(key, batch);
+  }
+
+  private decode(batch: Batch): void {
+    const live = batch.rows.map((row, i) => (row.request.cancelled ? -1 : i)).filter((i) => i >= 0);
+    if (live.length < batch.rows.length) {
+      batch.rows.filter((r) => r.request.cancelled).forEach((r) => this.finish(r, 'stop', false));
+      this.keepRows(batch, live);
+      if (batch.rows.length === 0) return;
+    }
+    const logits = decodeStep(batch.model.model, batch.cache!, batch.rows.map((r) => r.generated[r.generated.length - 1]));
+    batch.rows.forEach((row, i) => this.advance(row, logits[i]));
+    const keep = batch.rows.map((r, i) => (r.finished ? -1 : i)).filter((i) => i >= 0);
+    if (keep.length < batch.rows.length) this.keepRows(batch, keep);
+  }
+
+  private keepRows(batch: Batch, keep: number[]): void {
+    if (keep.length === 0) {
+      batch.cache?.dispose();
+      batch.cache = null;
+      batch.rows = [];
+      return;
+    }
+    batch.cache = batch.cache!.select(keep);
+    batch.rows = keep.map((i) => batch.rows[i]);
+  }
+
+  /** Samples the next token of a sequence from its logits, emits the visible text, and decides whether it ends. */
+  private advance(seq: Sequence, logits: Float32Array): void {
+    const { request, tokenizer } = { request: seq.request.request, tokenizer: seq.request.model.tokenizer };
+    const raw = request.logprobs ? logSoftmax(logits) : null;
+    const token = seq.json ? this.sampleJson(seq, logits) : sampleToken(logits, { temperature: request.temperature, topP: request.topP }, seq.rng);
+    seq.generated.push(token);
+    seq.request.completionTokens += 1;
+    const stopped = seq.stop.shouldStop(seq.generated) || (seq.json?.complete ?? false);
+    const length = !stopped && seq.generated.length >= seq.request.maxTokens;
+    const info: TokenLogprobInfo[] = [];
+    if (raw) {
+      const text = tokenizer.decode([token]);
+      info.push({
+        token: text,
+        logprob: raw[token],
+        bytes: [...Buffer.from(text, 'utf8')],
+        top: topN(raw, request.topLogprobs).map((t) => {
+          const alt = tokenizer.decode([t.id]);
+          return { token: alt, logprob: t.logprob, bytes: [...Buffer.from(alt, 'utf8')] };
+        }),
+      });
+    }
+    this.emit(seq, stopped || length, info);
+    if (stopped) this.finish(seq, 'stop', true);
+    else if (length) this.finish(seq, 'length', true);
+  }
+
+  /** Visible text so far: special tokens skipped, cut at a stop string, holding back what may become one. */
+  private emit(seq: Sequence, final: boolean, logprobs: TokenLogprobInfo[]): void {
+    const tokenizer = seq.request.model.tokenizer;
+    let text = tokenizer.decode(seq.generated, { skipSpecialTokens: true });
+    for (const s of seq.request.request.stop) {
+      const at = text.indexOf(s);
+      if (at >= 0) text = text.slice(0, at);
+    }
+    if (!final) {
+      let hold = text.endsWith('\uFFFD') ? 1 : 0; // an incomplete UTF-8 character waits for its next bytes
+      for (const s of seq.request.request.stop) {
+        for (let k = Math.min(s.length - 1, text.length); k > hold; k--) {
+          if (text.endsWith(s.slice(0, k))) {
+            hold = k;
+            break;
+          }
+        }
+      }
+      text = text.slice(0, text.length - hold);
+    }
+    const delta = text.startsWith(seq.emitted) ? text.slice(seq.emitted.length) : '';
+    if (delta || logprobs.length) {
+      seq.emitted += delta;
+      this.post({ type: 'delta', id: seq.request.request.id, choice: seq.choice, text: delta, logprobs });
+    }
+  }
+
+  /**
+   * JSON mode: sample, and reject tokens that would leave the JSON-object language (resampling with them masked);
+   * stop tokens only once the object is complete; near the token budget, follow the shortest closing suffix.
+   */
+  private sampleJson(seq: Sequence, logits: Float32Array): number {
+    const json = seq.json!;
+    const tokenizer = seq.request.model.tokenizer;
+    const request = seq.request.request;
+    const masked = new Float32Array(logits);
+    if (json.complete) return tokenizer.stopTokenIds[0] ?? tokenizer.eosTokenId ?? 0;
+    for (const id of tokenizer.specialTokenIds) masked[id] = -Infinity;
+    const closing = json.closingSuffix();
+    const remaining = seq.request.maxTokens - seq.generated.length;
+    if (remaining > closing.length + 1) {
+      for (let attempt = 0; attempt < JSON_RESAMPLE_TRIES; attempt++) {
+        const token = sampleToken(masked, { temperature: request.temperature, topP: request.topP }, seq.rng);
+        if (this.acceptJson(json, tokenizer.decode([token]))) return token;
+        masked[token] = -Infinity;
+      }
+    }
+    // Out of budget or luck: emit the next closing character (byte-level and BPE vocabularies hold every ASCII char).
+    const forced = tokenizer.encode(closing[0], { addSpecialTokens: false })[0];
+    json.push(closing[0]);
+    return forced;
+  }
+
+  private acceptJson(json: JsonPrefix, text: string): boolean {
+    if (text.length === 0) return false;
+    // A byte of a multi-byte character decodes alone to U+FFFD; 'é' stands in for it, which JSON allows only inside
+    // strings, where the whole character will end up.
+    const stand = text.replace(/\uFFFD/g, 'é');
+    if (!json.clone().pushText(stand)) return false;
+    json.pushText(stand);
+    return true;
+  }
+
+  private finish(seq: Sequence, reason: 'stop' | 'length', notify: boolean): void {
+    if (seq.finished) return;
+    seq.finished = true;
+    const state = seq.request;
+    if (notify && !state.cancelled) this.post({ type: 'finish', id: state.request.id, choice: seq.choice, reason });
+    state.open -= 1;
+    if (state.open === 0) {
+      this.requests.delete(state.request.id);
+      this.models.release(state.model);
+      if (!state.cancelled) {
+        this.post({
+          type: 'done',
+          id: state.request.id,
+          usage: { prompt_tokens: state.promptTokens, completion_tokens: state.completionTokens, total_tokens: state.promptTokens + state.completionTokens },
+        });
+      }
+    }
+  }
+
+  private failAll(error: Error): void {
+    for (const state of this.requests.values()) {
+      this.post({ type: 'error', id: state.request.id, status: 500, message: `Generation failed: ${error.message}`, param: null, code: 'engine_error' });
+      state.cancelled = true;
+    }
+    for (const batch of this.batches.values()) batch.cache?.dispose();
+    this.batches.clear();
+    this.waiting.length = 0;
+    for (const state of this.requests.values()) this.models.release(state.model);
+    this.requests.clear();
+  }
+}
