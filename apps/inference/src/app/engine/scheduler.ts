@@ -141,7 +141,7 @@ export class Scheduler {
   /** One scheduler iteration: admit a few waiting sequences, then one decode step per model batch. */
   private iterate(): void {
     try {
-      for (const seq of this.waiting.splice(0, ADMIT_PER_ITERATION)) this.admit(seq);
+      this.admit(this.waiting.splice(0, ADMIT_PER_ITERATION));
       for (const [id, batch] of this.batches) {
         this.decode(batch);
         if (batch.rows.length === 0) this.batches.delete(id);
@@ -153,20 +153,31 @@ export class Scheduler {
     else this.running = false;
   }
 
-  private admit(seq: Sequence): void {
-    if (seq.request.cancelled) return this.finish(seq, 'stop', false);
-    const { model } = seq.request.model;
-    const { cache, logits } = prefill(model, seq.prompt);
-    this.advance(seq, logits);
-    if (seq.finished) {
-      cache.dispose();
-      return;
+  /** Prefills new sequences (each into its own cache) and joins them to their model's batch with one merge. */
+  private admit(sequences: Sequence[]): void {
+    const joining = new Map<string, { rows: Sequence[]; caches: KVCache[] }>();
+    for (const seq of sequences) {
+      if (seq.request.cancelled) {
+        this.finish(seq, 'stop', false);
+        continue;
+      }
+      const { cache, logits } = prefill(seq.request.model.model, seq.prompt);
+      this.advance(seq, logits);
+      if (seq.finished) {
+        cache.dispose();
+        continue;
+      }
+      const group = joining.get(seq.request.model.id) ?? { rows: [], caches: [] };
+      group.rows.push(seq);
+      group.caches.push(cache);
+      joining.set(seq.request.model.id, group);
     }
-    const key = seq.request.model.id;
-    const batch = this.batches.get(key) ?? { model: seq.request.model, rows: [], cache: null };
-    batch.cache = batch.cache ? KVCache.merge([batch.cache, cache]) : cache;
-    batch.rows.push(seq);
-    this.batches.set(key, batch);
+    for (const [key, group] of joining) {
+      const batch = this.batches.get(key) ?? { model: group.rows[0].request.model, rows: [], cache: null };
+      batch.cache = KVCache.merge(batch.cache ? [batch.cache, ...group.caches] : group.caches);
+      batch.rows.push(...group.rows);
+      this.batches.set(key, batch);
+    }
   }
 
   private decode(batch: Batch): void {
