@@ -8,6 +8,8 @@ module.exports = {
       target: 'node',
       compiler: 'tsc',
       main: './src/main.ts',
+      // The training process runs in a child of the worker (apps/worker/src/training-process.ts).
+      additionalEntryPoints: [{ entryName: 'training-process', entryPath: './src/training-process.ts' }],
       tsConfig: './tsconfig.app.json',
       optimization: false,
       outputHashing: 'none',

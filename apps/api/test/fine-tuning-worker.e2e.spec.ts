@@ -1,0 +1,244 @@
+import { freePort, queryDatabase } from '@tracetune/testing';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import OpenAI, { toFile } from 'openai';
+import { startTestApi, type TestApi } from './api-test-app';
+import { startApp, type RunningProcess } from './processes';
+
+/**
+ * Fine-tuning end to end with real processes: the api, one or two worker processes (each training in its own child
+ * process), PostgreSQL and Redis; driven only through the official SDK. Tiny settings keep each job to seconds.
+ */
+const rftLine = (a: number, b: number) =>
+  JSON.stringify({ messages: [{ role: 'user', content: `${a}+${b}=` }], answer: String(a + b) });
+const mathGrader = { type: 'math_answer', name: 'math', input: '{{sample.output_text}}', reference: '{{item.answer}}' };
+const TERMINAL = ['succeeded', 'failed', 'cancelled'];
+
+async function until<T>(what: string, probe: () => Promise<T | null | undefined | false>, timeoutMs = 120_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+interface Stack {
+  api: TestApi;
+  client: OpenAI;
+  dataDir: string;
+  redisUrl: string;
+  workers: RunningProcess[];
+  startWorker(id: string): Promise<RunningProcess>;
+  /** A training file of 2·steps examples: with batch size 2 and one epoch, a job of exactly `steps` steps. */
+  trainingFile(steps: number): Promise<string>;
+  validationFile: string;
+  close(): Promise<void>;
+}
+
+async function startStack(redisUrl = 'redis://127.0.0.1:6379'): Promise<Stack> {
+  const dataDir = await mkdtemp(join(tmpdir(), 'tt-worker-'));
+  const api = await startTestApi({ TRACETUNE_DATA_DIR: dataDir, REDIS_URL: redisUrl, TRACETUNE_JOB_LOCK_MS: '4000' });
+  const client = api.openai(api.adminKey);
+  const workers: RunningProcess[] = [];
+  const env = (id: string) => ({
+    DATABASE_URL: api.db.url,
+    REDIS_URL: redisUrl,
+    TRACETUNE_QUEUE_PREFIX: `test_${api.db.name}`,
+    TRACETUNE_DATA_DIR: dataDir,
+    TRACETUNE_JOB_LOCK_MS: '4000',
+    TRACETUNE_BACKEND: 'wasm',
+    TRACETUNE_WORKER_ID: id,
+  });
+  const upload = async (lines: string[]) =>
+    (await client.files.create({ file: await toFile(Buffer.from(lines.join('\n')), 'math.jsonl'), purpose: 'fine-tune' })).id;
+  const files = new Map<number, string>();
+  const trainingFile = async (steps: number) => {
+    if (!files.has(steps)) files.set(steps, await upload(Array.from({ length: 2 * steps }, (_, i) => rftLine(i, i + 1))));
+    return files.get(steps)!;
+  };
+  const validationFile = await upload([rftLine(20, 1), rftLine(30, 2)]);
+  return {
+    api,
+    client,
+    dataDir,
+    redisUrl,
+    workers,
+    trainingFile,
+    validationFile,
+    async startWorker(id) {
+      const worker = await startApp('worker', env(id));
+      workers.push(worker);
+      return worker;
+    },
+    async close() {
+      await Promise.all(workers.map((w) => w.stop('SIGKILL')));
+      await api.close();
+    },
+  };
+}
+
+async function rlJob(stack: Stack, steps: number, extra: Record<string, unknown> = {}): Promise<OpenAI.FineTuning.JobCreateParams> {
+  return {
+    model: 'tt-nano',
+    training_file: await stack.trainingFile(steps),
+    validation_file: stack.validationFile,
+    seed: 11,
+    method: {
+      type: 'reinforcement',
+      reinforcement: {
+        grader: mathGrader,
+        hyperparameters: { batch_size: 2, n_epochs: 1, eval_interval: 2, eval_samples: 1 },
+        algorithm: { num_generations: 2, max_completion_tokens: 12, beta: 0 },
+      },
+    },
+    ...extra,
+  } as unknown as OpenAI.FineTuning.JobCreateParams;
+}
+
+async function finished(client: OpenAI, id: string): Promise<OpenAI.FineTuning.FineTuningJob> {
+  return until(`job ${id} to finish`, async () => {
+    const job = await client.fineTuning.jobs.retrieve(id);
+    return TERMINAL.includes(job.status) ? job : null;
+  });
+}
+
+async function metricSteps(stack: Stack, jobId: string): Promise<number[]> {
+  const rows = await queryDatabase<{ step: number }>(stack.api.db.url, 'SELECT step FROM training_metrics WHERE job_id = $1 ORDER BY step', [jobId]);
+  return rows.map((r) => r.step);
+}
+
+describe('fine-tuning jobs on real workers', () => {
+  let stack: Stack;
+
+  beforeAll(async () => {
+    stack = await startStack();
+    await stack.startWorker('worker-a');
+  }, 120_000);
+  afterAll(() => stack.close());
+
+  it('should train a GRPO-λ job to succeeded, with metrics events, checkpoints and a servable model', async () => {
+    const { client } = stack;
+    const created = await client.fineTuning.jobs.create(await rlJob(stack, 4, { suffix: 'e2e' }));
+    const job = await finished(client, created.id);
+    expect(job.error).toBeNull();
+    expect(job.status).toBe('succeeded');
+    expect(job.fine_tuned_model).toMatch(/^ft:tt-nano:org-default:e2e:/);
+    expect(job.trained_tokens).toBeGreaterThan(0);
+    const events = [];
+    for await (const event of client.fineTuning.jobs.listEvents(created.id, { limit: 50 })) events.push(event);
+    const metrics = events.filter((e) => e.type === 'metrics');
+    expect(metrics).toHaveLength(4);
+    expect(metrics[0].data).toEqual(expect.objectContaining({ step: 4, reward: expect.any(Number), kl: expect.any(Number), grad_norm: expect.any(Number) }));
+    const checkpoints = await client.fineTuning.jobs.checkpoints.list(created.id);
+    expect(checkpoints.data.length).toBeGreaterThan(0);
+    expect(checkpoints.data[0].fine_tuned_model_checkpoint).toMatch(/:ckpt-step-\d+$/);
+    const models = (await client.models.list()).data.map((m) => m.id);
+    expect(models).toContain(job.fine_tuned_model);
+    expect(models).toContain(checkpoints.data[0].fine_tuned_model_checkpoint);
+    expect(await metricSteps(stack, created.id)).toEqual([1, 2, 3, 4]);
+  }, 180_000);
+
+  it('should cancel a running job within a step', async () => {
+    const { client } = stack;
+    const created = await client.fineTuning.jobs.create(await rlJob(stack, 60));
+    await until('the job to run a step', async () => (await metricSteps(stack, created.id)).length > 0);
+    const cancelled = await client.fineTuning.jobs.cancel(created.id);
+    expect(cancelled.status).toBe('cancelled');
+    const stepsAtCancel = (await metricSteps(stack, created.id)).length;
+    await until('the worker to stop', async () => {
+      const events = await client.fineTuning.jobs.listEvents(created.id);
+      return events.data.some((e) => e.message.includes('cancelled'));
+    });
+    expect((await metricSteps(stack, created.id)).length).toBeLessThanOrEqual(stepsAtCancel + 1);
+    expect((await client.fineTuning.jobs.retrieve(created.id)).status).toBe('cancelled');
+  }, 180_000);
+
+  it('should pause at a checkpoint and resume from it', async () => {
+    const { client } = stack;
+    const created = await client.fineTuning.jobs.create(await rlJob(stack, 30));
+    await until('the job to run a step', async () => (await metricSteps(stack, created.id)).length > 0);
+    await client.fineTuning.jobs.pause(created.id);
+    const paused = await until('the job to pause', async () => {
+      const job = await client.fineTuning.jobs.retrieve(created.id);
+      return (job.status as string) === 'paused' || TERMINAL.includes(job.status) ? job : null;
+    });
+    expect(paused.status as string).toBe('paused');
+    const pausedAt = (await metricSteps(stack, created.id)).length;
+    expect(pausedAt).toBeLessThan(30);
+    await client.fineTuning.jobs.resume(created.id);
+    const job = await finished(client, created.id);
+    expect(job.status).toBe('succeeded');
+    expect(await metricSteps(stack, created.id)).toEqual(Array.from({ length: 30 }, (_, i) => i + 1));
+    const messages = (await client.fineTuning.jobs.listEvents(created.id, { limit: 100 })).data.map((e) => e.message);
+    expect(messages.some((m) => m.startsWith(`Resuming from checkpoint at step ${pausedAt}`))).toBe(true);
+  }, 240_000);
+
+  it('should resume a job from its checkpoint after its worker is SIGKILLed, counting no step twice', async () => {
+    const { client } = stack;
+    const created = await client.fineTuning.jobs.create(await rlJob(stack, 8));
+    await until('a checkpoint', async () => (await client.fineTuning.jobs.checkpoints.list(created.id)).data.length > 0);
+    for (const worker of stack.workers.splice(0)) await worker.stop('SIGKILL');
+    await stack.startWorker('worker-b');
+    const job = await finished(client, created.id);
+    expect(job.status).toBe('succeeded');
+    expect(await metricSteps(stack, created.id)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+    const messages = (await client.fineTuning.jobs.listEvents(created.id, { limit: 100 })).data.map((e) => e.message);
+    expect(messages.some((m) => /^Resuming from checkpoint at step \d+ \(attempt 2, worker worker-b\)/.test(m))).toBe(true);
+    const metricEvents = (await client.fineTuning.jobs.listEvents(created.id, { limit: 100 })).data.filter((e) => e.type === 'metrics');
+    expect(metricEvents.map((e) => (e.data as { step: number }).step).sort((a, b) => a - b)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+  }, 240_000);
+
+  it('should run four jobs on two workers, each job on one worker at a time', async () => {
+    const { client } = stack;
+    if (stack.workers.length < 2) await stack.startWorker('worker-c');
+    const jobs = [];
+    for (const seed of [100, 101, 102, 103]) jobs.push(await client.fineTuning.jobs.create(await rlJob(stack, 2, { seed })));
+    const done = await Promise.all(jobs.map((j) => finished(client, j.id)));
+    expect(done.map((j) => j.status)).toEqual(['succeeded', 'succeeded', 'succeeded', 'succeeded']);
+    const attempts = await queryDatabase<{ attempt: number; worker_id: string }>(
+      stack.api.db.url,
+      `SELECT attempt, worker_id FROM fine_tuning_jobs WHERE id = ANY($1)`,
+      [jobs.map((j) => j.id)],
+    );
+    expect(attempts.every((a) => a.attempt === 1)).toBe(true);
+    expect(new Set(attempts.map((a) => a.worker_id)).size).toBe(2);
+  }, 300_000);
+});
+
+describe('a job survives a Redis restart', () => {
+  let redis: ChildProcess;
+  let port: number;
+  let stack: Stack;
+
+  const startRedis = async () => {
+    redis = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+    await until('redis', async () => spawnSync('redis-cli', ['-p', String(port), 'ping'], { encoding: 'utf8' }).stdout.includes('PONG'), 10_000);
+  };
+
+  beforeAll(async () => {
+    port = await freePort();
+    await startRedis();
+    stack = await startStack(`redis://127.0.0.1:${port}`);
+    await stack.startWorker('worker-r');
+  }, 120_000);
+  afterAll(async () => {
+    await stack.close();
+    redis.kill('SIGKILL');
+  });
+
+  it('should finish the job after Redis restarts mid-run', async () => {
+    const { client } = stack;
+    const created = await client.fineTuning.jobs.create(await rlJob(stack, 6));
+    await until('the job to run a step', async () => (await metricSteps(stack, created.id)).length > 0);
+    redis.kill('SIGKILL');
+    await new Promise((r) => setTimeout(r, 500));
+    await startRedis();
+    const job = await finished(client, created.id);
+    expect(job.status).toBe('succeeded');
+    expect(await metricSteps(stack, created.id)).toEqual([1, 2, 3, 4, 5, 6]);
+  }, 240_000);
+});

@@ -1,0 +1,297 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Config } from '@tracetune/config';
+import { checkpointModelId, fineTunedModelId, newId } from '@tracetune/contracts';
+import {
+  CheckpointsRepository,
+  FilesRepository,
+  FineTuningEventsRepository,
+  FineTuningJobsRepository,
+  ModelsRepository,
+  Prisma,
+  TrainingMetricsRepository,
+  type FineTuningJob,
+  type JobStatus,
+} from '@tracetune/db';
+import { artifactKey, type ArtifactStore } from '@tracetune/storage';
+import type {
+  CheckpointInfo,
+  ResolvedAlgorithm,
+  ResolvedHyperparameters,
+  ResolvedLora,
+  TrainingOutcome,
+  TrainingRunSpec,
+} from '@tracetune/trainer';
+import { fork, type ChildProcess } from 'node:child_process';
+import { relative, join, sep } from 'node:path';
+import { ARTIFACT_STORE } from '../storage.tokens';
+import type { ChildMessage, ParentMessage } from './protocol';
+
+/** Statuses in which a worker may (re)start a job. */
+const RUNNABLE: JobStatus[] = ['queued', 'running', 'pausing'];
+const CONTROL_POLL_MS = 1_000;
+
+interface StoredMethod {
+  type: 'reinforcement' | 'supervised';
+  reinforcement?: { grader: Record<string, unknown>; hyperparameters: ResolvedHyperparameters; algorithm: ResolvedAlgorithm; lora: ResolvedLora | null };
+  supervised?: { hyperparameters: ResolvedHyperparameters };
+}
+
+/**
+ * Runs one fine-tuning job on this worker: claims it (compare-and-set on its status), resumes from its last
+ * checkpoint if an earlier attempt died, runs the trainer in a child process and persists everything it reports.
+ * Postgres is the source of truth: a lost Redis or a repeated queue delivery cannot finish a job twice.
+ */
+@Injectable()
+export class JobRunner {
+  private readonly logger = new Logger(JobRunner.name);
+
+  constructor(
+    private readonly config: Config,
+    private readonly jobs: FineTuningJobsRepository,
+    private readonly events: FineTuningEventsRepository,
+    private readonly metrics: TrainingMetricsRepository,
+    private readonly checkpoints: CheckpointsRepository,
+    private readonly models: ModelsRepository,
+    private readonly files: FilesRepository,
+    @Inject(ARTIFACT_STORE) private readonly store: ArtifactStore,
+  ) {}
+
+  async run(jobId: string, workerId: string): Promise<void> {
+    const found = await this.jobs.findById(jobId);
+    if (!found || !RUNNABLE.includes(found.status)) {
+      this.logger.log(`job ${jobId} is ${found?.status ?? 'gone'}; nothing to run`);
+      return;
+    }
+    const previousAttempts = found.attempt;
+    const job = await this.jobs.transition(jobId, RUNNABLE, {
+      status: found.status === 'pausing' ? 'pausing' : 'running',
+      attempt: { increment: 1 },
+      workerId,
+      heartbeatAt: new Date(),
+      startedAt: found.startedAt ?? new Date(),
+    });
+    if (!job) return;
+    const latest = await this.checkpoints.latest(jobId);
+    if (latest) {
+      // Steps after the checkpoint are replayed: drop what the interrupted attempt recorded for them.
+      await this.metrics.deleteAfter(jobId, latest.step);
+      await this.events.deleteMetricsAfter(jobId, latest.step);
+      await this.log(job, 'info', `Resuming from checkpoint at step ${latest.step} (attempt ${previousAttempts + 1}, worker ${workerId})`, {
+        step: latest.step,
+      });
+    } else if (previousAttempts > 0) {
+      await this.log(job, 'warn', `Restarting from the beginning on worker ${workerId}: the previous attempt left no checkpoint`);
+    } else {
+      await this.log(job, 'info', `Fine-tuning job started on worker ${workerId}`);
+    }
+    let spec: TrainingRunSpec;
+    try {
+      spec = await this.buildSpec(job);
+    } catch (error) {
+      await this.fail(job, 'invalid_training_data', (error as Error).message, null);
+      return;
+    }
+    const checkpointRoot = this.store.localPath(artifactKey('jobs', job.id, 'checkpoints'));
+    await this.supervise(job, spec, {
+      checkpointRoot,
+      resumeFrom: latest ? this.store.localPath(artifactKey(latest.artifactKey)) : null,
+    });
+  }
+
+  private async buildSpec(job: FineTuningJob): Promise<TrainingRunSpec> {
+    const method = job.method as unknown as StoredMethod;
+    const training = await this.files.find(job.organizationId, job.trainingFileId);
+    if (!training) throw new Error(`training file ${job.trainingFileId} no longer exists`);
+    const validation = job.validationFileId ? await this.files.find(job.organizationId, job.validationFileId) : null;
+    const base = await this.models.findById(job.model);
+    if (!base) throw new Error(`base model ${job.model} no longer exists`);
+    const rl = method.reinforcement;
+    const judgeURL = this.config.get('TRACETUNE_JUDGE_BASE_URL');
+    return {
+      method: method.type,
+      baseModel:
+        base.source === 'builtin' ? { kind: 'builtin', name: base.id } : { kind: 'directory', path: this.store.localPath(artifactKey(base.artifactKey!)) },
+      trainingJsonl: (await this.store.read(artifactKey(training.storageKey))).toString('utf8'),
+      validationJsonl: validation ? (await this.store.read(artifactKey(validation.storageKey))).toString('utf8') : null,
+      grader: rl?.grader ?? null,
+      hyperparameters: rl?.hyperparameters ?? method.supervised!.hyperparameters,
+      algorithm: rl?.algorithm ?? null,
+      lora: rl?.lora ?? null,
+      seed: job.seed,
+      checkpointInterval: Math.max(1, Math.ceil((job.totalSteps ?? 10) / 5)),
+      sampleInterval: Math.max(1, Math.ceil((job.totalSteps ?? 10) / 10)),
+      passThreshold: 1,
+      judge: judgeURL ? { baseURL: judgeURL, apiKey: this.config.get('TRACETUNE_JUDGE_API_KEY') ?? 'none' } : null,
+    };
+  }
+
+  /** Runs the training process and persists its reports until it ends. */
+  private supervise(job: FineTuningJob, spec: TrainingRunSpec, options: { checkpointRoot: string; resumeFrom: string | null }): Promise<void> {
+    return new Promise((resolve) => {
+      const child: ChildProcess = fork(join(__dirname, 'training-process.js'), [], {
+        stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+        execArgv: ['--enable-source-maps', '--max-old-space-size=8192'],
+      });
+      let settled = false;
+      let chain = Promise.resolve();
+      const startedAt = Date.now();
+      const firstStep = job.currentStep;
+      // Reports are persisted strictly in order: a step's metrics before the checkpoint that follows it.
+      const enqueue = (work: () => Promise<unknown>) => {
+        chain = chain.then(work).then(
+          () => undefined,
+          (error: unknown) => this.logger.error(`persisting progress of ${job.id} failed: ${(error as Error).message}`),
+        );
+      };
+      const poll = setInterval(() => {
+        void this.jobs.findById(job.id).then((now) => {
+          const signal = !now || now.status === 'cancelled' ? 'cancel' : now.pauseRequested ? 'pause' : 'continue';
+          if (child.connected) child.send({ type: 'control', signal } satisfies ParentMessage);
+        });
+      }, CONTROL_POLL_MS);
+      const finish = (work: () => Promise<unknown>) => {
+        if (settled) return;
+        settled = true;
+        clearInterval(poll);
+        enqueue(work);
+        void chain.then(resolve);
+      };
+      child.on('message', (message: ChildMessage) => {
+        switch (message.type) {
+          case 'ready':
+            enqueue(() => this.log(job, 'info', `Training on the ${message.backend} backend (${message.reason})`));
+            break;
+          case 'step':
+            enqueue(() => this.recordStep(job, message.step, message.totalSteps, message.metrics, startedAt, firstStep));
+            break;
+          case 'event':
+            enqueue(() => this.log(job, message.level, message.message, message.data));
+            break;
+          case 'samples':
+            enqueue(() => this.log(job, 'info', `Sample completions at step ${message.step}`, { step: message.step, samples: message.samples }));
+            break;
+          case 'checkpoint':
+            enqueue(() => this.recordCheckpoint(job, message.checkpoint));
+            break;
+          case 'outcome':
+            finish(() => this.complete(job, message.outcome));
+            break;
+          case 'failure':
+            finish(() => this.fail(job, message.code, message.message, message.param, message.step));
+            break;
+        }
+      });
+      child.on('exit', (code, signal) => {
+        finish(() => this.fail(job, signal === 'SIGKILL' ? 'out_of_memory' : 'training_failed', `the training process exited unexpectedly (${signal ?? `code ${code}`})`, null));
+      });
+      child.send({ type: 'start', spec, options, backend: this.config.get('TRACETUNE_BACKEND') } satisfies ParentMessage);
+    });
+  }
+
+  private async recordStep(job: FineTuningJob, step: number, totalSteps: number, values: Record<string, number>, startedAt: number, firstStep: number): Promise<void> {
+    await this.metrics.record({ id: newId('metric'), jobId: job.id, organizationId: job.organizationId, step, metrics: values });
+    await this.events.add({
+      id: newId('event'),
+      jobId: job.id,
+      organizationId: job.organizationId,
+      level: 'info',
+      type: 'metrics',
+      message: `Step ${step}/${totalSteps}${values['reward'] !== undefined ? `: reward=${values['reward'].toFixed(4)}` : ''}${values['loss'] !== undefined ? `: loss=${values['loss'].toFixed(4)}` : ''}`,
+      data: { step, total_steps: totalSteps, ...values },
+    });
+    const perStep = (Date.now() - startedAt) / Math.max(1, step - firstStep);
+    const trained = values['trained_tokens'];
+    await this.jobs.transition(job.id, ['running', 'pausing'], {
+      currentStep: step,
+      totalSteps,
+      heartbeatAt: new Date(),
+      estimatedFinish: new Date(Date.now() + perStep * (totalSteps - step)),
+      ...(trained !== undefined ? { trainedTokens: BigInt(Math.round(trained)) } : {}),
+    });
+  }
+
+  private async recordCheckpoint(job: FineTuningJob, checkpoint: CheckpointInfo): Promise<void> {
+    const key = this.keyOf(checkpoint.dir);
+    const modelId = checkpointModelId(fineTunedModelId(job), checkpoint.step);
+    await this.models.upsert({
+      id: modelId,
+      organizationId: job.organizationId,
+      kind: 'checkpoint',
+      source: 'trained',
+      architecture: ((await this.models.findById(job.model))?.architecture ?? {}) as Prisma.InputJsonValue,
+      artifactKey: key,
+      parentId: job.model,
+      jobId: job.id,
+    });
+    await this.checkpoints.record({
+      id: newId('checkpoint'),
+      jobId: job.id,
+      organizationId: job.organizationId,
+      step: checkpoint.step,
+      metrics: checkpoint.metrics,
+      artifactKey: key,
+      modelId,
+    });
+    await this.log(job, 'info', `Checkpoint saved at step ${checkpoint.step}: ${modelId}`, { step: checkpoint.step, model: modelId });
+  }
+
+  private async complete(job: FineTuningJob, outcome: TrainingOutcome): Promise<void> {
+    const trainedTokens = BigInt(Math.round(outcome.trainedTokens));
+    if (outcome.status === 'cancelled') {
+      await this.jobs.transition(job.id, ['running', 'pausing', 'cancelled'], { status: 'cancelled', finishedAt: new Date(), trainedTokens });
+      await this.log(job, 'info', `Training stopped at step ${outcome.step}: the job was cancelled`);
+      return;
+    }
+    if (outcome.status === 'paused') {
+      const paused = await this.jobs.transition(job.id, ['running', 'pausing'], { status: 'paused', pauseRequested: false, currentStep: outcome.step, trainedTokens });
+      if (paused) await this.log(job, 'info', `Job paused at step ${outcome.step}; resume continues from this checkpoint`, { step: outcome.step });
+      return;
+    }
+    const id = fineTunedModelId(job);
+    const base = await this.models.findById(job.model);
+    await this.models.upsert({
+      id,
+      organizationId: job.organizationId,
+      kind: 'fine_tuned',
+      source: 'trained',
+      architecture: (base?.architecture ?? {}) as Prisma.InputJsonValue,
+      artifactKey: this.keyOf(outcome.modelDir!),
+      parentId: job.model,
+      jobId: job.id,
+    });
+    const done = await this.jobs.transition(job.id, ['running', 'pausing'], {
+      status: 'succeeded',
+      fineTunedModel: id,
+      finishedAt: new Date(),
+      currentStep: outcome.step,
+      trainedTokens,
+      estimatedFinish: null,
+    });
+    if (done) await this.log(job, 'info', `The job has successfully completed: ${id}`, { model: id, ...outcome.finalMetrics });
+  }
+
+  private async fail(job: FineTuningJob, code: string, message: string, param: string | null, step: number | null = null): Promise<void> {
+    const failed = await this.jobs.transition(job.id, RUNNABLE, {
+      status: 'failed',
+      error: { code, message, param } as Prisma.InputJsonValue,
+      finishedAt: new Date(),
+    });
+    if (failed) await this.log(job, 'error', `Training failed${step !== null ? ` at step ${step}` : ''}: ${message}`, { code });
+  }
+
+  private keyOf(dir: string): string {
+    return relative(this.store.localPath(artifactKey('jobs')), dir).split(sep).reduce((key, part) => `${key}/${part}`, 'jobs');
+  }
+
+  private async log(job: FineTuningJob, level: 'info' | 'warn' | 'error', message: string, data?: Record<string, unknown>): Promise<void> {
+    await this.events.add({
+      id: newId('event'),
+      jobId: job.id,
+      organizationId: job.organizationId,
+      level,
+      type: 'message',
+      message,
+      data: (data as Prisma.InputJsonValue) ?? null,
+    });
+  }
+}

@@ -1,0 +1,64 @@
+/**
+ * The training process: a child of the worker that runs libs/trainer with all its compute, so the worker's event
+ * loop stays free to renew the queue lock and write progress. It speaks only the protocol in protocol.ts over IPC,
+ * and exits when its parent goes away.
+ */
+import { setupBackend, type BackendChoice } from '@tracetune/model';
+import { runTraining, TrainingError, type ControlSignal } from '@tracetune/trainer';
+import type { ChildMessage, ParentMessage } from './app/training/protocol';
+
+let control: ControlSignal = 'continue';
+
+/**
+ * Sends a report and then yields to the event loop once, so control messages from the parent (pause, cancel) are
+ * received between steps even though training itself never waits on I/O.
+ */
+function send(message: ChildMessage): Promise<void> {
+  return new Promise<void>((resolve) => {
+    if (!process.send) return resolve();
+    process.send(message, undefined, {}, () => resolve());
+  }).then(() => new Promise<void>((resolve) => setImmediate(resolve)));
+}
+
+process.on('disconnect', () => process.exit(70));
+
+process.on('message', (message: ParentMessage) => {
+  if (message.type === 'control') {
+    control = message.signal;
+    return;
+  }
+  void start(message).then(
+    () => process.exit(0),
+    async (error: unknown) => {
+      const failure =
+        error instanceof TrainingError
+          ? { code: error.code, message: error.message, param: error.param, step: error.step }
+          : {
+              code: /out of memory|Array buffer allocation failed|allocation/i.test(String((error as Error)?.message))
+                ? 'out_of_memory'
+                : 'training_failed',
+              message: (error as Error)?.message ?? String(error),
+              param: null,
+              step: null,
+            };
+      await send({ type: 'failure', ...failure });
+      process.exit(1);
+    },
+  );
+});
+
+async function start(message: Extract<ParentMessage, { type: 'start' }>): Promise<void> {
+  const backend = await setupBackend(message.backend as BackendChoice);
+  await send({ type: 'ready', backend: backend.backend, reason: backend.reason });
+  const outcome = await runTraining(message.spec, {
+    ...message.options,
+    callbacks: {
+      onStep: (step, totalSteps, metrics) => send({ type: 'step', step, totalSteps, metrics }),
+      onEvent: (level, text, data) => send({ type: 'event', level, message: text, data }),
+      onSamples: (step, samples) => send({ type: 'samples', step, samples }),
+      onCheckpoint: (checkpoint) => send({ type: 'checkpoint', checkpoint }),
+      control: () => control,
+    },
+  });
+  await send({ type: 'outcome', outcome });
+}
