@@ -1,4 +1,5 @@
 import type { CreatedApiKey } from '@tracetune/contracts';
+import { FineTuningJobsRepository } from '@tracetune/db';
 import { queryDatabase } from '@tracetune/testing';
 import OpenAI, { toFile } from 'openai';
 import { startTestApi, type TestApi } from './api-test-app';
@@ -49,6 +50,16 @@ describe('dashboard API: job metrics and the live job stream (real api, no worke
   let api: TestApi;
   let client: OpenAI;
   let jobId: string;
+  let trainingFile: string;
+
+  const createJob = async () =>
+    (
+      await client.fineTuning.jobs.create({
+        model: 'tt-nano',
+        training_file: trainingFile,
+        method: { type: 'reinforcement', reinforcement: { grader: mathGrader, hyperparameters: { batch_size: 2 } } },
+      } as unknown as OpenAI.FineTuning.JobCreateParams)
+    ).id;
 
   beforeAll(async () => {
     api = await startTestApi();
@@ -57,12 +68,8 @@ describe('dashboard API: job metrics and the live job stream (real api, no worke
       file: await toFile(Buffer.from([rftLine(1, 2), rftLine(3, 4)].join('\n')), 'd.jsonl'),
       purpose: 'fine-tune',
     });
-    const job = await client.fineTuning.jobs.create({
-      model: 'tt-nano',
-      training_file: file.id,
-      method: { type: 'reinforcement', reinforcement: { grader: mathGrader, hyperparameters: { batch_size: 2 } } },
-    } as unknown as OpenAI.FineTuning.JobCreateParams);
-    jobId = job.id;
+    trainingFile = file.id;
+    jobId = await createJob();
   });
   afterAll(() => api.close());
 
@@ -149,4 +156,31 @@ describe('dashboard API: job metrics and the live job stream (real api, no worke
     expect(events).toEqual(expect.arrayContaining(['Step 4/4', 'Job cancelled']));
     expect(messages[messages.length - 1]).toEqual({ event: 'end', data: { status: 'cancelled' } });
   }, 20_000);
+
+  it('should stop polling the database once the client disconnects', async () => {
+    const live = await createJob();
+    const jobs = api.app.get(FineTuningJobsRepository);
+    const find = jest.spyOn(jobs, 'find');
+    try {
+      const response = await get(`/v1/fine_tuning/jobs/${live}/stream`);
+      await readSse(response, (seen) => seen.some((m) => m.event === 'status'));
+      // One poll may be in flight as the client leaves; after that, no more reads of this job.
+      await new Promise((resolve) => setTimeout(resolve, 1_200));
+      const before = find.mock.calls.filter(([, id]) => id === live).length;
+      await new Promise((resolve) => setTimeout(resolve, 2_500));
+      expect(find.mock.calls.filter(([, id]) => id === live).length).toBe(before);
+    } finally {
+      find.mockRestore();
+    }
+  }, 15_000);
+
+  it('should send the backlog, the status and the end at once for a job that already finished', async () => {
+    const started = Date.now();
+    const response = await get(`/v1/fine_tuning/jobs/${jobId}/stream`);
+    const messages = await readSse(response, () => false);
+    expect(messages.map((m) => m.event)).toEqual(['metrics', 'status', 'end']);
+    expect(metricSteps(messages)).toEqual([1, 2, 3, 4]);
+    // No poll interval was waited: a finished job's stream closes as soon as it has said everything.
+    expect(Date.now() - started).toBeLessThan(900);
+  });
 });

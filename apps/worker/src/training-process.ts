@@ -8,6 +8,22 @@ import { runTraining, TrainingError, type ControlSignal } from '@tracetune/train
 import type { ChildMessage, ParentMessage } from './app/training/protocol';
 
 let control: ControlSignal = 'continue';
+let controlWaiters: (() => void)[] = [];
+
+/**
+ * After each step the parent persists it and answers with the job's current control signal; waiting for that answer
+ * makes cancel and pause take effect at the very next step boundary. The timeout keeps a slow database from stalling
+ * training (the parent's periodic control message still arrives).
+ */
+function nextControl(timeoutMs = 10_000): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, timeoutMs);
+    controlWaiters.push(() => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+}
 
 /**
  * Sends a report and then yields to the event loop once, so control messages from the parent (pause, cancel) are
@@ -25,6 +41,9 @@ process.on('disconnect', () => process.exit(70));
 process.on('message', (message: ParentMessage) => {
   if (message.type === 'control') {
     control = message.signal;
+    const waiters = controlWaiters;
+    controlWaiters = [];
+    waiters.forEach((wake) => wake());
     return;
   }
   void start(message).then(
@@ -53,7 +72,11 @@ async function start(message: Extract<ParentMessage, { type: 'start' }>): Promis
   const outcome = await runTraining(message.spec, {
     ...message.options,
     callbacks: {
-      onStep: (step, totalSteps, metrics) => send({ type: 'step', step, totalSteps, metrics }),
+      onStep: async (step, totalSteps, metrics) => {
+        const answered = nextControl();
+        await send({ type: 'step', step, totalSteps, metrics });
+        await answered;
+      },
       onEvent: (level, text, data) => send({ type: 'event', level, message: text, data }),
       onSamples: (step, samples) => send({ type: 'samples', step, samples }),
       onCheckpoint: (checkpoint) => send({ type: 'checkpoint', checkpoint }),

@@ -143,12 +143,13 @@ export class JobRunner {
           (error: unknown) => this.logger.error(`persisting progress of ${job.id} failed: ${(error as Error).message}`),
         );
       };
-      const poll = setInterval(() => {
-        void this.jobs.findById(job.id).then((now) => {
-          const signal = !now || now.status === 'cancelled' ? 'cancel' : now.pauseRequested ? 'pause' : 'continue';
-          if (child.connected) child.send({ type: 'control', signal } satisfies ParentMessage);
-        });
-      }, CONTROL_POLL_MS);
+      const sendControl = async () => {
+        const now = await this.jobs.findById(job.id);
+        const signal = !now || now.status === 'cancelled' ? 'cancel' : now.pauseRequested ? 'pause' : 'continue';
+        if (child.connected) child.send({ type: 'control', signal } satisfies ParentMessage);
+      };
+      // Between steps the child waits for this answer; the periodic one covers long steps (checked between micro-batches).
+      const poll = setInterval(() => void sendControl().catch(() => undefined), CONTROL_POLL_MS);
       const finish = (work: () => Promise<unknown>) => {
         if (settled) return;
         settled = true;
@@ -163,6 +164,7 @@ export class JobRunner {
             break;
           case 'step':
             enqueue(() => this.recordStep(job, message.step, message.totalSteps, message.metrics, startedAt, firstStep));
+            enqueue(sendControl);
             break;
           case 'event':
             enqueue(() => this.log(job, message.level, message.message, message.data));
