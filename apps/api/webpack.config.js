@@ -1,20 +1,3 @@
-const { NxAppWebpackPlugin } = require('@nx/webpack/app-plugin');
-const { join } = require('node:path');
+const { nodeApp } = require('../../tools/webpack/node-app');
 
-module.exports = {
-  output: { path: join(__dirname, '../../dist/apps/api') },
-  plugins: [
-    new NxAppWebpackPlugin({
-      target: 'node',
-      compiler: 'tsc',
-      main: './src/main.ts',
-      tsConfig: './tsconfig.app.json',
-      optimization: false,
-      outputHashing: 'none',
-      generatePackageJson: false,
-      // node_modules stay external: native and wasm packages (Prisma, tfjs) load from node_modules at run time.
-      externalDependencies: 'all',
-      sourceMap: true,
-    }),
-  ],
-};
+module.exports = nodeApp(__dirname, 'api');
