@@ -9,6 +9,7 @@ section() { printf '\n==== %s ====\n' "$*"; }
 
 section "services"
 bash tools/scripts/ensure-services.sh
+bash tools/scripts/ensure-chromium.sh
 
 section "database: schema and migrations agree"
 node tools/scripts/db.mjs diff

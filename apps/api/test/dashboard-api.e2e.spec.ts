@@ -6,7 +6,12 @@ import { startTestApi, type TestApi } from './api-test-app';
 
 const rftLine = (a: number, b: number) =>
   JSON.stringify({ messages: [{ role: 'user', content: `What is ${a}+${b}?` }], answer: String(a + b) });
-const mathGrader = { type: 'math_answer', name: 'math', input: '{{sample.output_text}}', reference: '{{item.answer}}' };
+const mathGrader = {
+  type: 'math_answer',
+  name: 'math',
+  input: '{{sample.output_text}}',
+  reference: '{{item.answer}}',
+};
 
 interface MetricRow {
   step: number;
@@ -19,7 +24,10 @@ interface SseMessage {
 }
 
 /** Reads `event:`/`data:` blocks from a fetch body until `until` says stop or the stream ends. */
-async function readSse(response: Response, until: (messages: SseMessage[]) => boolean): Promise<SseMessage[]> {
+async function readSse(
+  response: Response,
+  until: (messages: SseMessage[]) => boolean,
+): Promise<SseMessage[]> {
   const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
   const messages: SseMessage[] = [];
   let buffer = '';
@@ -44,7 +52,9 @@ async function readSse(response: Response, until: (messages: SseMessage[]) => bo
 }
 
 const metricSteps = (messages: SseMessage[]) =>
-  messages.filter((m) => m.event === 'metrics').flatMap((m) => (m.data as { data: MetricRow[] }).data.map((row) => row.step));
+  messages
+    .filter((m) => m.event === 'metrics')
+    .flatMap((m) => (m.data as { data: MetricRow[] }).data.map((row) => row.step));
 
 describe('dashboard API: job metrics and the live job stream (real api, no worker: rows are written with SQL)', () => {
   let api: TestApi;
@@ -57,7 +67,10 @@ describe('dashboard API: job metrics and the live job stream (real api, no worke
       await client.fineTuning.jobs.create({
         model: 'tt-nano',
         training_file: trainingFile,
-        method: { type: 'reinforcement', reinforcement: { grader: mathGrader, hyperparameters: { batch_size: 2 } } },
+        method: {
+          type: 'reinforcement',
+          reinforcement: { grader: mathGrader, hyperparameters: { batch_size: 2 } },
+        },
       } as unknown as OpenAI.FineTuning.JobCreateParams)
     ).id;
 
@@ -74,19 +87,23 @@ describe('dashboard API: job metrics and the live job stream (real api, no worke
   afterAll(() => api.close());
 
   const organizationOf = async (id: string) =>
-    (await queryDatabase<{ organization_id: string }>(api.db.url, 'SELECT organization_id FROM fine_tuning_jobs WHERE id = $1', [id]))[0]
-      .organization_id;
+    (
+      await queryDatabase<{ organization_id: string }>(
+        api.db.url,
+        'SELECT organization_id FROM fine_tuning_jobs WHERE id = $1',
+        [id],
+      )
+    )[0].organization_id;
 
   const writeMetric = async (step: number, metrics: Record<string, number>) =>
-    queryDatabase(api.db.url, 'INSERT INTO training_metrics (id, job_id, organization_id, step, metrics) VALUES ($1, $2, $3, $4, $5)', [
-      `metric-${jobId}-${step}`,
-      jobId,
-      await organizationOf(jobId),
-      step,
-      JSON.stringify(metrics),
-    ]);
+    queryDatabase(
+      api.db.url,
+      'INSERT INTO training_metrics (id, job_id, organization_id, step, metrics) VALUES ($1, $2, $3, $4, $5)',
+      [`metric-${jobId}-${step}`, jobId, await organizationOf(jobId), step, JSON.stringify(metrics)],
+    );
 
-  const get = (path: string, key = api.adminKey) => fetch(`${api.url}${path}`, { headers: { authorization: `Bearer ${key}` } });
+  const get = (path: string, key = api.adminKey) =>
+    fetch(`${api.url}${path}`, { headers: { authorization: `Bearer ${key}` } });
 
   it('should list a job with no metrics as an empty list', async () => {
     const response = await get(`/v1/fine_tuning/jobs/${jobId}/metrics`);
@@ -102,7 +119,9 @@ describe('dashboard API: job metrics and the live job stream (real api, no worke
     expect(all.data.map((row) => row.step)).toEqual([1, 2, 3]);
     expect(all.data[1]).toMatchObject({ step: 2, metrics: { reward: 0.5, accuracy: 0.25 } });
     expect(typeof all.data[0].created_at).toBe('number');
-    const later = (await (await get(`/v1/fine_tuning/jobs/${jobId}/metrics?after_step=2`)).json()) as { data: MetricRow[] };
+    const later = (await (await get(`/v1/fine_tuning/jobs/${jobId}/metrics?after_step=2`)).json()) as {
+      data: MetricRow[];
+    };
     expect(later.data.map((row) => row.step)).toEqual([3]);
   });
 
@@ -115,7 +134,9 @@ describe('dashboard API: job metrics and the live job stream (real api, no worke
   it("should answer 404 for another organization's job, on metrics and on the stream", async () => {
     const other = await api
       .root(api.adminKey)
-      .post<CreatedApiKey>('/admin/api-keys', { body: { name: 'other', role: 'member', organization_id: 'org-other' } });
+      .post<CreatedApiKey>('/admin/api-keys', {
+        body: { name: 'other', role: 'member', organization_id: 'org-other' },
+      });
     for (const path of [`/v1/fine_tuning/jobs/${jobId}/metrics`, `/v1/fine_tuning/jobs/${jobId}/stream`]) {
       const response = await get(path, other.key);
       expect(response.status).toBe(404);
@@ -141,7 +162,12 @@ describe('dashboard API: job metrics and the live job stream (real api, no worke
           await queryDatabase(
             api.db.url,
             `INSERT INTO fine_tuning_events (id, job_id, organization_id, level, type, message, data) VALUES ($1, $2, $3, 'info', 'metrics', 'Step 4/4', $4)`,
-            [`ftevent-live-${jobId}`, jobId, await organizationOf(jobId), JSON.stringify({ step: 4, reward: 1 })],
+            [
+              `ftevent-live-${jobId}`,
+              jobId,
+              await organizationOf(jobId),
+              JSON.stringify({ step: 4, reward: 1 }),
+            ],
           );
           await client.fineTuning.jobs.cancel(jobId);
         })();
@@ -149,10 +175,14 @@ describe('dashboard API: job metrics and the live job stream (real api, no worke
       return seen.some((m) => m.event === 'end');
     });
     expect(metricSteps(messages)).toEqual([2, 3, 4]);
-    const statuses = messages.filter((m) => m.event === 'status').map((m) => (m.data as { status: string }).status);
+    const statuses = messages
+      .filter((m) => m.event === 'status')
+      .map((m) => (m.data as { status: string }).status);
     expect(statuses[0]).toBe('queued');
     expect(statuses[statuses.length - 1]).toBe('cancelled');
-    const events = messages.filter((m) => m.event === 'event').map((m) => (m.data as { message: string }).message);
+    const events = messages
+      .filter((m) => m.event === 'event')
+      .map((m) => (m.data as { message: string }).message);
     expect(events).toEqual(expect.arrayContaining(['Step 4/4', 'Job cancelled']));
     expect(messages[messages.length - 1]).toEqual({ event: 'end', data: { status: 'cancelled' } });
   }, 20_000);

@@ -1,6 +1,6 @@
-import { Controller, Get, Param, Query, Req, Res } from '@nestjs/common';
+import { Controller, Get, Param, Query, Res } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
-import type { Request, Response } from 'express';
+import type { Response } from 'express';
 import { createZodDto } from 'nestjs-zod';
 import { z } from 'zod';
 import { CurrentPrincipal } from '../auth/auth.decorators';
@@ -10,7 +10,12 @@ import { SseWriter } from './sse-writer';
 
 const metricsQuerySchema = z
   .object({
-    after_step: z.coerce.number().int().min(-1).default(-1).describe('Only steps after this one (-1: every step).'),
+    after_step: z.coerce
+      .number()
+      .int()
+      .min(-1)
+      .default(-1)
+      .describe('Only steps after this one (-1: every step).'),
   })
   .strict();
 class MetricsQueryDto extends createZodDto(metricsQuerySchema) {}
@@ -23,7 +28,9 @@ export class DashboardApiController {
   constructor(private readonly dashboard: DashboardApiService) {}
 
   @Get(':id/metrics')
-  @ApiOperation({ summary: 'Training metrics of a job, one row per step, oldest first (Tracetune extension)' })
+  @ApiOperation({
+    summary: 'Training metrics of a job, one row per step, oldest first (Tracetune extension)',
+  })
   metrics(@CurrentPrincipal() caller: Principal, @Param('id') id: string, @Query() query: MetricsQueryDto) {
     return this.dashboard.listMetrics(caller, id, query.after_step);
   }
@@ -31,11 +38,18 @@ export class DashboardApiController {
   @Get(':id/stream')
   @ApiProduces('text/event-stream')
   @ApiOperation({
-    summary: 'Live job updates as server-sent events: `metrics`, `status`, `event`, then `end` when the job finishes (Tracetune extension)',
-    description: 'Read it with fetch and a stream parser so the key stays in the Authorization header; never put a key in a URL.',
+    summary:
+      'Live job updates as server-sent events: `metrics`, `status`, `event`, then `end` when the job finishes (Tracetune extension)',
+    description:
+      'Read it with fetch and a stream parser so the key stays in the Authorization header; never put a key in a URL.',
   })
-  async stream(@CurrentPrincipal() caller: Principal, @Param('id') id: string, @Query() query: MetricsQueryDto, @Req() request: Request, @Res() response: Response) {
+  async stream(
+    @CurrentPrincipal() caller: Principal,
+    @Param('id') id: string,
+    @Query() query: MetricsQueryDto,
+    @Res() response: Response,
+  ) {
     await this.dashboard.job(caller, id);
-    await this.dashboard.stream(caller, id, new SseWriter(request, response), { afterStep: query.after_step });
+    await this.dashboard.stream(caller, id, new SseWriter(response), { afterStep: query.after_step });
   }
 }

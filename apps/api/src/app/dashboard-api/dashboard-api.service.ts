@@ -1,6 +1,12 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { TERMINAL_JOB_STATUSES, type FineTuningJobObject, type JobStatusName } from '@tracetune/contracts';
-import { FineTuningEventsRepository, FineTuningJobsRepository, TrainingMetricsRepository, type FineTuningJob, type TrainingMetric } from '@tracetune/db';
+import {
+  FineTuningEventsRepository,
+  FineTuningJobsRepository,
+  TrainingMetricsRepository,
+  type FineTuningJob,
+  type TrainingMetric,
+} from '@tracetune/db';
 import type { Principal } from '../auth/principal';
 import { ApiError } from '../common/api-error';
 import { unixSeconds } from '../common/time';
@@ -33,13 +39,19 @@ const POLL_MS = 1_000;
 const KEEP_ALIVE_MS = 15_000;
 
 function toMetricObject(row: TrainingMetric): TrainingMetricObject {
-  return { object: 'fine_tuning.job.metric', step: row.step, metrics: row.metrics as Record<string, number>, created_at: unixSeconds(row.createdAt) };
+  return {
+    object: 'fine_tuning.job.metric',
+    step: row.step,
+    metrics: row.metrics as Record<string, number>,
+    created_at: unixSeconds(row.createdAt),
+  };
 }
 
 const isTerminal = (status: string) => TERMINAL_JOB_STATUSES.includes(status as JobStatusName);
 
 /** What the dashboard shows moving: a change of any of these is sent as a `status` event. */
-const statusKey = (job: FineTuningJobObject) => `${job.status}|${job.progress.step}|${job.estimated_finish}|${job.fine_tuned_model}`;
+const statusKey = (job: FineTuningJobObject) =>
+  `${job.status}|${job.progress.step}|${job.estimated_finish}|${job.fine_tuned_model}`;
 
 /**
  * The dashboard's reads that the OpenAI surface lacks: a job's per-step training metrics, listed or streamed live.
@@ -116,7 +128,12 @@ export class DashboardApiService {
     } catch (error) {
       // Headers are gone already; the client sees the stream end and falls back to polling.
       this.logger.warn(`stream of ${jobId} stopped: ${(error as Error).message}`);
-      sink.send('error', { error: { message: 'The stream stopped on a server error; reconnect or poll /metrics.', type: 'server_error' } });
+      sink.send('error', {
+        error: {
+          message: 'The stream stopped on a server error; reconnect or poll /metrics.',
+          type: 'server_error',
+        },
+      });
     } finally {
       sink.end();
     }

@@ -1,4 +1,4 @@
-import type { Request, Response } from 'express';
+import type { Response } from 'express';
 
 /** Where a live stream writes to; the service never sees Express. */
 export interface EventSink {
@@ -21,10 +21,7 @@ export class SseWriter implements EventSink {
   private isClosed = false;
   private wake: (() => void) | null = null;
 
-  constructor(
-    request: Request,
-    private readonly response: Response,
-  ) {
+  constructor(private readonly response: Response) {
     response.status(200);
     response.setHeader('content-type', 'text/event-stream; charset=utf-8');
     response.setHeader('cache-control', 'no-cache, no-transform');
@@ -32,7 +29,9 @@ export class SseWriter implements EventSink {
     // nginx and similar proxies buffer responses unless told not to; a buffered stream is not live.
     response.setHeader('x-accel-buffering', 'no');
     response.flushHeaders();
-    request.on('close', () => this.close());
+    // The response's 'close' fires when the client goes away (or the response ended); the request's own 'close'
+    // only means its body was read.
+    response.on('close', () => this.close());
   }
 
   get closed(): boolean {
