@@ -1,1 +1,35 @@
-export {};
+export { type BackendChoice, type BackendLog, type BackendReport, setupBackend } from './backend';
+export { BUILTIN_CONFIGS, builtinConfig, configFromHf, configToHf, type ModelConfig, parameterCount } from './config';
+export { decodeStep, KVCache, prefill, prefillBatch, type StepLogits, uncachedLogits } from './kv-cache';
+export { LORA_TARGETS, type LoraConfig, type LoraTarget, validateLoraConfig } from './lora';
+export {
+  type CoreInput,
+  type LayerKV,
+  type LogProbOptions,
+  type LogProbResult,
+  type PastContext,
+  rangePositions,
+  type TokenBatch,
+  TransformerModel,
+} from './model';
+export { bmm, matmul, rmsNorm, ropeTables, rotateHalfMatrix, silu } from './ops';
+export { Rng } from './rng';
+export {
+  type Completion,
+  generate,
+  type GenerateOptions,
+  type LogitsProcessor,
+  logSoftmax,
+  nucleus,
+  sampleToken,
+  type SamplingParams,
+  StopChecker,
+  type TokenLogprob,
+  topN,
+} from './sampler';
+export { registerWasmKernels } from './wasm-kernels';
+export { modelShape, type TensorSpec, tensorSpecs } from './weights';
+export { type GenerationConfig, type LoadedCheckpoint, loadCheckpoint, saveCheckpoint } from './checkpoint';
+export { registerGradients } from './gradients';
+export { floatToHalf, SafetensorsFile, type SafetensorsDtype, type TensorEntry, type TensorToWrite, writeSafetensors } from './safetensors';
+export { transpose2d } from './weights';

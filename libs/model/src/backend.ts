@@ -1,0 +1,96 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { dirname } from 'node:path';
+
+import { registerWasmKernels } from './wasm-kernels';
+
+export type BackendChoice = 'auto' | 'tensorflow-gpu' | 'tensorflow' | 'wasm' | 'cpu';
+
+export interface BackendReport {
+  /** The tfjs backend now active: 'tensorflow' (tfjs-node or tfjs-node-gpu), 'wasm' or 'cpu'. */
+  backend: string;
+  /** Human-readable reason it was chosen. */
+  reason: string;
+  /** Candidates tried before it and why each was skipped. */
+  fallbacks: { choice: BackendChoice; error: string }[];
+}
+
+export type BackendLog = (message: string) => void;
+
+/**
+ * Optional packages are loaded with a runtime `require` of a computed name: the native tfjs-node packages are banned
+ * as imports in math libraries (they are not dependencies of the library, only optional at deployment), and a
+ * missing native addon must turn into a fallback, not a crash.
+ */
+function optionalRequire(name: string): unknown {
+  const req = eval('require') as NodeJS.Require; // not a static import: bundlers and lint must not follow it
+  return req(name);
+}
+
+function resolveOptional(name: string): string {
+  const req = eval('require') as NodeJS.Require;
+  return req.resolve(name);
+}
+
+async function tryNative(pkg: string): Promise<void> {
+  optionalRequire(pkg); // registers the 'tensorflow' backend on import
+  if (!(await tf.setBackend('tensorflow'))) throw new Error(`${pkg} loaded but the 'tensorflow' backend did not start`);
+}
+
+async function tryWasm(): Promise<void> {
+  const wasm = optionalRequire('@tensorflow/tfjs-backend-wasm') as { setWasmPaths(prefix: string): void };
+  // In Node the .wasm files are read from the package's dist folder (the default path resolution assumes a browser).
+  const dist = dirname(resolveOptional('@tensorflow/tfjs-backend-wasm'));
+  wasm.setWasmPaths(`${dist}/`);
+  if (!(await tf.setBackend('wasm'))) throw new Error('the wasm backend failed to initialise');
+  registerWasmKernels();
+}
+
+async function tryCpu(): Promise<void> {
+  optionalRequire('@tensorflow/tfjs-backend-cpu');
+  if (!(await tf.setBackend('cpu'))) throw new Error('the cpu backend failed to initialise');
+  // The cpu backend prints a one-time "install tfjs-node" banner on its first tensor; our report already says why
+  // this backend was chosen, so take the first write here with the banner muted.
+  const warn = console.warn;
+  console.warn = () => undefined;
+  try {
+    tf.scalar(0).dispose();
+  } finally {
+    console.warn = warn;
+  }
+}
+
+const ORDER: Exclude<BackendChoice, 'auto'>[] = ['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'];
+const ATTEMPT: Record<Exclude<BackendChoice, 'auto'>, () => Promise<void>> = {
+  'tensorflow-gpu': () => tryNative('@tensorflow/tfjs-node-gpu'),
+  tensorflow: () => tryNative('@tensorflow/tfjs-node'),
+  wasm: tryWasm,
+  cpu: tryCpu,
+};
+
+/**
+ * Chooses the tfjs backend: the requested one, or with 'auto' the best that loads (CUDA → native CPU → wasm SIMD →
+ * plain JS). A specific choice that fails falls back down the same list, and the report says so.
+ */
+export async function setupBackend(choice: BackendChoice = 'auto', log: BackendLog = () => undefined): Promise<BackendReport> {
+  const start = choice === 'auto' ? 0 : ORDER.indexOf(choice);
+  if (start < 0) throw new Error(`Unknown backend "${choice}"; known: auto, ${ORDER.join(', ')}`);
+  const fallbacks: BackendReport['fallbacks'] = [];
+  for (const candidate of ORDER.slice(start)) {
+    try {
+      await ATTEMPT[candidate]();
+      await tf.ready();
+      const reason =
+        choice === candidate
+          ? `requested ${candidate}`
+          : choice === 'auto'
+            ? `auto: ${candidate} is the best backend that loaded`
+            : `requested ${choice} failed; fell back to ${candidate}`;
+      const report = { backend: tf.getBackend(), reason, fallbacks };
+      log(`tfjs backend: ${report.backend} (${reason}${fallbacks.length ? `; skipped ${fallbacks.map((f) => `${f.choice}: ${f.error}`).join('; ')}` : ''})`);
+      return report;
+    } catch (e) {
+      fallbacks.push({ choice: candidate, error: ((e as Error).message ?? String(e)).split('\n')[0] });
+    }
+  }
+  throw new Error(`No tfjs backend could start: ${fallbacks.map((f) => `${f.choice}: ${f.error}`).join('; ')}`);
+}

@@ -1,0 +1,160 @@
+/**
+ * Architecture config in Hugging Face `config.json` vocabulary (LlamaConfig / Qwen2Config field names), so that a
+ * config read from an HF checkpoint and one written by Tracetune are the same object.
+ */
+export interface ModelConfig {
+  architectures: string[];
+  model_type: 'llama' | 'qwen2' | 'qwen3';
+  vocab_size: number;
+  hidden_size: number;
+  intermediate_size: number;
+  num_hidden_layers: number;
+  num_attention_heads: number;
+  num_key_value_heads: number;
+  /** Per-head size; HF derives hidden_size / num_attention_heads when absent. */
+  head_dim: number;
+  rms_norm_eps: number;
+  rope_theta: number;
+  max_position_embeddings: number;
+  tie_word_embeddings: boolean;
+  /** q/k/v projections carry biases (Qwen2 always; Llama when `attention_bias`). */
+  attention_bias: boolean;
+  /** Qwen3 applies an RMSNorm to each head of q and k before RoPE. */
+  qk_norm: boolean;
+  bos_token_id: number | null;
+  eos_token_id: number | number[] | null;
+  pad_token_id?: number | null;
+  torch_dtype?: string;
+  hidden_act: 'silu';
+  /** The built-in tokenizer name for tt-* models ("byte"); absent for HF checkpoints. */
+  tracetune_tokenizer?: string;
+}
+
+const SUPPORTED_ARCHITECTURES: Record<string, ModelConfig['model_type']> = {
+  LlamaForCausalLM: 'llama',
+  MistralForCausalLM: 'llama',
+  Qwen2ForCausalLM: 'qwen2',
+  Qwen3ForCausalLM: 'qwen3',
+};
+
+function num(raw: Record<string, unknown>, key: string, fallback?: number): number {
+  const v = raw[key];
+  if (typeof v === 'number' && Number.isFinite(v)) return v;
+  if (v === undefined && fallback !== undefined) return fallback;
+  throw new Error(`config.json: "${key}" must be a number (got ${JSON.stringify(v)})`);
+}
+
+/**
+ * Reads an HF `config.json` object. Supports Llama, Mistral (without sliding window), Qwen2 and Qwen3 causal LMs;
+ * anything else fails naming the architecture. Defaults follow `transformers` (LlamaConfig defaults).
+ */
+export function configFromHf(raw: Record<string, unknown>): ModelConfig {
+  const archs = Array.isArray(raw['architectures']) ? (raw['architectures'] as string[]) : [];
+  const arch = archs.find((a) => a in SUPPORTED_ARCHITECTURES);
+  const modelType = arch ? SUPPORTED_ARCHITECTURES[arch] : undefined;
+  if (!modelType) {
+    throw new Error(
+      `Unsupported architecture ${JSON.stringify(archs.length ? archs : raw['model_type'])} in config.json; ` +
+        `supported: ${Object.keys(SUPPORTED_ARCHITECTURES).join(', ')}`,
+    );
+  }
+  const act = raw['hidden_act'] ?? 'silu';
+  if (act !== 'silu') throw new Error(`config.json: hidden_act "${String(act)}" is not supported (only silu)`);
+  if (raw['rope_scaling'] && typeof raw['rope_scaling'] === 'object') {
+    throw new Error('config.json: rope_scaling is not supported yet (plain RoPE only)');
+  }
+  const hidden = num(raw, 'hidden_size');
+  const heads = num(raw, 'num_attention_heads');
+  const kvHeads = num(raw, 'num_key_value_heads', heads);
+  if (heads % kvHeads !== 0) throw new Error(`config.json: num_attention_heads ${heads} is not a multiple of num_key_value_heads ${kvHeads}`);
+  return {
+    architectures: archs,
+    model_type: modelType,
+    vocab_size: num(raw, 'vocab_size'),
+    hidden_size: hidden,
+    intermediate_size: num(raw, 'intermediate_size'),
+    num_hidden_layers: num(raw, 'num_hidden_layers'),
+    num_attention_heads: heads,
+    num_key_value_heads: kvHeads,
+    head_dim: typeof raw['head_dim'] === 'number' ? (raw['head_dim'] as number) : hidden / heads,
+    rms_norm_eps: num(raw, 'rms_norm_eps', 1e-6),
+    rope_theta: num(raw, 'rope_theta', 10000),
+    max_position_embeddings: num(raw, 'max_position_embeddings', 2048),
+    tie_word_embeddings: raw['tie_word_embeddings'] === true,
+    attention_bias: modelType === 'qwen2' ? true : raw['attention_bias'] === true,
+    qk_norm: modelType === 'qwen3',
+    bos_token_id: typeof raw['bos_token_id'] === 'number' ? (raw['bos_token_id'] as number) : null,
+    eos_token_id: (raw['eos_token_id'] as number | number[] | undefined) ?? null,
+    pad_token_id: (raw['pad_token_id'] as number | undefined) ?? null,
+    torch_dtype: typeof raw['torch_dtype'] === 'string' ? (raw['torch_dtype'] as string) : undefined,
+    hidden_act: 'silu',
+    tracetune_tokenizer: typeof raw['tracetune_tokenizer'] === 'string' ? (raw['tracetune_tokenizer'] as string) : undefined,
+  };
+}
+
+/** The `config.json` object to write (HF field names; Tracetune-only fields are ignored by `transformers`). */
+export function configToHf(config: ModelConfig): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...config, torch_dtype: 'float32', transformers_version: '4.45.0' };
+  delete out['qk_norm'];
+  if (config.model_type === 'qwen2') delete out['attention_bias'];
+  if (out['tracetune_tokenizer'] === undefined) delete out['tracetune_tokenizer'];
+  return out;
+}
+
+/** Byte-tokenizer ids (see @tracetune/tokenizer BYTE_SPECIAL_TOKENS): <|bos|> 256, <|eos|> 257, <|im_end|> 260. */
+const BYTE_VOCAB = 261;
+
+function builtin(hidden: number, layers: number, heads: number, kvHeads: number, inter: number, ctx: number): ModelConfig {
+  return {
+    architectures: ['LlamaForCausalLM'],
+    model_type: 'llama',
+    vocab_size: BYTE_VOCAB,
+    hidden_size: hidden,
+    intermediate_size: inter,
+    num_hidden_layers: layers,
+    num_attention_heads: heads,
+    num_key_value_heads: kvHeads,
+    head_dim: hidden / heads,
+    rms_norm_eps: 1e-5,
+    rope_theta: 10000,
+    max_position_embeddings: ctx,
+    tie_word_embeddings: true,
+    attention_bias: false,
+    qk_norm: false,
+    bos_token_id: 256,
+    eos_token_id: [257, 260],
+    pad_token_id: 258,
+    hidden_act: 'silu',
+    tracetune_tokenizer: 'byte',
+  };
+}
+
+/**
+ * Built-in architectures (Llama layout, tied head, GQA with 2 KV heads, byte tokenizer, vocab 261). Parameters:
+ * per layer 2·C·C (q,o) + 2·C·(C·kv/h) (k,v) + 3·C·I (mlp) + 2·C (norms); plus V·C (tied embedding) + C (final norm).
+ *  tt-nano:  C=96,  L=4,  h=4, I=256  → 4·(18432+9216+73728+192) + 25056 + 96     = 431,424  (≈0.4M)
+ *  tt-micro: C=192, L=8,  h=6, I=512  → 8·(73728+24576+294912+384) + 50112 + 192  = 3,199,104 (≈3.2M)
+ *  tt-mini:  C=384, L=12, h=6, I=1024 → 12·(294912+98304+1179648+768) + 100224 + 384 = 18,984,192 (≈19M)
+ */
+export const BUILTIN_CONFIGS: Record<string, ModelConfig> = {
+  'tt-nano': builtin(96, 4, 4, 2, 256, 512),
+  'tt-micro': builtin(192, 8, 6, 2, 512, 1024),
+  'tt-mini': builtin(384, 12, 6, 2, 1024, 2048),
+};
+
+export function builtinConfig(name: string): ModelConfig {
+  const c = BUILTIN_CONFIGS[name];
+  if (!c) throw new Error(`Unknown built-in model "${name}"; known: ${Object.keys(BUILTIN_CONFIGS).join(', ')}`);
+  return { ...c, architectures: [...c.architectures] };
+}
+
+/** Number of parameters the config implies (embedding counted once when tied). */
+export function parameterCount(c: ModelConfig): number {
+  const C = c.hidden_size;
+  const qDim = c.num_attention_heads * c.head_dim;
+  const kvDim = c.num_key_value_heads * c.head_dim;
+  const attn = C * qDim * 2 + C * kvDim * 2 + (c.attention_bias ? qDim + 2 * kvDim : 0) + (c.qk_norm ? 2 * c.head_dim : 0);
+  const mlp = 3 * C * c.intermediate_size;
+  const layer = attn + mlp + 2 * C;
+  return c.num_hidden_layers * layer + c.vocab_size * C * (c.tie_word_embeddings ? 1 : 2) + C;
+}

@@ -1,0 +1,177 @@
+import * as tf from '@tensorflow/tfjs-core';
+
+import { applyGrads, maxAbsDiff, randomizeBiases, tinyConfig, tinyQwen2Config, useBackend, values } from '../test/helpers';
+import { referenceLogits } from '../test/reference';
+import { builtinConfig, configFromHf } from './config';
+import { TransformerModel } from './model';
+
+describe('TransformerModel', () => {
+  beforeAll(() => useBackend('cpu'));
+
+  it('should match a float64 reference forward pass (Llama GQA, untied head)', () => {
+    const model = TransformerModel.random(tinyConfig(), 3);
+    const tokens = [5, 9, 1, 33, 7, 7, 20];
+    const got = model.logits([tokens]);
+    // Tolerance: float32 vs float64 over 2 layers of width 16; logits are O(0.1).
+    expect(maxAbsDiff(values(got), referenceLogits(model, tokens).flat())).toBeLessThan(1e-5);
+    got.dispose();
+    model.dispose();
+  });
+
+  it('should match the reference with Qwen2 q/k/v biases and a tied head', () => {
+    const model = TransformerModel.random(tinyQwen2Config({ tie_word_embeddings: true }), 4);
+    randomizeBiases(model);
+    const tokens = [3, 14, 15, 9, 26];
+    const got = model.logits([tokens]);
+    expect(maxAbsDiff(values(got), referenceLogits(model, tokens).flat())).toBeLessThan(1e-5);
+    got.dispose();
+    model.dispose();
+  });
+
+  it('should match the reference for Qwen3 (per-head q/k RMSNorm, head_dim ≠ hidden/heads)', () => {
+    const config = configFromHf({
+      architectures: ['Qwen3ForCausalLM'],
+      model_type: 'qwen3',
+      vocab_size: 40,
+      hidden_size: 16,
+      intermediate_size: 24,
+      num_hidden_layers: 2,
+      num_attention_heads: 4,
+      num_key_value_heads: 2,
+      head_dim: 6,
+      rms_norm_eps: 1e-6,
+      rope_theta: 1000000,
+      tie_word_embeddings: true,
+    });
+    const model = TransformerModel.random(config, 6);
+    // Non-trivial norm weights, so that a missing or misplaced q/k norm changes the logits.
+    for (const [name, v] of model.namedWeights()) {
+      if (name.includes('_norm.')) v.assign(tf.add(v, tf.randomUniform(v.shape, -0.5, 0.5, 'float32', 9)));
+    }
+    const tokens = [2, 7, 1, 8, 28, 18];
+    const got = model.logits([tokens]);
+    expect(maxAbsDiff(values(got), referenceLogits(model, tokens).flat())).toBeLessThan(1e-5);
+    got.dispose();
+    model.dispose();
+  });
+
+  it('should compute log-probs of targets as log_softmax(logits) gathered, and the entropy', () => {
+    const model = TransformerModel.random(tinyConfig(), 5);
+    const ids = [
+      [1, 2, 3, 4],
+      [5, 6, 7, 8],
+    ];
+    const targets = [
+      [2, 3, 4, 5],
+      [6, 7, 8, 9],
+    ];
+    const { logProbs, entropy } = model.logProbsOfTargets(ids, targets, { entropy: true });
+    const logits = model.logits(ids);
+    const logSoftmax = tf.logSoftmax(logits);
+    const expectedLp: number[] = [];
+    const expectedH: number[] = [];
+    const ls = logSoftmax.arraySync() as number[][][];
+    ids.forEach((row, b) =>
+      row.forEach((_, t) => {
+        expectedLp.push(ls[b][t][targets[b][t]]);
+        // H = −Σ p log p
+        expectedH.push(-ls[b][t].reduce((s, l) => s + Math.exp(l) * l, 0));
+      }),
+    );
+    expect(logProbs.shape).toEqual([2, 4]);
+    expect(maxAbsDiff(values(logProbs), expectedLp)).toBeLessThan(1e-5);
+    expect(maxAbsDiff(values(entropy!), expectedH)).toBeLessThan(1e-4);
+    tf.dispose([logProbs, entropy!, logits, logSoftmax]);
+    model.dispose();
+  });
+
+  it('should pass a finite-difference gradient check of Σ log-probs on tt-nano', () => {
+    const model = TransformerModel.random(builtinConfig('tt-nano'), 7);
+    const ids = [[72, 101, 108, 108, 111, 32]];
+    const targets = [[101, 108, 108, 111, 32, 119]];
+    const objective = (): tf.Scalar => tf.sum(model.logProbsOfTargets(ids, targets).logProbs) as tf.Scalar;
+    const { grads } = tf.variableGrads(objective);
+    // Probe the largest-gradient coordinate of several kinds of weight (embedding via gather, attention, MLP, norms).
+    const names = [
+      'model.embed_tokens.weight',
+      'model.layers.0.self_attn.q_proj.weight',
+      'model.layers.1.self_attn.v_proj.weight',
+      'model.layers.2.mlp.down_proj.weight',
+      'model.layers.3.input_layernorm.weight',
+      'model.norm.weight',
+    ];
+    for (const name of names) {
+      const v = model.weight(name);
+      const g = grads[v.name].dataSync();
+      let idx = 0;
+      for (let i = 1; i < g.length; i++) if (Math.abs(g[i]) > Math.abs(g[idx])) idx = i;
+      const base = v.dataSync().slice();
+      const evalAt = (delta: number): number => {
+        const d = base.slice();
+        d[idx] += delta;
+        v.assign(tf.tensor(d, v.shape));
+        return tf.tidy(() => objective().dataSync()[0]);
+      };
+      // Central difference (f(w+ε) − f(w−ε)) / 2ε; ε = 1e-2 keeps float32 rounding of f (≈ 1e-6·|f|) small.
+      const eps = 1e-2;
+      const numeric = (evalAt(eps) - evalAt(-eps)) / (2 * eps);
+      v.assign(tf.tensor(base, v.shape));
+      expect(Math.abs(numeric - g[idx])).toBeLessThan(0.02 * Math.abs(g[idx]) + 1e-3);
+    }
+    tf.dispose(grads);
+    model.dispose();
+  });
+
+  it('should overfit a fixed batch with a few dozen Adam steps', () => {
+    const model = TransformerModel.random(tinyQwen2Config({ tie_word_embeddings: true }), 11);
+    const seq = [1, 7, 3, 9, 12, 4, 30, 21, 8, 2, 17];
+    const ids = [seq.slice(0, -1), seq.slice(1).reverse().slice(0, 10)];
+    const targets = [seq.slice(1), [...ids[1].slice(1), 5]];
+    const opt = tf.train.adam(3e-2);
+    const loss = (): tf.Scalar => tf.neg(tf.mean(model.logProbsOfTargets(ids, targets).logProbs)) as tf.Scalar;
+    const first = tf.tidy(() => loss().dataSync()[0]);
+    let last = first;
+    for (let step = 0; step < 40; step++) {
+      const { value, grads } = tf.variableGrads(loss);
+      applyGrads(opt, grads);
+      last = value.dataSync()[0];
+      tf.dispose([value, grads]);
+    }
+    // Initial loss ≈ ln(40) = 3.69 (near-uniform); memorising 20 tokens should drive it near zero.
+    expect(first).toBeGreaterThan(3.5);
+    expect(last).toBeLessThan(0.3);
+    opt.dispose();
+    model.dispose();
+  });
+
+  it('should not leak tensors across training and inference steps', () => {
+    const model = TransformerModel.random(tinyConfig(), 12);
+    const opt = tf.train.adam(1e-3);
+    const ids = [[1, 2, 3, 4, 5]];
+    const step = (): void => {
+      const { value, grads } = tf.variableGrads(() => tf.neg(tf.mean(model.logProbsOfTargets(ids, ids, { entropy: true }).logProbs)) as tf.Scalar);
+      applyGrads(opt, grads);
+      tf.dispose([value, grads]);
+      model.logits(ids).dispose();
+    };
+    step(); // creates Adam's slots and the cached causal mask
+    const before = tf.memory().numTensors;
+    for (let i = 0; i < 3; i++) step();
+    expect(tf.memory().numTensors).toBe(before);
+    opt.dispose();
+    model.dispose();
+  });
+
+  it('should initialise deterministically from the seed, with parameter counts matching the config', () => {
+    const a = TransformerModel.random(builtinConfig('tt-nano'), 42);
+    const b = TransformerModel.random(builtinConfig('tt-nano'), 42);
+    const c = TransformerModel.random(builtinConfig('tt-nano'), 43);
+    const w = 'model.layers.1.mlp.up_proj.weight';
+    expect(values(a.weight(w))).toEqual(values(b.weight(w)));
+    expect(values(a.weight(w))).not.toEqual(values(c.weight(w)));
+    const counted = a.trainableVariables().reduce((s, v) => s + v.size, 0);
+    expect(counted).toBe(a.parameterCount());
+    expect(counted).toBe(431_424); // derived in config.ts
+    [a, b, c].forEach((m) => m.dispose());
+  });
+});

@@ -1,0 +1,68 @@
+import * as tf from '@tensorflow/tfjs-core';
+
+import { type BackendChoice, setupBackend } from '../src/backend';
+import type { ModelConfig } from '../src/config';
+import type { TransformerModel } from '../src/model';
+
+/** Selects a tfjs backend for a spec file (quietly). */
+export async function useBackend(choice: BackendChoice): Promise<void> {
+  const report = await setupBackend(choice);
+  if (report.backend !== choice) throw new Error(`backend ${choice} unavailable: ${report.reason}`);
+}
+
+/** A hand-made tiny config: GQA (4 query heads on 2 KV heads), optional Qwen2 biases, untied head. */
+export function tinyConfig(overrides: Partial<ModelConfig> = {}): ModelConfig {
+  return {
+    architectures: ['LlamaForCausalLM'],
+    model_type: 'llama',
+    vocab_size: 40,
+    hidden_size: 16,
+    intermediate_size: 24,
+    num_hidden_layers: 2,
+    num_attention_heads: 4,
+    num_key_value_heads: 2,
+    head_dim: 4,
+    rms_norm_eps: 1e-6,
+    rope_theta: 10000,
+    max_position_embeddings: 64,
+    tie_word_embeddings: false,
+    attention_bias: false,
+    qk_norm: false,
+    bos_token_id: 1,
+    eos_token_id: 2,
+    hidden_act: 'silu',
+    ...overrides,
+  };
+}
+
+/** Qwen2 flavour of the tiny config (q/k/v biases always on). */
+export function tinyQwen2Config(overrides: Partial<ModelConfig> = {}): ModelConfig {
+  return tinyConfig({ architectures: ['Qwen2ForCausalLM'], model_type: 'qwen2', attention_bias: true, ...overrides });
+}
+
+/** Gives every zero-initialised bias random values so tests exercise them. */
+export function randomizeBiases(model: TransformerModel, seed = 1): void {
+  let s = seed;
+  for (const [name, v] of model.namedWeights()) {
+    if (!name.endsWith('.bias')) continue;
+    const data = Float32Array.from({ length: v.size }, () => ((s = (s * 16807) % 2147483647) / 2147483647 - 0.5) * 0.5);
+    v.assign(tf.tensor(data, v.shape));
+  }
+}
+
+/** Host copy of a tensor. */
+export function values(t: tf.Tensor): number[] {
+  return Array.from(t.dataSync());
+}
+
+export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  if (a.length !== b.length) throw new Error(`length ${a.length} ≠ ${b.length}`);
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
+  return m;
+}
+
+/** optimizer.applyGradients with the map tf.variableGrads returns (its declared type is narrower than what it accepts). */
+export function applyGrads(opt: tf.Optimizer, grads: tf.NamedTensorMap): void {
+  opt.applyGradients(grads as Parameters<tf.Optimizer['applyGradients']>[0]);
+}
