@@ -55,8 +55,8 @@ export default [
   {
     // STYLE.md rule 3: one env schema, validated at boot; nothing but libs/config reads process.env.
     files: ['**/src/**/*.ts', '**/src/**/*.tsx'],
-    // libs/testing starts child processes for tests and hands them an environment on purpose.
-    ignores: ['libs/config/**', 'libs/testing/**', '**/*.spec.ts', '**/*.test.ts'],
+    // libs/config (the reader) and libs/testing (which hands child processes an environment) turn it off locally.
+    ignores: ['**/*.spec.ts', '**/*.test.ts'],
     rules: {
       'no-restricted-properties': [
         'error',
