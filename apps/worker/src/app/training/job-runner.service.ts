@@ -146,7 +146,8 @@ export class JobRunner {
       const sendControl = async () => {
         const now = await this.jobs.findById(job.id);
         const signal = !now || now.status === 'cancelled' ? 'cancel' : now.pauseRequested ? 'pause' : 'continue';
-        if (child.connected) child.send({ type: 'control', signal } satisfies ParentMessage);
+        // The child may have finished and exited meanwhile: a late control message is simply dropped.
+        if (child.connected && child.exitCode === null) child.send({ type: 'control', signal } satisfies ParentMessage, () => undefined);
       };
       // Between steps the child waits for this answer; the periodic one covers long steps (checked between micro-batches).
       const poll = setInterval(() => void sendControl().catch(() => undefined), CONTROL_POLL_MS);
@@ -183,6 +184,7 @@ export class JobRunner {
             break;
         }
       });
+      child.on('error', (error) => this.logger.warn(`training process of ${job.id}: ${error.message}`));
       child.on('exit', (code, signal) => {
         finish(() => this.fail(job, signal === 'SIGKILL' ? 'out_of_memory' : 'training_failed', `the training process exited unexpectedly (${signal ?? `code ${code}`})`, null));
       });
@@ -190,7 +192,9 @@ export class JobRunner {
     });
   }
 
-  private async recordStep(job: FineTuningJob, step: number, totalSteps: number, values: Record<string, number>, startedAt: number, firstStep: number): Promise<void> {
+  private async recordStep(job: FineTuningJob, step: number, totalSteps: number, reported: Record<string, number>, startedAt: number, firstStep: number): Promise<void> {
+    // JSON has no NaN or Infinity: a metric that is not finite this step (e.g. no KL without a reference) is omitted.
+    const values = Object.fromEntries(Object.entries(reported).filter(([, v]) => typeof v === 'number' && Number.isFinite(v)));
     await this.metrics.record({ id: newId('metric'), jobId: job.id, organizationId: job.organizationId, step, metrics: values });
     await this.events.add({
       id: newId('event'),

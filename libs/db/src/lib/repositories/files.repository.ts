@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import type { File, FileStatus, JobStatus, Prisma } from '../../generated/prisma/client';
+import { withoutNul } from '../json';
 import { PrismaService } from '../prisma.service';
 
 /** Jobs in these statuses hold their files: deleting them is refused. */
@@ -23,7 +24,7 @@ export class FilesRepository {
     lineCount: number | null;
     validation: Prisma.InputJsonValue | null;
   }): Promise<File> {
-    const { validation, ...rest } = data;
+    const { validation, ...rest } = withoutNul(data);
     return this.prisma.file.create({ data: { ...rest, bytes: BigInt(data.bytes), ...(validation ? { validation } : {}) } });
   }
 

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import type { EventLevel, EventType, FineTuningEvent, Prisma } from '../../generated/prisma/client';
+import { withoutNul } from '../json';
 import { PrismaService } from '../prisma.service';
 
 @Injectable()
@@ -15,8 +16,10 @@ export class FineTuningEventsRepository {
     message: string;
     data?: Prisma.InputJsonValue | null;
   }): Promise<FineTuningEvent> {
-    const { data, ...rest } = event;
-    return this.prisma.fineTuningEvent.create({ data: { ...rest, ...(data ? { data } : {}) } });
+    const { data, message, ...rest } = event;
+    return this.prisma.fineTuningEvent.create({
+      data: { ...rest, message: withoutNul(message), ...(data ? { data: withoutNul(data) } : {}) },
+    });
   }
 
   /** Newest first, as OpenAI lists events; `limit + 1` rows. */
