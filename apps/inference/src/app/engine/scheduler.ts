@@ -5,7 +5,7 @@ import type { ModelCache, LoadedModel } from './model-cache';
 import type { FromEngine, GenerationRequest, Prompt, TokenLogprobInfo } from './protocol';
 
 /** Sequences prefilled per scheduler iteration: new requests join quickly without stalling running ones. */
-const ADMIT_PER_ITERATION = 4;
+const ADMIT_PER_ITERATION = 8;
 /** Resampling attempts before JSON mode forces the closing characters. */
 const JSON_RESAMPLE_TRIES = 16;
 
