@@ -78,6 +78,33 @@ export interface TrainingRunSpec {
   passThreshold: number;
   /** Judge for model graders (score_model / label_model), when the server has one. */
   judge?: { baseURL: string; apiKey: string } | null;
+  /** Optional loop/optimiser settings OpenAI's hyperparameters do not name (docs/trainer.md); defaults when absent. */
+  trainer?: TrainerOptions | null;
+}
+
+/** Tracetune trainer settings beyond OpenAI's hyperparameters; every field optional (docs/trainer.md lists defaults). */
+export interface TrainerOptions {
+  /** Peak LR before `learning_rate_multiplier` (default: 1e-4 LoRA / 1e-5 full; 1e-3 / 3e-4 for models < 50M params). */
+  baseLearningRate?: number | null;
+  /** Default 'cosine' (to 10 % of the peak) after a linear warm-up. */
+  lrSchedule?: 'cosine' | 'constant';
+  /** Fraction of optimiser updates used for linear warm-up (default 0.05). */
+  warmupRatio?: number;
+  minLrRatio?: number;
+  /** AdamW decoupled weight decay (default 0). */
+  weightDecay?: number;
+  /** Global-norm gradient clipping (default 1.0). */
+  maxGradNorm?: number;
+  /** Graded samples in flight at once (default 8). */
+  graderConcurrency?: number;
+  /** Validation rows used per evaluation, the first N of the file (default 0 = all). */
+  maxEvalExamples?: number;
+  /** SFT examples per micro-batch (default 8). */
+  sftMicroBatchSize?: number;
+  /** SFT sequences are cut to this many tokens (default 1024, and never beyond the model's context). */
+  maxSequenceTokens?: number;
+  /** Stop after this many steps (≤ the epoch-derived total): benchmarks and smoke runs. */
+  maxSteps?: number | null;
 }
 
 /** One step's numbers, named as in OPENAI_COMPAT.md ("Metric names"); eval metrics are prefixed `eval_`. */

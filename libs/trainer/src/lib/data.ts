@@ -1,0 +1,143 @@
+import { type ChatMessage, type ParsedLine, validateFineTuneLine } from '@tracetune/contracts';
+import { Rng } from '@tracetune/model';
+import type { Tokenizer } from '@tracetune/tokenizer';
+
+import { TrainingError } from './contract';
+import { streamSeed } from './seeds';
+
+/** One RL prompt: its chat messages, the rendered prompt tokens and the grader's `item`. */
+export interface RlExample {
+  messages: ChatMessage[];
+  promptText: string;
+  promptTokens: number[];
+  item: Record<string, unknown>;
+}
+
+/** One SFT example: the whole conversation's tokens and which next-token targets carry loss. */
+export interface SftExample {
+  /** Input tokens (all but the last), length L. */
+  input: number[];
+  /** Next-token targets, length L. */
+  target: number[];
+  /** 1 where target[t] belongs to a trained assistant message. */
+  lossMask: number[];
+}
+
+/**
+ * Parses JSONL line by line (1-based line numbers in every error, as the upload validator reports them) and keeps
+ * the lines usable for `method`. Bad lines are TrainingError('invalid_training_data').
+ */
+export function parseLines(text: string, method: 'reinforcement' | 'supervised', param: string): ParsedLine[] {
+  const out: ParsedLine[] = [];
+  const lines = text.split('\n');
+  lines.forEach((raw, index) => {
+    if (raw.trim() === '') return;
+    const where = `${param} line ${index + 1}`;
+    let value: unknown;
+    try {
+      value = JSON.parse(raw);
+    } catch (e) {
+      throw new TrainingError('invalid_training_data', `${where}: invalid JSON (${(e as Error).message})`, param);
+    }
+    const result = validateFineTuneLine(value);
+    if (!result.ok) throw new TrainingError('invalid_training_data', `${where}: ${result.error.message}`, param);
+    const usable = method === 'reinforcement' ? result.line.rft : result.line.sft;
+    if (!usable) {
+      const need =
+        method === 'reinforcement'
+          ? 'a prompt (reinforcement data must not end with an assistant message)'
+          : 'a chat example with an assistant message and no extra keys';
+      throw new TrainingError('invalid_training_data', `${where}: ${method} fine-tuning needs ${need}`, param);
+    }
+    out.push(result.line);
+  });
+  if (out.length === 0) throw new TrainingError('invalid_training_data', `${param} has no examples`, param);
+  return out;
+}
+
+function renderMessages(tokenizer: Tokenizer, messages: readonly ChatMessage[], addGenerationPrompt: boolean): string {
+  // Drop the trainer-only `weight` key: templates do not expect it.
+  return tokenizer.applyChatTemplate(
+    messages.map((m) => ({ role: m.role, content: m.content })),
+    { addGenerationPrompt },
+  );
+}
+
+export function toRlExamples(lines: readonly ParsedLine[], tokenizer: Tokenizer): RlExample[] {
+  return lines.map((line) => {
+    const promptText = renderMessages(tokenizer, line.messages, true);
+    return { messages: line.messages, promptText, promptTokens: tokenizer.encode(promptText, { addSpecialTokens: false }), item: line.item };
+  });
+}
+
+/**
+ * Tokenises a conversation so that only assistant messages (weight ≠ 0) carry loss: the tokens a message adds to
+ * the rendered conversation, after the generation prompt that introduces it (so the model learns the content and
+ * the end-of-turn token, never the role header).
+ */
+export function toSftExample(messages: readonly ChatMessage[], tokenizer: Tokenizer, maxTokens: number): SftExample {
+  const tokens: number[] = [];
+  const trained: number[] = [];
+  for (let i = 0; i < messages.length; i++) {
+    const m = messages[i];
+    const before = tokenizer.encode(renderMessages(tokenizer, messages.slice(0, i), m.role === 'assistant'), { addSpecialTokens: false });
+    const after = tokenizer.encode(renderMessages(tokenizer, messages.slice(0, i + 1), false), { addSpecialTokens: false });
+    // Templates are prefix-stable for ChatML-like formats; where they are not, the common prefix is the boundary.
+    let common = 0;
+    while (common < tokens.length && common < before.length && tokens[common] === before[common]) common++;
+    tokens.length = common;
+    trained.length = common;
+    for (let t = common; t < before.length; t++) {
+      tokens.push(before[t]);
+      trained.push(0);
+    }
+    let start = 0;
+    while (start < tokens.length && start < after.length && tokens[start] === after[start]) start++;
+    tokens.length = start;
+    trained.length = start;
+    const learn = m.role === 'assistant' && m.weight !== 0 ? 1 : 0;
+    for (let t = start; t < after.length; t++) {
+      tokens.push(after[t]);
+      trained.push(learn);
+    }
+  }
+  const kept = tokens.slice(0, maxTokens);
+  return { input: kept.slice(0, -1), target: kept.slice(1), lossMask: trained.slice(1, kept.length) };
+}
+
+/**
+ * The endless stream of example indices: epoch e visits every example once in an order shuffled from (seed, e).
+ * The data cursor of a checkpoint is a position in this stream.
+ */
+export class DataStream {
+  private readonly orders = new Map<number, number[]>();
+
+  constructor(
+    readonly size: number,
+    private readonly seed: number,
+  ) {}
+
+  at(position: number): number {
+    const epoch = Math.floor(position / this.size);
+    return this.order(epoch)[position % this.size];
+  }
+
+  take(position: number, count: number): number[] {
+    return Array.from({ length: count }, (_, i) => this.at(position + i));
+  }
+
+  private order(epoch: number): number[] {
+    let order = this.orders.get(epoch);
+    if (!order) {
+      const rng = new Rng(streamSeed(this.seed, epoch, 'dataOrder'));
+      order = Array.from({ length: this.size }, (_, i) => i);
+      for (let i = order.length - 1; i > 0; i--) {
+        const j = Math.floor(rng.next() * (i + 1));
+        [order[i], order[j]] = [order[j], order[i]];
+      }
+      this.orders.clear(); // one epoch at a time is enough
+      this.orders.set(epoch, order);
+    }
+    return order;
+  }
+}

@@ -1,0 +1,332 @@
+import * as tf from '@tensorflow/tfjs-core';
+import type { Grader } from '@tracetune/graders';
+import { generate, type TransformerModel } from '@tracetune/model';
+import { computePolicyLoss, createRlConfig, GRPO_LAMBDA_DEFAULTS, type RlConfig } from '@tracetune/rl-core';
+import type { Tokenizer } from '@tracetune/tokenizer';
+
+import { type ControlSignal, type ResolvedAlgorithm, TrainingError } from './contract';
+import type { RlExample } from './data';
+import { type GradedSample, gradeAll } from './grading';
+import { AdamW, GradientAccumulator, type NamedVariable } from './optimizer';
+import { completionLogProbs, packBatch, type PackedBatch } from './sequences';
+
+/** ResolvedAlgorithm (API names) → rl-core's RlConfig; the trainer itself never looks at the variant. */
+export function rlConfigFromAlgorithm(a: ResolvedAlgorithm, groupSize: number): RlConfig {
+  try {
+    return createRlConfig(
+      {
+        estimator: a.name,
+        groupSize,
+        gamma: a.gamma,
+        lambda: a.lambda,
+        traceStyle: a.trace_style,
+        variant: a.variant,
+        advantageClampMin: a.advantage_clamp_min,
+        beta: a.beta,
+        epsilon: a.epsilon,
+        epsilonHigh: a.epsilon_high,
+        lossAggregation: a.loss_aggregation,
+        scaleRewards: a.scale_rewards,
+        maxCompletionLength: a.max_completion_tokens,
+      },
+      GRPO_LAMBDA_DEFAULTS,
+    );
+  } catch (e) {
+    throw new TrainingError('invalid_config', (e as Error).message, 'method.reinforcement.algorithm');
+  }
+}
+
+/** One sampled completion with its old-policy log-probs and grade. */
+export interface Rollout {
+  group: number;
+  prompt: readonly number[];
+  promptText: string;
+  tokens: number[];
+  logpOld: number[];
+  text: string;
+  clipped: boolean;
+  graded: GradedSample;
+}
+
+export interface SamplingSettings {
+  groupSize: number;
+  maxNewTokens: number;
+  temperature: number;
+  topP: number;
+  seed: number;
+  /** The step being sampled, named in the error when the model's logits are not finite. */
+  step?: number;
+}
+
+/** Throws non_finite_loss on NaN/+∞ logits (a diverged model), which would otherwise fail inside the sampler. */
+function finiteLogitsGuard(step: number | undefined): (sequence: number, logits: Float32Array) => void {
+  return (_sequence, logits) => {
+    for (let i = 0; i < logits.length; i++) {
+      const x = logits[i];
+      if (Number.isNaN(x) || x === Infinity) {
+        const where = step === undefined ? 'during evaluation' : `at step ${step}`;
+        throw new TrainingError('non_finite_loss', `Non-finite logits while sampling ${where}: the weights have diverged (lower the learning rate)`, null, step ?? null);
+      }
+    }
+  };
+}
+
+/** G completions per prompt, one seeded generate call (each sequence has its own forked PRNG). */
+export function sampleGroups(
+  model: TransformerModel,
+  tokenizer: Tokenizer,
+  examples: readonly RlExample[],
+  s: SamplingSettings,
+): Omit<Rollout, 'graded'>[] {
+  const prompts = examples.flatMap((e) => Array.from({ length: s.groupSize }, () => e.promptTokens));
+  const completions = generate(model, prompts, {
+    maxNewTokens: s.maxNewTokens,
+    temperature: s.temperature,
+    topP: s.topP,
+    tokenizer,
+    seed: s.seed,
+    logitsProcessor: finiteLogitsGuard(s.step),
+  });
+  return completions.map((c, i) => {
+    const group = Math.floor(i / s.groupSize);
+    return {
+      group,
+      prompt: examples[group].promptTokens,
+      promptText: examples[group].promptText,
+      tokens: c.tokens,
+      logpOld: c.logProbs,
+      text: c.text ?? tokenizer.decode(c.tokens, { skipSpecialTokens: true }),
+      clipped: c.finishReason === 'length',
+    };
+  });
+}
+
+export async function gradeRollouts(
+  grader: Grader,
+  examples: readonly RlExample[],
+  sampled: readonly Omit<Rollout, 'graded'>[],
+  concurrency: number,
+): Promise<Rollout[]> {
+  const graded = await gradeAll(grader, sampled.map((r) => ({ text: r.text, item: examples[r.group].item })), concurrency);
+  return sampled.map((r, i) => ({ ...r, graded: graded[i] }));
+}
+
+/** Whole groups of rollouts, packed for the model, plus the loss inputs rl-core needs. */
+export interface RlMicroBatch {
+  packed: PackedBatch;
+  logpOld: number[][]; // [B, Tc]
+  logpRef: number[][] | null; // [B, Tc]
+  rewards: number[];
+  groupIds: number[];
+}
+
+function padRows(rows: readonly (readonly number[])[], width: number): number[][] {
+  return rows.map((r) => [...r, ...new Array<number>(width - r.length).fill(0)]);
+}
+
+/** Splits rollouts into micro-batches of `promptsPerMicro` whole groups (rl-core normalises advantages per group). */
+export function buildMicroBatches(rollouts: readonly Rollout[], promptsPerMicro: number): RlMicroBatch[] {
+  const groups = [...new Set(rollouts.map((r) => r.group))].sort((a, b) => a - b);
+  const out: RlMicroBatch[] = [];
+  for (let g = 0; g < groups.length; g += promptsPerMicro) {
+    const ids = new Set(groups.slice(g, g + promptsPerMicro));
+    const rows = rollouts.filter((r) => ids.has(r.group));
+    const packed = packBatch(rows.map((r) => ({ prompt: r.prompt, completion: r.tokens })));
+    out.push({
+      packed,
+      logpOld: padRows(rows.map((r) => r.logpOld), packed.completionLength),
+      logpRef: null,
+      rewards: rows.map((r) => r.graded.reward),
+      groupIds: rows.map((r) => r.group),
+    });
+  }
+  return out;
+}
+
+/** Fills each micro-batch's reference log-probs (no gradient). */
+export function attachReference(reference: TransformerModel, micros: RlMicroBatch[]): void {
+  for (const mb of micros) {
+    const logp = completionLogProbs(reference, mb.packed).logProbs;
+    mb.logpRef = logp.arraySync();
+    logp.dispose();
+  }
+}
+
+/** rl-core's loss on one micro-batch; call inside a gradient closure (or a tidy). */
+export function microBatchLoss(
+  model: TransformerModel,
+  mb: RlMicroBatch,
+  config: RlConfig,
+  options: { training?: boolean; entropy?: boolean } = {},
+): { result: ReturnType<typeof computePolicyLoss>; entropySum: tf.Scalar | null } {
+  const { logProbs, entropy } = completionLogProbs(model, mb.packed, { training: options.training, entropy: options.entropy });
+  const mask = tf.tensor2d(mb.packed.completionMask) as tf.Tensor2D;
+  const result = computePolicyLoss(
+    {
+      logpNew: logProbs,
+      logpOld: tf.tensor2d(mb.logpOld),
+      logpRef: mb.logpRef ? tf.tensor2d(mb.logpRef) : null,
+      completionMask: mask,
+      groupIds: mb.groupIds,
+      rewards: mb.rewards,
+    },
+    config,
+  );
+  const entropySum = entropy ? (tf.keep(tf.sum(tf.mul(entropy, mask))) as tf.Scalar) : null;
+  return { result, entropySum };
+}
+
+/** The objective on a batch without updating anything (tests, diagnostics): weighted mean over micro-batches. */
+export async function evaluateObjective(model: TransformerModel, micros: readonly RlMicroBatch[], config: RlConfig): Promise<number> {
+  const total = micros.reduce((s, m) => s + m.packed.rows, 0);
+  let loss = 0;
+  for (const mb of micros) {
+    let result: ReturnType<typeof computePolicyLoss> | null = null;
+    const value = tf.tidy(() => {
+      result = microBatchLoss(model, mb, config).result;
+      return result.loss;
+    });
+    const stats = await (result as unknown as ReturnType<typeof computePolicyLoss>).readStats();
+    value.dispose();
+    loss += (stats.loss * mb.packed.rows) / total;
+  }
+  return loss;
+}
+
+export interface UpdateContext {
+  model: TransformerModel;
+  trainables: readonly NamedVariable[];
+  /** tfjs variable name → stable name. */
+  names: ReadonlyMap<string, string>;
+  optimizer: AdamW;
+  config: RlConfig;
+  ppoEpochs: number;
+  maxGradNorm: number;
+  /** LR of optimiser update t (0-based, counted over the whole run). */
+  learningRate(update: number): number;
+  control(): ControlSignal;
+  step: number;
+}
+
+export interface UpdateStats {
+  /** Micro-batch statistics, sequence-weighted over every pass. */
+  loss: number;
+  policyLoss: number;
+  kl: number;
+  clipRatio: number;
+  /** From the first (on-policy) pass. */
+  entropy: number;
+  traceWeightMean: number;
+  advantageMean: number;
+  advantageStd: number;
+  advantageClampedFraction: number;
+  zeroStdGroupFraction: number;
+  gradNorm: number;
+  gradNormMax: number;
+  learningRate: number;
+  updates: number;
+}
+
+export type UpdateOutcome = { status: 'done'; stats: UpdateStats; pauseRequested: boolean } | { status: 'cancel' | 'pause' };
+
+/**
+ * μ passes of rl-core's clipped objective over the micro-batches; each pass accumulates gradients over all
+ * micro-batches (weighted by their share of sequences, so the sum is the batch's sequence mean), clips by global
+ * norm and takes one AdamW step. Control is checked before every micro-batch: 'cancel' stops at once; 'pause'
+ * stops at once while no update of this step has been applied (the model is still at the last completed step),
+ * else the step finishes and the caller pauses after it.
+ */
+export async function optimiseRl(ctx: UpdateContext, micros: readonly RlMicroBatch[]): Promise<UpdateOutcome> {
+  const totalRows = micros.reduce((s, m) => s + m.packed.rows, 0);
+  const totalTokens = micros.reduce((s, m) => s + m.packed.completionMask.flat().reduce((a, b) => a + b, 0), 0);
+  const vars = ctx.trainables.map((t) => t.variable);
+  const acc = { loss: 0, policyLoss: 0, kl: 0, clip: 0, weight: 0 };
+  // Statistics of the first (on-policy) pass.
+  const first = {
+    entropySum: 0,
+    traceWeighted: 0,
+    advMean: 0,
+    advStd: 0,
+    clamped: 0,
+    zeroStd: 0,
+  };
+  let pauseRequested = false;
+  let applied = 0;
+  const norms: number[] = [];
+  let firstLr = 0;
+  for (let pass = 0; pass < ctx.ppoEpochs; pass++) {
+    const grads = new GradientAccumulator();
+    try {
+      for (const mb of micros) {
+        const signal = ctx.control();
+        if (signal === 'cancel') return { status: 'cancel' };
+        if (signal === 'pause') {
+          if (applied === 0) return { status: 'pause' };
+          pauseRequested = true;
+        }
+        const share = mb.packed.rows / totalRows;
+        let inner: ReturnType<typeof microBatchLoss> | null = null;
+        const { value, grads: g } = tf.variableGrads(() => {
+          inner = microBatchLoss(ctx.model, mb, ctx.config, { training: true, entropy: pass === 0 });
+          return tf.mul(inner.result.loss, share) as tf.Scalar;
+        }, vars);
+        value.dispose();
+        const { result, entropySum } = inner as unknown as ReturnType<typeof microBatchLoss>;
+        const stats = await result.readStats();
+        if (!Number.isFinite(stats.loss)) {
+          tf.dispose(g);
+          entropySum?.dispose();
+          throw new TrainingError('non_finite_loss', `Non-finite loss (${stats.loss}) at step ${ctx.step}: lower the learning rate or check the data`, null, ctx.step);
+        }
+        grads.add(g, ctx.names);
+        acc.loss += stats.loss * share;
+        acc.policyLoss += stats.policyLoss * share;
+        acc.kl += (stats.klMean ?? 0) * share;
+        acc.clip += stats.clipFraction * share;
+        acc.weight += share;
+        if (pass === 0) {
+          if (entropySum) first.entropySum += entropySum.dataSync()[0];
+          first.traceWeighted += stats.traceWeightMean * stats.tokens;
+          first.advMean += stats.advantageMean * share;
+          first.advStd += stats.advantageStd * share;
+          first.clamped += stats.advantageClampedFraction * share;
+          first.zeroStd += stats.zeroStdGroupFraction * share;
+        }
+        entropySum?.dispose();
+      }
+      const norm = grads.globalNorm();
+      if (!Number.isFinite(norm)) {
+        throw new TrainingError('non_finite_loss', `Non-finite gradient norm (${norm}) at step ${ctx.step}: lower the learning rate`, null, ctx.step);
+      }
+      norms.push(norm);
+      if (norm > ctx.maxGradNorm) grads.scale(ctx.maxGradNorm / (norm + 1e-6));
+      const lr = ctx.learningRate(ctx.optimizer.step);
+      if (pass === 0) firstLr = lr;
+      ctx.optimizer.apply(grads.grads, lr);
+      applied++;
+    } finally {
+      grads.dispose();
+    }
+  }
+  const passes = Math.max(acc.weight, 1e-12);
+  return {
+    status: 'done',
+    pauseRequested,
+    stats: {
+      loss: acc.loss / passes,
+      policyLoss: acc.policyLoss / passes,
+      kl: acc.kl / passes,
+      clipRatio: acc.clip / passes,
+      entropy: totalTokens ? first.entropySum / totalTokens : 0,
+      traceWeightMean: totalTokens ? first.traceWeighted / totalTokens : 0,
+      advantageMean: first.advMean,
+      advantageStd: first.advStd,
+      advantageClampedFraction: first.clamped,
+      zeroStdGroupFraction: first.zeroStd,
+      gradNorm: norms.reduce((a, b) => a + b, 0) / Math.max(1, norms.length),
+      gradNormMax: Math.max(0, ...norms),
+      learningRate: firstLr,
+      updates: applied,
+    },
+  };
+}

@@ -1,0 +1,191 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { loadCheckpoint } from '@tracetune/model';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+import { algorithm, deterministic, rlSpec, tempDir, useBackend, writeTinyModel } from '../../test/helpers';
+import { type StepMetrics, TrainingError, type TrainingRunSpec } from './contract';
+import { runTraining } from './run-training';
+
+jest.setTimeout(60_000);
+
+async function collect(spec: TrainingRunSpec, root: string, options: { resumeFrom?: string; stopAfter?: number; signal?: 'pause' | 'cancel' } = {}) {
+  const steps: StepMetrics[] = [];
+  let completed = 0;
+  const outcome = await runTraining(spec, {
+    checkpointRoot: root,
+    resumeFrom: options.resumeFrom ?? null,
+    callbacks: {
+      onStep: (_step, _total, metrics) => {
+        steps.push(metrics);
+        completed++;
+      },
+      control: () => (options.stopAfter !== undefined && completed >= options.stopAfter ? (options.signal ?? 'pause') : 'continue'),
+    },
+  });
+  return { outcome, steps };
+}
+
+describe('runTraining (reinforcement)', () => {
+  let modelDir: string;
+  beforeAll(async () => {
+    await useBackend('wasm');
+    modelDir = writeTinyModel(1);
+  });
+
+  it('should run every step, emit the OpenAI metric names, write the final model and leak no tensors across steps', async () => {
+    const live: number[] = [];
+    const root = tempDir('run');
+    const samples: number[] = [];
+    const outcome = await runTraining(rlSpec(modelDir, { hyperparameters: { ...rlSpec(modelDir).hyperparameters, eval_interval: 2 } }), {
+      checkpointRoot: root,
+      callbacks: {
+        onStep: (step, total, m) => {
+          live.push(tf.memory().numTensors);
+          expect(total).toBe(4);
+          for (const name of ['reward', 'reward_std', 'rewards/digits/mean', 'frac_reward_zero_std', 'accuracy', 'completions/mean_length',
+            'completions/clipped_ratio', 'kl', 'entropy', 'policy_loss', 'grad_norm', 'clip_ratio', 'learning_rate', 'tokens_per_second',
+            'step_time', 'grader_errors']) {
+            expect(Number.isFinite(m[name])).toBe(true);
+          }
+          if (step % 2 === 0) expect(m['eval_accuracy']).toBeGreaterThanOrEqual(0);
+          if (step % 2 === 0) expect(m['eval_pass_at_k']).toBeGreaterThanOrEqual(m['eval_sampled_accuracy']);
+        },
+        onSamples: (step, s) => {
+          samples.push(step);
+          expect(s).toHaveLength(2);
+        },
+      },
+    });
+    expect(outcome.status).toBe('succeeded');
+    expect(outcome.step).toBe(4);
+    expect(outcome.trainedTokens).toBeGreaterThan(0);
+    expect(samples).toEqual([1, 2, 3, 4]);
+    expect(outcome.modelDir).toBe(join(root, 'final'));
+    const loaded = loadCheckpoint(outcome.modelDir as string);
+    loaded.model.dispose();
+    expect(existsSync(join(root, 'step-4', 'trainer_state.json'))).toBe(true);
+    // Steps 2 and 4 both evaluate; the count of live tensors must not grow between them.
+    expect(live[3]).toBe(live[1]);
+  });
+
+  it('should resume exactly: a run paused after step 2 and resumed gives the same metrics at step 3', async () => {
+    const spec = rlSpec(modelDir, { trainer: { baseLearningRate: 1e-2, lrSchedule: 'cosine', warmupRatio: 0.25 } });
+    const full = await collect(spec, tempDir('full'));
+    const root = tempDir('paused');
+    const first = await collect(spec, root, { stopAfter: 2 });
+    expect(first.outcome.status).toBe('paused');
+    expect(first.outcome.step).toBe(2);
+    expect(first.outcome.modelDir).toBe(join(root, 'step-2'));
+    const resumed = await collect(spec, tempDir('resumed'), { resumeFrom: first.outcome.modelDir as string });
+    expect(resumed.outcome.status).toBe('succeeded');
+    expect(resumed.steps).toHaveLength(2);
+    const expected = deterministic(full.steps[2]);
+    const got = deterministic(resumed.steps[0]);
+    expect(Object.keys(got).sort()).toEqual(Object.keys(expected).sort());
+    for (const [k, v] of Object.entries(expected)) expect(got[k]).toBeCloseTo(v, 6);
+    expect(resumed.outcome.finalMetrics['reward']).toBeCloseTo(full.outcome.finalMetrics['reward'], 6);
+  });
+
+  it('should resume a LoRA run exactly from its unmerged adapters', async () => {
+    const spec = rlSpec(modelDir, {
+      lora: { rank: 2, alpha: 4, dropout: 0, target_modules: ['q_proj', 'v_proj'] },
+      hyperparameters: { ...rlSpec(modelDir).hyperparameters, n_epochs: 1.5 },
+    });
+    const full = await collect(spec, tempDir('lora-full'));
+    const first = await collect(spec, tempDir('lora-paused'), { stopAfter: 1 });
+    expect(existsSync(join(first.outcome.modelDir as string, 'adapter_model.safetensors'))).toBe(true);
+    const resumed = await collect(spec, tempDir('lora-resumed'), { resumeFrom: first.outcome.modelDir as string });
+    for (const [k, v] of Object.entries(deterministic(full.steps[1]))) expect(resumed.steps[0][k]).toBeCloseTo(v, 6);
+  });
+
+  it('should stop within a step when control says cancel after the first micro-batch', async () => {
+    let calls = 0;
+    let steps = 0;
+    const outcome = await runTraining(rlSpec(modelDir), {
+      checkpointRoot: tempDir('cancel'),
+      callbacks: {
+        onStep: () => void steps++,
+        // 1st call: before step 1; 2nd: before micro-batch 1; 3rd: before micro-batch 2 → cancel.
+        control: () => (++calls >= 3 ? 'cancel' : 'continue'),
+      },
+    });
+    expect(outcome.status).toBe('cancelled');
+    expect(outcome.step).toBe(0);
+    expect(steps).toBe(0);
+    expect(calls).toBe(3);
+    expect(outcome.modelDir).toBeNull();
+  });
+
+  it('should write a resumable checkpoint when paused between steps', async () => {
+    const root = tempDir('pause');
+    const { outcome } = await collect(rlSpec(modelDir), root, { stopAfter: 1 });
+    expect(outcome.status).toBe('paused');
+    expect(outcome.step).toBe(1);
+    const state = JSON.parse(readFileSync(join(root, 'step-1', 'trainer_state.json'), 'utf8'));
+    expect(state).toMatchObject({ step: 1, dataCursor: 2, seed: 7 });
+    expect(existsSync(join(root, 'step-1', 'optimizer.safetensors'))).toBe(true);
+    expect(existsSync(join(root, 'step-1', 'model.safetensors'))).toBe(true);
+  });
+
+  it('should pause inside a step before any update, checkpointing the last completed step', async () => {
+    let calls = 0;
+    const root = tempDir('pause-mid');
+    const outcome = await runTraining(rlSpec(modelDir), {
+      checkpointRoot: root,
+      // 1st call: before step 1; 2nd: before its first micro-batch → pause (no update applied yet).
+      callbacks: { control: () => (++calls >= 2 ? 'pause' : 'continue') },
+    });
+    expect(outcome).toMatchObject({ status: 'paused', step: 0, modelDir: join(root, 'step-0') });
+    expect(JSON.parse(readFileSync(join(root, 'step-0', 'trainer_state.json'), 'utf8'))).toMatchObject({ step: 0, dataCursor: 0, optimizerStep: 0 });
+  });
+
+  it('should count grader errors without failing the run', async () => {
+    const spec = rlSpec(modelDir, {
+      grader: { type: 'javascript', name: 'flaky', source: 'function grade(sample) { if (sample.output_text.length % 2 === 0) throw new Error("boom"); return 1; }' },
+      hyperparameters: { ...rlSpec(modelDir).hyperparameters, n_epochs: 0.5 },
+    });
+    const { outcome, steps } = await collect(spec, tempDir('flaky'));
+    expect(outcome.status).toBe('succeeded');
+    expect(steps[0]['grader_errors']).toBeGreaterThan(0);
+    expect(steps[0]['grader_errors']).toBeLessThanOrEqual(8);
+  });
+
+  it('should throw non_finite_loss naming the step when the weights are poisoned', async () => {
+    const spec = rlSpec(writeTinyModel(1, true));
+    const error = await runTraining(spec, { checkpointRoot: tempDir('nan') }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(TrainingError);
+    expect((error as TrainingError).code).toBe('non_finite_loss');
+    expect((error as TrainingError).message).toMatch(/step 1\b/);
+    expect((error as TrainingError).step).toBe(1);
+  });
+
+  it('should throw non_finite_loss naming step 2 when an infinite learning rate blows up step 1', async () => {
+    const error = await runTraining(rlSpec(modelDir, { trainer: { baseLearningRate: Number.POSITIVE_INFINITY } }), {
+      checkpointRoot: tempDir('inf'),
+    }).catch((e: unknown) => e);
+    expect((error as TrainingError).code).toBe('non_finite_loss');
+    expect((error as TrainingError).step).toBe(2);
+    expect((error as TrainingError).message).toMatch(/step 2\b/);
+  });
+
+  it('should report a bad training line by number as invalid_training_data', async () => {
+    const spec = rlSpec(modelDir);
+    const error = await runTraining({ ...spec, trainingJsonl: spec.trainingJsonl + '{"messages": 3}\n' }, { checkpointRoot: tempDir('bad') }).catch((e: unknown) => e);
+    expect((error as TrainingError).code).toBe('invalid_training_data');
+    expect((error as TrainingError).message).toMatch(/line 9/);
+  });
+
+  it('should fail with model_load_failed for a missing model directory', async () => {
+    const error = await runTraining(rlSpec('/nonexistent/model'), { checkpointRoot: tempDir('missing') }).catch((e: unknown) => e);
+    expect((error as TrainingError).code).toBe('model_load_failed');
+  });
+
+  it('should hold no reference model when beta is 0 and use one when beta > 0', async () => {
+    const { steps } = await collect(rlSpec(modelDir, { algorithm: algorithm({ beta: 0.04 }), hyperparameters: { ...rlSpec(modelDir).hyperparameters, n_epochs: 0.5 } }), tempDir('kl'));
+    expect(steps[0]['time/reference']).toBeGreaterThan(0);
+    expect(steps[0]['kl']).toBeGreaterThanOrEqual(0);
+    const noRef = await collect(rlSpec(modelDir, { hyperparameters: { ...rlSpec(modelDir).hyperparameters, n_epochs: 0.5 } }), tempDir('nokl'));
+    expect(noRef.steps[0]['throughput/reference_tokens_per_second']).toBe(0);
+  });
+});

@@ -1,0 +1,116 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { type ModelConfig, saveCheckpoint, setupBackend, TransformerModel } from '@tracetune/model';
+import { ByteTokenizer } from '@tracetune/tokenizer';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+import type { ResolvedAlgorithm, StepMetrics, TrainingRunSpec } from '../src/lib/contract';
+import { generateArithmetic, mathAnswerGrader, toJsonl } from '../src/lib/tasks';
+
+export async function useBackend(choice: 'wasm' | 'cpu' = 'wasm'): Promise<void> {
+  const report = await setupBackend(choice);
+  if (report.backend !== choice) throw new Error(`backend ${choice} unavailable: ${report.reason}`);
+}
+
+/** A byte-vocabulary model small enough for many steps per second. */
+export function tinyByteConfig(): ModelConfig {
+  return {
+    architectures: ['LlamaForCausalLM'],
+    model_type: 'llama',
+    vocab_size: 261,
+    hidden_size: 16,
+    intermediate_size: 32,
+    num_hidden_layers: 2,
+    num_attention_heads: 4,
+    num_key_value_heads: 2,
+    head_dim: 4,
+    rms_norm_eps: 1e-5,
+    rope_theta: 10000,
+    max_position_embeddings: 256,
+    tie_word_embeddings: true,
+    attention_bias: false,
+    qk_norm: false,
+    bos_token_id: 256,
+    eos_token_id: [257, 260],
+    pad_token_id: 258,
+    hidden_act: 'silu',
+    tracetune_tokenizer: 'byte',
+  };
+}
+
+export function tempDir(prefix: string): string {
+  return mkdtempSync(join(tmpdir(), `tt-trainer-${prefix}-`));
+}
+
+/** Writes a random tiny model as an HF directory; `poison` puts NaN into one weight. */
+export function writeTinyModel(seed = 1, poison = false): string {
+  const dir = tempDir('model');
+  const model = TransformerModel.random(tinyByteConfig(), seed);
+  if (poison) {
+    const w = model.weight('model.norm.weight');
+    const values = w.dataSync().slice();
+    values[0] = Number.NaN;
+    tf.tidy(() => w.assign(tf.tensor(values, w.shape)));
+  }
+  saveCheckpoint(model, new ByteTokenizer(), dir);
+  model.dispose();
+  return dir;
+}
+
+export function algorithm(overrides: Partial<ResolvedAlgorithm> = {}): ResolvedAlgorithm {
+  return {
+    name: 'grpo_lambda',
+    lambda: 0.99,
+    gamma: 1,
+    trace_style: 'both',
+    variant: 'eps_trace',
+    advantage_clamp_min: -0.1,
+    num_generations: 4,
+    beta: 0,
+    epsilon: 0.2,
+    epsilon_high: 0.2,
+    loss_aggregation: 'seq-mean-token-mean',
+    scale_rewards: 'group',
+    max_completion_tokens: 8,
+    temperature: 1,
+    top_p: 1,
+    ppo_epochs: 1,
+    micro_batch_size: 1,
+    ...overrides,
+  };
+}
+
+export function rlSpec(modelDir: string, overrides: Partial<TrainingRunSpec> = {}): TrainingRunSpec {
+  const problems = generateArithmetic({ n: 8, seed: 3, difficulty: 'short' });
+  return {
+    method: 'reinforcement',
+    baseModel: { kind: 'directory', path: modelDir },
+    trainingJsonl: toJsonl(problems, 'rft'),
+    validationJsonl: toJsonl(problems.slice(0, 2), 'rft'),
+    // Partial credit for a digit in the answer, so that rewards vary between samples of a random model.
+    grader: {
+      type: 'javascript',
+      name: 'digits',
+      source: 'function grade(sample, item) { return /[0-9]/.test(sample.output_text) ? 1 : 0; }',
+    },
+    hyperparameters: { n_epochs: 1, batch_size: 2, learning_rate_multiplier: 1, eval_interval: 0, eval_samples: 2, compute_multiplier: 1 },
+    algorithm: algorithm(),
+    lora: null,
+    seed: 7,
+    checkpointInterval: 0,
+    sampleInterval: 1,
+    passThreshold: 1,
+    trainer: { baseLearningRate: 1e-2 },
+    ...overrides,
+  };
+}
+
+export { mathAnswerGrader };
+
+/** Metrics without wall-clock numbers (those differ between any two runs). */
+export function deterministic(metrics: StepMetrics): StepMetrics {
+  return Object.fromEntries(
+    Object.entries(metrics).filter(([k]) => !/time|per_second/.test(k)),
+  );
+}
