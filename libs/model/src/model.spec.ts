@@ -175,3 +175,14 @@ describe('TransformerModel', () => {
     [a, b, c].forEach((m) => m.dispose());
   });
 });
+
+describe('TransformerModel memory', () => {
+  beforeAll(() => useBackend('cpu'));
+
+  it('should release every tensor when a model is disposed', () => {
+    const before = tf.memory().numTensors;
+    const model = TransformerModel.random(builtinConfig('tt-nano'), 1);
+    model.dispose();
+    expect(tf.memory().numTensors).toBe(before);
+  });
+});

@@ -111,7 +111,7 @@ export class TransformerModel {
       const data = new Float32Array(size);
       if (spec.init === 'ones') data.fill(1);
       else if (spec.init === 'normal') for (let i = 0; i < size; i++) data[i] = 0.02 * rng.normal();
-      model.weights.set(spec.name, tf.variable(tf.tensor(data, shape), true, model.variablePrefix + spec.name));
+      model.weights.set(spec.name, ownedVariable(data, shape, model.variablePrefix + spec.name));
     }
     return model;
   }
@@ -126,7 +126,7 @@ export class TransformerModel {
     try {
       for (const spec of tensorSpecs(config)) {
         const data = get(spec);
-        model.weights.set(spec.name, tf.variable(tf.tensor(data, modelShape(spec)), true, model.variablePrefix + spec.name));
+        model.weights.set(spec.name, ownedVariable(data, modelShape(spec), model.variablePrefix + spec.name));
       }
     } catch (e) {
       model.dispose();
@@ -474,6 +474,14 @@ export class TransformerModel {
 }
 
 /** Positions 0..T−1 for each of B rows, [B*T]. */
+/** A trainable variable holding `data`; the temporary tensor it is copied from is released at once. */
+function ownedVariable(data: Float32Array, shape: number[], name: string): tf.Variable {
+  const initial = tf.tensor(data, shape);
+  const variable = tf.variable(initial, true, name);
+  initial.dispose();
+  return variable;
+}
+
 export function rangePositions(B: number, T: number): Int32Array {
   const p = new Int32Array(B * T);
   for (let b = 0; b < B; b++) for (let t = 0; t < T; t++) p[b * T + t] = t;
