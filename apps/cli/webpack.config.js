@@ -1,20 +1,3 @@
-const { NxAppWebpackPlugin } = require('@nx/webpack/app-plugin');
-const { join } = require('node:path');
+const { nodeApp } = require('../../tools/webpack/node-app');
 
-module.exports = {
-  output: { path: join(__dirname, '../../dist/apps/cli') },
-  plugins: [
-    new NxAppWebpackPlugin({
-      target: 'node',
-      compiler: 'tsc',
-      main: './src/main.ts',
-      tsConfig: './tsconfig.app.json',
-      optimization: false,
-      outputHashing: 'none',
-      generatePackageJson: false,
-      // node_modules stay external: tfjs and its wasm binaries load from node_modules at run time.
-      externalDependencies: 'all',
-      sourceMap: true,
-    }),
-  ],
-};
+module.exports = nodeApp(__dirname, 'cli');
