@@ -27,7 +27,13 @@ if (!apiKey) {
 const baseUrl = values['base-url']!.replace(/\/$/, '');
 const client = new OpenAI({ apiKey, baseURL: `${baseUrl}/v1` });
 const grader = mathAnswerGrader('math');
-const sizes = values.quick ? { sft: 200, rl: 32, heldOut: 16, sftEpochs: 2 } : { sft: 600, rl: 64, heldOut: 40, sftEpochs: 3 };
+// A task a byte-level tt-nano learns in a few hundred SFT steps (bench/learning found the same): chained additions of
+// small numbers with worked solutions. The LR multipliers lift the trainer's small-model defaults (docs/trainer.md)
+// to a warm-up rate of ≈ 2e-3 and an RL rate of ≈ 6e-5.
+const task = { difficulty: 'short' as const, operandMax: 6, operators: ['+'] as '+'[] };
+const sizes = values.quick
+  ? { sft: 800, sftEpochs: 2, rl: 32, heldOut: 24 }
+  : { sft: 1600, sftEpochs: 3, rl: 64, heldOut: 48 };
 
 async function upload(name: string, text: string): Promise<string> {
   const file = await client.files.create({ file: await toFile(Buffer.from(text), name), purpose: 'fine-tune' });
@@ -68,9 +74,9 @@ async function accuracy(model: string, problems: TaskProblem[]): Promise<number>
 
 async function main(): Promise<void> {
   console.log(`Tracetune demo against ${baseUrl}`);
-  const heldOut = generateArithmetic({ n: sizes.heldOut, seed: 3, difficulty: 'short' });
-  const sftFile = await upload('arithmetic-sft.jsonl', toJsonl(generateArithmetic({ n: sizes.sft, seed: 1, difficulty: 'short' }), 'sft'));
-  const rlFile = await upload('arithmetic-rl.jsonl', toJsonl(generateArithmetic({ n: sizes.rl, seed: 2, difficulty: 'short' }), 'rft'));
+  const heldOut = generateArithmetic({ n: sizes.heldOut, seed: 3, ...task });
+  const sftFile = await upload('arithmetic-sft.jsonl', toJsonl(generateArithmetic({ n: sizes.sft, seed: 1, ...task }), 'sft'));
+  const rlFile = await upload('arithmetic-rl.jsonl', toJsonl(generateArithmetic({ n: sizes.rl, seed: 2, ...task }), 'rft'));
   const validFile = await upload('arithmetic-valid.jsonl', toJsonl(heldOut, 'rft'));
 
   const sft = await client.fineTuning.jobs.create({
@@ -78,7 +84,7 @@ async function main(): Promise<void> {
     training_file: sftFile,
     suffix: 'demo-sft',
     seed: 1,
-    method: { type: 'supervised', supervised: { hyperparameters: { n_epochs: sizes.sftEpochs, batch_size: 16 } } },
+    method: { type: 'supervised', supervised: { hyperparameters: { n_epochs: sizes.sftEpochs, batch_size: 16, learning_rate_multiplier: 6 } } },
   });
   const warm = await follow(sft.id, 'SFT warm-up');
   if (warm.status !== 'succeeded') throw new Error(`SFT failed: ${JSON.stringify(warm.error)}`);
@@ -95,7 +101,7 @@ async function main(): Promise<void> {
       type: 'reinforcement',
       reinforcement: {
         grader,
-        hyperparameters: { batch_size: 8, n_epochs: 1, eval_interval: 4, eval_samples: 2 },
+        hyperparameters: { batch_size: 8, n_epochs: 1, eval_interval: 4, eval_samples: 2, learning_rate_multiplier: 0.2 },
         algorithm: { name: 'grpo_lambda', num_generations: 8, max_completion_tokens: 48, beta: 0 },
       },
     } as never,

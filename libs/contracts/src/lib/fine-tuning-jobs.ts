@@ -156,9 +156,13 @@ export interface FineTuningCheckpointObject {
   step_number: number;
 }
 
-/** `ft:<base>:<org>:<suffix>:<job id short>`; checkpoints append `:ckpt-step-<N>`. */
+/**
+ * `ft:<base>:<org>:<suffix>:<job id short>`; checkpoints append `:ckpt-step-<N>`. A model fine-tuned from a
+ * fine-tuned model names the original base, as OpenAI does, so ids do not nest.
+ */
 export function fineTunedModelId(job: { id: string; model: string; organizationId: string; suffix: string | null }): string {
-  return `ft:${job.model}:${job.organizationId}:${job.suffix ?? ''}:${job.id.slice('ftjob-'.length, 'ftjob-'.length + 8)}`;
+  const base = job.model.startsWith('ft:') ? job.model.split(':')[1] : job.model;
+  return `ft:${base}:${job.organizationId}:${job.suffix ?? ''}:${job.id.slice('ftjob-'.length, 'ftjob-'.length + 8)}`;
 }
 
 export function checkpointModelId(fineTunedModel: string, step: number): string {

@@ -1,4 +1,5 @@
 import { errorBody, errorTypeForStatus } from './errors';
+import { fineTunedModelId } from './fine-tuning-jobs';
 import { newId, randomToken } from './ids';
 import { toListPage } from './pagination';
 
@@ -42,5 +43,13 @@ describe('toListPage', () => {
       last_id: 'b',
     });
     expect(toListPage(rows, 3).has_more).toBe(false);
+  });
+});
+
+describe('fineTunedModelId', () => {
+  it('should name the original base, also for a model fine-tuned from a fine-tuned model', () => {
+    const first = fineTunedModelId({ id: 'ftjob-abcdefghXYZ', model: 'tt-nano', organizationId: 'org-a', suffix: 'sft' });
+    expect(first).toBe('ft:tt-nano:org-a:sft:abcdefgh');
+    expect(fineTunedModelId({ id: 'ftjob-12345678XYZ', model: first, organizationId: 'org-a', suffix: null })).toBe('ft:tt-nano:org-a::12345678');
   });
 });
