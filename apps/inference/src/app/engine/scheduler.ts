@@ -1,4 +1,4 @@
-import { decodeStep, KVCache, logSoftmax, prefill, Rng, sampleToken, StopChecker, topN } from '@tracetune/model';
+import { decodeStep, KVCache, logSoftmax, prefillBatch, Rng, sampleToken, StopChecker, topN } from '@tracetune/model';
 import type { Tokenizer } from '@tracetune/tokenizer';
 import { JsonPrefix } from './json-prefix';
 import type { ModelCache, LoadedModel } from './model-cache';
@@ -153,24 +153,34 @@ export class Scheduler {
     else this.running = false;
   }
 
-  /** Prefills new sequences (each into its own cache) and joins them to their model's batch with one merge. */
+  /**
+   * Prefills new sequences and joins them to their model's running batch with one merge. Sequences of one model whose
+   * prompts have the same length (all `n` choices of a request, for one) are prefilled together as one batch.
+   */
   private admit(sequences: Sequence[]): void {
-    const joining = new Map<string, { rows: Sequence[]; caches: KVCache[] }>();
+    const groups = new Map<string, Sequence[]>();
     for (const seq of sequences) {
       if (seq.request.cancelled) {
         this.finish(seq, 'stop', false);
         continue;
       }
-      const { cache, logits } = prefill(seq.request.model.model, seq.prompt);
-      this.advance(seq, logits);
-      if (seq.finished) {
+      const key = `${seq.request.model.id}\u0000${seq.prompt.length}`;
+      groups.set(key, [...(groups.get(key) ?? []), seq]);
+    }
+    const joining = new Map<string, { rows: Sequence[]; caches: KVCache[] }>();
+    for (const group of groups.values()) {
+      const { cache, logits } = prefillBatch(group[0].request.model.model, group.map((seq) => seq.prompt));
+      group.forEach((seq, i) => this.advance(seq, logits[i]));
+      const keep = group.map((seq, i) => (seq.finished ? -1 : i)).filter((i) => i >= 0);
+      if (keep.length === 0) {
         cache.dispose();
         continue;
       }
-      const group = joining.get(seq.request.model.id) ?? { rows: [], caches: [] };
-      group.rows.push(seq);
-      group.caches.push(cache);
-      joining.set(seq.request.model.id, group);
+      const model = group[0].request.model.id;
+      const joined = joining.get(model) ?? { rows: [], caches: [] };
+      joined.rows.push(...keep.map((i) => group[i]));
+      joined.caches.push(keep.length === group.length ? cache : cache.select(keep));
+      joining.set(model, joined);
     }
     for (const [key, group] of joining) {
       const batch = this.batches.get(key) ?? { model: group.rows[0].request.model, rows: [], cache: null };
