@@ -44,9 +44,9 @@ interface Stack {
   close(): Promise<void>;
 }
 
-async function startStack(redisUrl = 'redis://127.0.0.1:6379'): Promise<Stack> {
+async function startStack(redisUrl = 'redis://127.0.0.1:6379', apiEnv: Record<string, string> = {}): Promise<Stack> {
   const dataDir = await mkdtemp(join(tmpdir(), 'tt-worker-'));
-  const api = await startTestApi({ TRACETUNE_DATA_DIR: dataDir, REDIS_URL: redisUrl, TRACETUNE_JOB_LOCK_MS: '4000' });
+  const api = await startTestApi({ TRACETUNE_DATA_DIR: dataDir, REDIS_URL: redisUrl, TRACETUNE_JOB_LOCK_MS: '4000', ...apiEnv });
   const client = api.openai(api.adminKey);
   const workers: RunningProcess[] = [];
   const env = (id: string) => ({
@@ -249,4 +249,29 @@ describe('a job survives a Redis restart', () => {
     expect(job.status).toBe('succeeded');
     expect(await metricSteps(stack, created.id)).toEqual([1, 2, 3, 4, 5, 6]);
   }, 240_000);
+});
+
+describe('workers take only jobs they can run', () => {
+  let stack: Stack;
+  let worker: RunningProcess;
+
+  beforeAll(async () => {
+    // Every model counts as too large for a CPU-only worker here, so jobs go to the accelerated queue.
+    stack = await startStack('redis://127.0.0.1:6379', { TRACETUNE_CPU_MAX_PARAMS: '1000' });
+    worker = await stack.startWorker('worker-cpu');
+  }, 120_000);
+  afterAll(() => stack.close());
+
+  it('should advertise its backend and leave accelerated jobs to workers with an accelerator', async () => {
+    const health = (await (await fetch(`${worker.url}/health`)).json()) as { details: Record<string, unknown> };
+    expect(health.details).toMatchObject({ worker_id: 'worker-cpu', backend: 'wasm', accelerator: 'none', queues: ['training'] });
+    const { client } = stack;
+    const created = await client.fineTuning.jobs.create(await rlJob(stack, 2));
+    await new Promise((r) => setTimeout(r, 4_000));
+    const job = await client.fineTuning.jobs.retrieve(created.id);
+    expect(job.status).toBe('queued');
+    const messages = (await client.fineTuning.jobs.listEvents(created.id)).data.map((e) => e.message);
+    expect(messages.some((m) => m.startsWith('Waiting for a worker with an accelerator: tt-nano has'))).toBe(true);
+    expect((await client.fineTuning.jobs.cancel(created.id)).status).toBe('cancelled');
+  }, 60_000);
 });

@@ -1,21 +1,36 @@
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import { Config, ConfigError } from '@tracetune/config';
+import { ACCELERATED_TRAINING_QUEUE, TRAINING_QUEUE, type WorkerCapabilities } from '@tracetune/contracts';
+import { setupBackend, type BackendChoice } from '@tracetune/model';
 import { Logger } from 'nestjs-pino';
 import { startHealthServer } from './app/health-server';
 import { WorkerHealthService } from './app/worker-health.service';
 import { WorkerModule } from './app/worker.module';
 
+/**
+ * What this worker can run: the backend that loads here (the training process loads the same one) decides whether it
+ * has an accelerator and so whether it also takes jobs from the accelerated queue.
+ */
+async function detectCapabilities(choice: BackendChoice): Promise<WorkerCapabilities> {
+  const { backend, loaded } = await setupBackend(choice);
+  const accelerator = loaded === 'tensorflow-gpu' ? 'cuda' : 'none';
+  return { backend, accelerator, queues: accelerator === 'none' ? [TRAINING_QUEUE] : [TRAINING_QUEUE, ACCELERATED_TRAINING_QUEUE] };
+}
+
 async function main(): Promise<void> {
   const config = Config.fromProcessEnv();
-  const app = await NestFactory.createApplicationContext(WorkerModule.forRoot(config), { bufferLogs: true });
+  const capabilities = await detectCapabilities(config.get('TRACETUNE_BACKEND'));
+  const app = await NestFactory.createApplicationContext(WorkerModule.forRoot(config, capabilities), { bufferLogs: true });
   const logger = app.get(Logger);
   app.useLogger(logger);
   app.enableShutdownHooks();
   await app.init();
   const health = app.get(WorkerHealthService);
   const server = await startHealthServer(config.get('WORKER_HEALTH_PORT'), config.get('HOST'), () => health.check());
-  app.get(Logger).log(`worker ${health.workerId} ready; health on port ${config.get('WORKER_HEALTH_PORT')}`);
+  app.get(Logger).log(
+    `worker ${health.workerId} ready on the ${capabilities.backend} backend (accelerator: ${capabilities.accelerator}; queues: ${capabilities.queues.join(', ')}); health on port ${config.get('WORKER_HEALTH_PORT')}`,
+  );
   const stop = async () => {
     server.close();
     await app.close();

@@ -8,6 +8,8 @@ export type BackendChoice = 'auto' | 'tensorflow-gpu' | 'tensorflow' | 'wasm' | 
 export interface BackendReport {
   /** The tfjs backend now active: 'tensorflow' (tfjs-node or tfjs-node-gpu), 'wasm' or 'cpu'. */
   backend: string;
+  /** Which candidate loaded: tells tfjs-node-gpu (CUDA) from tfjs-node, which both register as 'tensorflow'. */
+  loaded: Exclude<BackendChoice, 'auto'>;
   /** Human-readable reason it was chosen. */
   reason: string;
   /** Candidates tried before it and why each was skipped. */
@@ -85,7 +87,7 @@ export async function setupBackend(choice: BackendChoice = 'auto', log: BackendL
           : choice === 'auto'
             ? `auto: ${candidate} is the best backend that loaded`
             : `requested ${choice} failed; fell back to ${candidate}`;
-      const report = { backend: tf.getBackend(), reason, fallbacks };
+      const report = { backend: tf.getBackend(), loaded: candidate, reason, fallbacks };
       log(`tfjs backend: ${report.backend} (${reason}${fallbacks.length ? `; skipped ${fallbacks.map((f) => `${f.choice}: ${f.error}`).join('; ')}` : ''})`);
       return report;
     } catch (e) {

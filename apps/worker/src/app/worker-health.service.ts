@@ -1,10 +1,11 @@
 import { InjectQueue } from '@nestjs/bull';
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { Config } from '@tracetune/config';
-import { healthReport, TRAINING_QUEUE, type HealthReport } from '@tracetune/contracts';
+import { healthReport, TRAINING_QUEUE, type HealthReport, type WorkerCapabilities } from '@tracetune/contracts';
 import { PrismaService } from '@tracetune/db';
 import type { Queue } from 'bull';
 import { hostname } from 'node:os';
+import { WORKER_CAPABILITIES } from './storage.tokens';
 
 @Injectable()
 export class WorkerHealthService {
@@ -14,6 +15,7 @@ export class WorkerHealthService {
     config: Config,
     private readonly prisma: PrismaService,
     @InjectQueue(TRAINING_QUEUE) private readonly trainingQueue: Queue,
+    @Inject(WORKER_CAPABILITIES) private readonly capabilities: WorkerCapabilities,
   ) {
     this.workerId = config.get('TRACETUNE_WORKER_ID') ?? `${hostname()}-${process.pid}`;
   }
@@ -22,7 +24,7 @@ export class WorkerHealthService {
     return healthReport(
       'worker',
       { database: () => this.prisma.ping(), redis: () => this.trainingQueue.client.ping() },
-      { worker_id: this.workerId },
+      { worker_id: this.workerId, ...this.capabilities },
     );
   }
 }

@@ -1,19 +1,23 @@
 import { BullModule } from '@nestjs/bull';
 import { Module, type DynamicModule } from '@nestjs/common';
 import { Config, ConfigModule } from '@tracetune/config';
-import { TRAINING_QUEUE, trainingQueueSettings } from '@tracetune/contracts';
+import { ACCELERATED_TRAINING_QUEUE, TRAINING_QUEUE, trainingQueueSettings, type WorkerCapabilities } from '@tracetune/contracts';
 import { DbModule } from '@tracetune/db';
 import { LocalArtifactStore } from '@tracetune/storage';
 import { LoggerModule } from 'nestjs-pino';
-import { ARTIFACT_STORE } from './storage.tokens';
+import { ARTIFACT_STORE, WORKER_CAPABILITIES } from './storage.tokens';
 import { JobRunner } from './training/job-runner.service';
-import { TrainingProcessor } from './training/training.processor';
+import { AcceleratedTrainingProcessor, TrainingProcessor } from './training/training.processor';
 import { WorkerHealthService } from './worker-health.service';
 
-/** The worker process: consumes the training queue, one job at a time, training in a child process. */
+/**
+ * The worker process: consumes the training queue, one job at a time, training in a child process. A worker with an
+ * accelerator also consumes the accelerated queue (jobs on models too large for CPU-only workers).
+ */
 @Module({})
 export class WorkerModule {
-  static forRoot(config: Config): DynamicModule {
+  static forRoot(config: Config, capabilities: WorkerCapabilities): DynamicModule {
+    const settings = trainingQueueSettings(config.get('TRACETUNE_JOB_LOCK_MS'));
     return {
       module: WorkerModule,
       imports: [
@@ -21,13 +25,15 @@ export class WorkerModule {
         LoggerModule.forRoot({ pinoHttp: { level: config.get('LOG_LEVEL') } }),
         DbModule,
         BullModule.forRoot({ url: config.get('REDIS_URL'), prefix: config.get('TRACETUNE_QUEUE_PREFIX') }),
-        BullModule.registerQueue({ name: TRAINING_QUEUE, settings: trainingQueueSettings(config.get('TRACETUNE_JOB_LOCK_MS')) }),
+        BullModule.registerQueue({ name: TRAINING_QUEUE, settings }, { name: ACCELERATED_TRAINING_QUEUE, settings }),
       ],
       providers: [
         WorkerHealthService,
         JobRunner,
         TrainingProcessor,
+        ...(capabilities.queues.includes(ACCELERATED_TRAINING_QUEUE) ? [AcceleratedTrainingProcessor] : []),
         { provide: ARTIFACT_STORE, useValue: new LocalArtifactStore(config.get('TRACETUNE_DATA_DIR')) },
+        { provide: WORKER_CAPABILITIES, useValue: capabilities },
       ],
     };
   }

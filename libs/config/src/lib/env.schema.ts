@@ -37,6 +37,11 @@ export const envSchema = z.object({
    * its jobs after this long, and another worker resumes them from their last checkpoint.
    */
   TRACETUNE_JOB_LOCK_MS: z.coerce.number().int().min(1_000).default(60_000),
+  /**
+   * Largest base model (in parameters) that workers without an accelerator train; jobs on bigger models wait in the
+   * accelerated queue for a GPU worker.
+   */
+  TRACETUNE_CPU_MAX_PARAMS: z.coerce.number().int().positive().default(150_000_000),
   /** Root folder of artifact storage (uploads, checkpoints, models). Shared by api, worker and inference. */
   TRACETUNE_DATA_DIR: z.string().min(1).default('./data'),
   /**

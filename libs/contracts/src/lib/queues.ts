@@ -4,6 +4,21 @@
  */
 export const TRAINING_QUEUE = 'training';
 
+/**
+ * Jobs whose base model is too large for a worker without an accelerator (TRACETUNE_CPU_MAX_PARAMS) go here; only
+ * workers whose TensorFlow.js backend has one (tensorflow-gpu) consume it, so every worker takes only jobs it can run.
+ */
+export const ACCELERATED_TRAINING_QUEUE = 'training-accelerated';
+
+export type Accelerator = 'none' | 'cuda';
+
+/** What a worker can run, advertised on its /health and used to pick the queues it consumes. */
+export interface WorkerCapabilities {
+  backend: string;
+  accelerator: Accelerator;
+  queues: string[];
+}
+
 export const TRAINING_JOB = {
   /** Run (or resume) one fine-tuning job. */
   run: 'run-fine-tuning-job',

@@ -1,6 +1,8 @@
 import { InjectQueue } from '@nestjs/bull';
 import { Inject, Injectable } from '@nestjs/common';
+import { Config } from '@tracetune/config';
 import {
+  ACCELERATED_TRAINING_QUEUE,
   newId,
   TERMINAL_JOB_STATUSES,
   toListPage,
@@ -106,6 +108,8 @@ export class FineTuningJobsService {
     private readonly models: ModelsService,
     @Inject(ARTIFACT_STORE) private readonly store: ArtifactStore,
     @InjectQueue(TRAINING_QUEUE) private readonly queue: Queue<TrainingJobPayload>,
+    @InjectQueue(ACCELERATED_TRAINING_QUEUE) private readonly acceleratedQueue: Queue<TrainingJobPayload>,
+    private readonly config: Config,
   ) {}
 
   /**
@@ -348,17 +352,38 @@ export class FineTuningJobsService {
     }
   }
 
+  /**
+   * Queues the job where a worker that can run it will find it: models above TRACETUNE_CPU_MAX_PARAMS go to the
+   * accelerated queue, which only workers with an accelerator consume. The queue job id is the job id, so a retried
+   * request cannot enqueue the same job twice; a finished queue entry of a resumed job is removed first.
+   */
   private async enqueue(job: FineTuningJob): Promise<void> {
-    // The queue job id is the job id, so a retried request cannot enqueue the same job twice; a finished queue entry
-    // of a resumed job is removed first so the id can be reused.
-    const previous = await this.queue.getJob(job.id);
+    const model = await this.models.findAny(job.model);
+    let parameters = 0;
+    try {
+      parameters = model ? this.models.parameters(model) : 0;
+    } catch {
+      // An architecture we cannot size (the worker reports it when it loads the model) counts as small.
+    }
+    const limit = this.config.get('TRACETUNE_CPU_MAX_PARAMS');
+    const queue = parameters > limit ? this.acceleratedQueue : this.queue;
+    const previous = await queue.getJob(job.id);
     if (previous && !(await previous.isActive())) await previous.remove();
-    await this.queue.add(TRAINING_JOB.run, { jobId: job.id, organizationId: job.organizationId }, { ...TRAINING_JOB_OPTIONS, jobId: job.id });
+    await queue.add(TRAINING_JOB.run, { jobId: job.id, organizationId: job.organizationId }, { ...TRAINING_JOB_OPTIONS, jobId: job.id });
+    if (queue === this.acceleratedQueue) {
+      await this.log(
+        job,
+        'info',
+        `Waiting for a worker with an accelerator: ${job.model} has ${parameters.toLocaleString('en')} parameters, above TRACETUNE_CPU_MAX_PARAMS (${limit.toLocaleString('en')})`,
+      );
+    }
   }
 
   private async removeQueued(id: string): Promise<void> {
-    const queued = await this.queue.getJob(id);
-    if (queued && (await queued.isWaiting().catch(() => false))) await queued.remove().catch(() => undefined);
+    for (const queue of [this.queue, this.acceleratedQueue]) {
+      const queued = await queue.getJob(id);
+      if (queued && (await queued.isWaiting().catch(() => false))) await queued.remove().catch(() => undefined);
+    }
   }
 
   private refuseTerminal(job: FineTuningJob, action: string): void {

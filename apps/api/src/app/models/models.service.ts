@@ -1,7 +1,7 @@
 import { Inject, Injectable, type OnApplicationBootstrap } from '@nestjs/common';
 import type { ImportModelRequest, ModelObject } from '@tracetune/contracts';
 import { FineTuningJobsRepository, LIVE_JOB_STATUSES, ModelsRepository, Prisma, type Model } from '@tracetune/db';
-import { BUILTIN_CONFIGS, configToHf } from '@tracetune/model';
+import { BUILTIN_CONFIGS, configFromHf, configToHf, parameterCount } from '@tracetune/model';
 import { artifactKey, type ArtifactStore } from '@tracetune/storage';
 import { cp } from 'node:fs/promises';
 import { basename, resolve } from 'node:path';
@@ -46,12 +46,22 @@ export class ModelsService implements OnApplicationBootstrap {
     }
   }
 
+  /** Parameter count of a model's architecture (from its stored config.json). */
+  parameters(model: Model): number {
+    return parameterCount(configFromHf(model.architecture as Record<string, unknown>));
+  }
+
   async list(caller: Principal): Promise<{ object: 'list'; data: ModelObject[] }> {
     return { object: 'list', data: (await this.models.visible(caller.organizationId)).map(toModelObject) };
   }
 
   async retrieve(caller: Principal, id: string): Promise<ModelObject> {
     return toModelObject(await this.get(caller, id));
+  }
+
+  /** Any model by id, whoever owns it (for system decisions such as queue routing, never for responses). */
+  findAny(id: string): Promise<Model | null> {
+    return this.models.findById(id);
   }
 
   /** A model the caller may use, or the 404 the SDK maps to NotFoundError. */

@@ -1,7 +1,7 @@
 import { BullModule } from '@nestjs/bull';
 import { Global, Module } from '@nestjs/common';
 import { Config } from '@tracetune/config';
-import { TRAINING_QUEUE, trainingQueueSettings } from '@tracetune/contracts';
+import { ACCELERATED_TRAINING_QUEUE, TRAINING_QUEUE, trainingQueueSettings } from '@tracetune/contracts';
 
 /** The api's side of the queue catalogue: it only produces (consumers live in apps/worker). */
 @Global()
@@ -11,11 +11,13 @@ import { TRAINING_QUEUE, trainingQueueSettings } from '@tracetune/contracts';
       inject: [Config],
       useFactory: (config: Config) => ({ url: config.get('REDIS_URL'), prefix: config.get('TRACETUNE_QUEUE_PREFIX') }),
     }),
-    BullModule.registerQueueAsync({
-      name: TRAINING_QUEUE,
-      inject: [Config],
-      useFactory: (config: Config) => ({ settings: trainingQueueSettings(config.get('TRACETUNE_JOB_LOCK_MS')) }),
-    }),
+    ...[TRAINING_QUEUE, ACCELERATED_TRAINING_QUEUE].map((name) =>
+      BullModule.registerQueueAsync({
+        name,
+        inject: [Config],
+        useFactory: (config: Config) => ({ settings: trainingQueueSettings(config.get('TRACETUNE_JOB_LOCK_MS')) }),
+      }),
+    ),
   ],
   exports: [BullModule],
 })

@@ -1,6 +1,6 @@
 import { Process, Processor } from '@nestjs/bull';
 import { Logger } from '@nestjs/common';
-import { TRAINING_JOB, TRAINING_QUEUE, type TrainingJobPayload } from '@tracetune/contracts';
+import { ACCELERATED_TRAINING_QUEUE, TRAINING_JOB, TRAINING_QUEUE, type TrainingJobPayload } from '@tracetune/contracts';
 import type { Job } from 'bull';
 import { WorkerHealthService } from '../worker-health.service';
 import { JobRunner } from './job-runner.service';
@@ -25,3 +25,7 @@ export class TrainingProcessor {
     await this.runner.run(job.data.jobId, this.health.workerId);
   }
 }
+
+/** The accelerated queue's consumer, present only on workers with an accelerator (WorkerModule decides). */
+@Processor(ACCELERATED_TRAINING_QUEUE)
+export class AcceleratedTrainingProcessor extends TrainingProcessor {}
