@@ -98,31 +98,37 @@ export function prefill(model: TransformerModel, tokens: readonly number[]): { c
 }
 
 /**
- * Runs B prompts of the same length through the model as one batch into a fresh B-row cache (one forward instead of B:
- * far fewer kernel dispatches); returns each row's logits after its last token.
+ * Runs B prompts through the model as one batch into a fresh B-row cache (one forward instead of B: far fewer kernel
+ * dispatches) and returns each row's logits after its last token. Prompts may differ in length: they are padded on
+ * the right to the longest, which causal attention makes harmless (a real token never attends to a later position);
+ * the padded columns are marked invalid in the cache and each row's next position is its own length, so decoding
+ * continues exactly as if the row had been prefilled alone.
  */
 export function prefillBatch(model: TransformerModel, prompts: readonly (readonly number[])[]): { cache: KVCache; logits: StepLogits } {
   const B = prompts.length;
-  const T = B ? prompts[0].length : 0;
-  if (T === 0) throw new Error('prefill needs at least one prompt of at least one token');
-  const flat = new Int32Array(B * T);
+  const lengths = prompts.map((p) => p.length);
+  const T = Math.max(0, ...lengths);
+  if (B === 0 || lengths.some((n) => n === 0)) throw new Error('prefill needs at least one prompt, each of at least one token');
+  const flat = new Int32Array(B * T); // padding ids are 0: they only ever sit after a row's real tokens
+  const valid = new Uint8Array(B * T);
   prompts.forEach((p, b) => {
-    if (p.length !== T) throw new Error(`prefillBatch: prompt ${b} has ${p.length} tokens, expected ${T} (group prompts by length)`);
     flat.set(p, b * T);
+    valid.fill(1, b * T, b * T + p.length);
   });
   const positions = Int32Array.from({ length: B * T }, (_, i) => i % T);
   const { layers, logits } = tf.tidy(() => {
     const ids = tf.tensor1d(flat, 'int32');
     const { hidden, kv } = model.core({ ids, batch: B, time: T, positions, returnKV: true });
-    // Last position of each row: rows T−1, 2T−1, … of [B*T, C].
-    const last = T === 1 ? hidden : tf.gather(hidden, tf.tensor1d(Int32Array.from({ length: B }, (_, b) => b * T + T - 1), 'int32'));
+    // Last real position of each row: row b·T + length_b − 1 of [B*T, C].
+    const lastRows = Int32Array.from(lengths, (n, b) => b * T + n - 1);
+    const last = B === 1 && T === lengths[0] ? tf.slice(hidden, [T - 1, 0], [1, -1]) : tf.gather(hidden, tf.tensor1d(lastRows, 'int32'));
     return { layers: kv, logits: model.head(last as tf.Tensor2D) }; // [B, V]
   });
   const data = logits.dataSync() as Float32Array;
   const V = model.config.vocab_size;
   const rows = Array.from({ length: B }, (_, b) => data.slice(b * V, (b + 1) * V));
   logits.dispose();
-  return { cache: new KVCache(layers, new Uint8Array(B * T).fill(1), T, new Array<number>(B).fill(T)), logits: rows };
+  return { cache: new KVCache(layers, valid, T, lengths), logits: rows };
 }
 
 /**

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { ByteTokenizer } from '@tracetune/tokenizer';
 
 import { maxAbsDiff, tinyConfig, useBackend } from '../test/helpers';
-import { decodeStep, KVCache, prefill, uncachedLogits } from './kv-cache';
+import { decodeStep, KVCache, prefill, prefillBatch, uncachedLogits } from './kv-cache';
 import { TransformerModel } from './model';
 import { Rng } from './rng';
 import { generate, logSoftmax, nucleus, sampleToken, topN } from './sampler';
@@ -102,6 +102,21 @@ describe('sampling', () => {
     const before = tf.memory().numTensors;
     cache.dispose();
     expect(tf.memory().numTensors).toBe(before - 2 * model.config.num_hidden_layers);
+  });
+
+  it('should prefill prompts of different lengths in one padded batch exactly as one by one', () => {
+    const batched = prefillBatch(model, prompts);
+    const alone = prompts.map((p) => prefill(model, p));
+    alone.forEach((a, i) => expect(maxAbsDiff(Array.from(batched.logits[i]), Array.from(a.logits))).toBeLessThan(1e-4));
+    // Decoding continues from each row's own length: the same next-token logits as the row's own cache.
+    const next = prompts.map((p) => (p[0] * 7) % 200);
+    const fromBatch = decodeStep(model, batched.cache, next);
+    alone.forEach((a, i) => {
+      const own = decodeStep(model, a.cache, [next[i]]);
+      expect(maxAbsDiff(Array.from(fromBatch[i]), Array.from(own[0]))).toBeLessThan(1e-4);
+      a.cache.dispose();
+    });
+    batched.cache.dispose();
   });
 
   it('should not leak tensors while generating', () => {

@@ -155,7 +155,8 @@ export class Scheduler {
 
   /**
    * Prefills new sequences and joins them to their model's running batch with one merge. Sequences of one model whose
-   * prompts have the same length (all `n` choices of a request, for one) are prefilled together as one batch.
+   * prompt lengths are within a factor of two of each other are prefilled together as one right-padded batch (the
+   * padding is masked in the cache), which bounds the compute spent on padding.
    */
   private admit(sequences: Sequence[]): void {
     const groups = new Map<string, Sequence[]>();
@@ -164,7 +165,7 @@ export class Scheduler {
         this.finish(seq, 'stop', false);
         continue;
       }
-      const key = `${seq.request.model.id}\u0000${seq.prompt.length}`;
+      const key = `${seq.request.model.id}\u0000${Math.ceil(Math.log2(seq.prompt.length))}`;
       groups.set(key, [...(groups.get(key) ?? []), seq]);
     }
     const joining = new Map<string, { rows: Sequence[]; caches: KVCache[] }>();
