@@ -37,12 +37,12 @@ export const algorithmSchema = z
     variant: z.enum(['eps_trace', 'eps_weight']).optional().describe("Where the trace enters the objective. Default 'eps_trace'."),
     advantage_clamp_min: z.number().max(0).nullable().optional().describe('Lower clamp of advantages; null disables. Default −0.1 (grpo_lambda), null (grpo).'),
     num_generations: z.number().int().min(2).max(64).optional().describe('Completions sampled per prompt (group size G). Default 8.'),
-    beta: z.number().min(0).max(10).optional().describe('KL coefficient to the reference model (0 = no reference model). Default 0.04.'),
+    beta: z.number().min(0).max(10).optional().describe('KL coefficient to the reference model (0 = no reference model). Default 0.'),
     epsilon: z.number().gt(0).lt(1).optional().describe('PPO clip range. Default 0.2.'),
     epsilon_high: z.number().gt(0).lt(10).optional().describe('Upper clip range (DAPO clip-higher). Default epsilon.'),
     loss_aggregation: z.enum(['seq-mean-token-mean', 'token-mean', 'seq-mean-token-sum-norm']).optional().describe("Default 'seq-mean-token-mean'."),
     scale_rewards: z.enum(['group', 'batch', 'none']).optional().describe("Advantage std normalisation. Default 'group'."),
-    max_completion_tokens: z.number().int().min(1).max(8192).optional().describe('Longest sampled completion. Default 256.'),
+    max_completion_tokens: z.number().int().min(1).max(8192).optional().describe('Longest sampled completion. Default 128.'),
     temperature: z.number().gt(0).max(2).optional().describe('Sampling temperature. Default 1.'),
     top_p: z.number().gt(0).max(1).optional().describe('Nucleus sampling mass. Default 1.'),
     ppo_epochs: z.number().int().min(1).max(16).optional().describe('Optimisation passes over each sampled batch (μ). Default 1.'),
@@ -58,7 +58,7 @@ export const loraSchema = z
     rank: z.number().int().min(1).max(256).optional().describe('Adapter rank. Default 8.'),
     alpha: z.number().positive().max(1024).optional().describe('Scaling α (update × α/rank). Default 16.'),
     dropout: z.number().min(0).lt(1).optional().describe('Dropout on the adapter input. Default 0.'),
-    target_modules: z.array(z.enum(LORA_TARGET_MODULES)).min(1).optional().describe('Projections to adapt. Default q_proj, v_proj.'),
+    target_modules: z.array(z.enum(LORA_TARGET_MODULES)).min(1).optional().describe('Projections to adapt. Default all seven (q, k, v, o, gate, up, down).'),
   })
   .strict();
 export type LoraInput = z.infer<typeof loraSchema>;

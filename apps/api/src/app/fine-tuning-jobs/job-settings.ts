@@ -1,5 +1,5 @@
 import type { AlgorithmInput, HyperparametersInput, LoraInput } from '@tracetune/contracts';
-import type { ResolvedAlgorithm, ResolvedHyperparameters, ResolvedLora } from '@tracetune/trainer';
+import { DEFAULT_LORA, resolveAlgorithm as withAlgorithmDefaults, type ResolvedAlgorithm, type ResolvedHyperparameters, type ResolvedLora } from '@tracetune/trainer';
 
 /**
  * Resolution of every "auto" and default of a job's settings (stored on the job, so a job's behaviour never changes
@@ -25,36 +25,22 @@ export function resolveHyperparameters(
   };
 }
 
+/**
+ * The trainer's algorithm defaults (libs/trainer/src/lib/defaults.ts, the one table) under the caller's values, with
+ * two job-level rules: `epsilon_high` follows a given `epsilon`, and micro-batches default to the whole batch.
+ */
 export function resolveAlgorithm(input: AlgorithmInput | undefined, batchSize: number): ResolvedAlgorithm {
-  const name = input?.name ?? 'grpo_lambda';
-  const epsilon = input?.epsilon ?? 0.2;
-  return {
-    name,
-    lambda: input?.lambda ?? 0.99,
-    gamma: input?.gamma ?? 1,
-    trace_style: input?.trace_style ?? 'both',
-    variant: input?.variant ?? 'eps_trace',
-    advantage_clamp_min: input?.advantage_clamp_min !== undefined ? input.advantage_clamp_min : name === 'grpo_lambda' ? -0.1 : null,
-    num_generations: input?.num_generations ?? 8,
-    beta: input?.beta ?? 0.04,
-    epsilon,
-    epsilon_high: input?.epsilon_high ?? epsilon,
-    loss_aggregation: input?.loss_aggregation ?? 'seq-mean-token-mean',
-    scale_rewards: input?.scale_rewards ?? 'group',
-    max_completion_tokens: input?.max_completion_tokens ?? 256,
-    temperature: input?.temperature ?? 1,
-    top_p: input?.top_p ?? 1,
-    ppo_epochs: input?.ppo_epochs ?? 1,
-    micro_batch_size: Math.min(input?.micro_batch_size ?? batchSize, batchSize),
-  };
+  const given = Object.fromEntries(Object.entries(input ?? {}).filter(([, value]) => value !== undefined)) as Partial<ResolvedAlgorithm>;
+  const resolved = withAlgorithmDefaults({
+    ...given,
+    ...(given.epsilon !== undefined && given.epsilon_high === undefined ? { epsilon_high: given.epsilon } : {}),
+  });
+  return { ...resolved, micro_batch_size: Math.min(given.micro_batch_size ?? batchSize, batchSize) };
 }
 
+/** Absent `lora` means full fine-tuning; given fields override the trainer's LoRA defaults. */
 export function resolveLora(input: LoraInput | null | undefined): ResolvedLora | null {
   if (!input) return null;
-  return {
-    rank: input.rank ?? 8,
-    alpha: input.alpha ?? 16,
-    dropout: input.dropout ?? 0,
-    target_modules: input.target_modules ?? ['q_proj', 'v_proj'],
-  };
+  const given = Object.fromEntries(Object.entries(input).filter(([, value]) => value !== undefined)) as Partial<ResolvedLora>;
+  return { ...DEFAULT_LORA, target_modules: [...DEFAULT_LORA.target_modules], ...given };
 }
