@@ -1,6 +1,7 @@
 export { type BackendChoice, type BackendLog, type BackendReport, setupBackend } from './backend';
 export { BUILTIN_CONFIGS, builtinConfig, configFromHf, configToHf, type ModelConfig, parameterCount } from './config';
-export { decodeStep, KVCache, prefill, prefillBatch, type StepLogits, uncachedLogits } from './kv-cache';
+export { type CachedPrefix, decodeStep, KVCache, prefill, prefillBatch, type StepLogits, uncachedLogits } from './kv-cache';
+export { disposePrefix, PrefixCache, type PrefixCacheStats, type PrefixHit } from './prefix-cache';
 export { LORA_TARGETS, type LoraConfig, type LoraTarget, validateLoraConfig } from './lora';
 export {
   type CoreInput,

@@ -104,6 +104,30 @@ describe('sampling', () => {
     expect(tf.memory().numTensors).toBe(before - 2 * model.config.num_hidden_layers);
   });
 
+  it('should keep a batch that never empties as wide as its longest live row, not as old as the batch', () => {
+    // Rows come and go for 40 steps; each lives 10 steps. Merges pad on the left and selects drop leading columns,
+    // so the width stays at the longest live row's span (with right padding it grew by one column per step).
+    let cache = prefill(model, prompts[1]).cache;
+    let live = [{ tokens: [...prompts[1]], born: 0 }];
+    for (let step = 1; step <= 40; step++) {
+      const next = live.map((r, i) => (r.tokens.length * 13 + i) % 200);
+      const logits = decodeStep(model, cache, next);
+      live.forEach((r, i) => r.tokens.push(next[i]));
+      if (step === 40) expect(maxAbsDiff(logits[0], uncachedLogits(model, live[0].tokens))).toBeLessThan(1e-4);
+      if (step % 5 === 0) {
+        const keep = live.map((r, i) => (step - r.born >= 10 ? -1 : i)).filter((i) => i >= 0);
+        cache = cache.select(keep);
+        live = keep.map((i) => live[i]);
+        const joining = prompts[step % prompts.length];
+        cache = KVCache.merge([cache, prefill(model, joining).cache]);
+        live.push({ tokens: [...joining], born: step });
+      }
+      const longest = Math.max(...live.map((r) => r.tokens.length));
+      expect(cache.width).toBe(longest);
+    }
+    cache.dispose();
+  });
+
   it('should prefill prompts of different lengths in one padded batch exactly as one by one', () => {
     const batched = prefillBatch(model, prompts);
     const alone = prompts.map((p) => prefill(model, p));
