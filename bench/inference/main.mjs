@@ -5,6 +5,7 @@
 // serving the same requests one at a time (concurrency 1), measured in the same run; the ratio is printed.
 //
 //   npx nx build inference && node bench/inference/main.mjs [--model tt-micro] [--tokens 64] [--backend wasm]
+//     [--levels 1,4,16,32] [--prefix-cache-mb 64]
 import { spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
@@ -18,6 +19,9 @@ const { values } = parseArgs({
     tokens: { type: 'string', default: '64' },
     backend: { type: 'string', default: 'wasm' },
     levels: { type: 'string', default: '1,4,16,32' },
+    // The requests share their first ~35 prompt tokens (chat template + "Benchmark request "), as real traffic shares
+    // templates and system prompts; 0 turns the server's prefix cache off to measure without it.
+    'prefix-cache-mb': { type: 'string', default: '64' },
   },
 });
 const maxTokens = Number(values.tokens);
@@ -30,14 +34,14 @@ const port = await new Promise((resolve) => {
   });
 });
 const child = spawn(process.execPath, [join(root, 'dist/apps/inference/main.js')], {
-  env: { PATH: process.env.PATH, HOST: '127.0.0.1', INFERENCE_PORT: String(port), LOG_LEVEL: 'warn', TRACETUNE_BACKEND: values.backend, TRACETUNE_DATA_DIR: '/tmp/tt-bench-inference' },
+  env: { PATH: process.env.PATH, HOST: '127.0.0.1', INFERENCE_PORT: String(port), LOG_LEVEL: 'warn', TRACETUNE_BACKEND: values.backend, TRACETUNE_DATA_DIR: '/tmp/tt-bench-inference', TRACETUNE_PREFIX_CACHE_MB: values['prefix-cache-mb'] },
   stdio: ['ignore', 'inherit', 'inherit'],
 });
 const url = `http://127.0.0.1:${port}`;
 for (;;) {
   const health = await fetch(`${url}/health`).then((r) => r.json()).catch(() => null);
   if (health?.details?.backend && health.details.backend !== 'starting') {
-    console.log(`inference up on the ${health.details.backend} backend; model ${values.model}, ${maxTokens} tokens per request`);
+    console.log(`inference up on the ${health.details.backend} backend; model ${values.model}, ${maxTokens} tokens per request, prefix cache ${values['prefix-cache-mb']} MiB`);
     break;
   }
   await new Promise((r) => setTimeout(r, 200));
@@ -128,7 +132,9 @@ async function level(clients, perClient) {
   };
 }
 
-await request(0); // warm-up: loads the model and compiles kernels
+// Warm-up, not measured: loads the model, builds its fused inference weights, and grows the wasm heap to the largest
+// batch once (first batched prefills of a new size cost up to ≈ 0.5 s of allocation, a one-off per server).
+await Promise.all(Array.from({ length: Math.max(...levels) }, (_, i) => request(900000 + i)));
 const rows = [];
 // Enough requests per client that the batch spends most of the run in its steady state, not in ramp-up or tail.
 for (const clients of levels) rows.push(await level(clients, clients === 1 ? 8 : Math.max(3, Math.ceil(64 / clients))));

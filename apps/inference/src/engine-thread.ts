@@ -12,6 +12,7 @@ interface EngineOptions {
   dataDir: string;
   backend: BackendChoice;
   memoryBudgetBytes: number;
+  prefixCacheBytes: number;
 }
 
 async function main(): Promise<void> {
@@ -20,7 +21,7 @@ async function main(): Promise<void> {
   const options = workerData as EngineOptions;
   const post = (message: FromEngine) => port.postMessage(message);
   const report = await setupBackend(options.backend);
-  const scheduler = new Scheduler(new ModelCache(options.dataDir, options.memoryBudgetBytes), post);
+  const scheduler = new Scheduler(new ModelCache(options.dataDir, options.memoryBudgetBytes, options.prefixCacheBytes), post);
   port.on('message', (message: ToEngine) => {
     if (message.type === 'submit') void scheduler.submit(message.request);
     else scheduler.cancel(message.id);

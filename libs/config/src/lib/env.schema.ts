@@ -62,6 +62,8 @@ export const envSchema = z.object({
   TRACETUNE_MAX_JSON_BYTES: bytes(10 * 1024 * 1024),
   /** Memory budget of the inference model cache (LRU), in MiB. */
   TRACETUNE_INFERENCE_MEMORY_MB: z.coerce.number().int().positive().default(4096),
+  /** Automatic prefix caching: MiB of prompt-prefix keys/values kept per loaded model; 0 turns it off. */
+  TRACETUNE_PREFIX_CACHE_MB: z.coerce.number().int().nonnegative().default(64),
   /** Judge endpoint for score_model / label_model graders (any OpenAI-compatible base URL). */
   TRACETUNE_JUDGE_BASE_URL: z.url().optional(),
   TRACETUNE_JUDGE_API_KEY: z.string().optional(),

@@ -22,6 +22,7 @@ export class EngineClient implements OnModuleInit, OnModuleDestroy {
         dataDir: resolve(this.config.get('TRACETUNE_DATA_DIR')),
         backend: this.config.get('TRACETUNE_BACKEND'),
         memoryBudgetBytes: this.config.get('TRACETUNE_INFERENCE_MEMORY_MB') * 1024 * 1024,
+        prefixCacheBytes: this.config.get('TRACETUNE_PREFIX_CACHE_MB') * 1024 * 1024,
       },
     });
     this.worker.on('message', (message: FromEngine) => {

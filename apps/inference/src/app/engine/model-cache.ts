@@ -1,4 +1,4 @@
-import { builtinConfig, loadCheckpoint, parameterCount, TransformerModel } from '@tracetune/model';
+import { builtinConfig, loadCheckpoint, parameterCount, PrefixCache, TransformerModel } from '@tracetune/model';
 import { ByteTokenizer, type Tokenizer } from '@tracetune/tokenizer';
 import { join } from 'node:path';
 import type { ModelRef } from './protocol';
@@ -7,6 +7,8 @@ export interface LoadedModel {
   id: string;
   model: TransformerModel;
   tokenizer: Tokenizer;
+  /** Keys/values of recent prompt prefixes (automatic prefix caching), within its own byte budget. */
+  prefixes: PrefixCache;
   bytes: number;
   /** Requests currently using it: a model in use is never evicted. */
   users: number;
@@ -24,6 +26,8 @@ export class ModelCache {
   constructor(
     private readonly dataDir: string,
     private readonly budgetBytes: number,
+    /** Prefix cache budget per loaded model; 0 turns prefix caching off. */
+    private readonly prefixCacheBytes = 0,
   ) {}
 
   async acquire(ref: ModelRef): Promise<LoadedModel> {
@@ -73,7 +77,15 @@ export class ModelCache {
     } else {
       throw new Error(`model ${ref.id} has neither a built-in architecture nor weights`);
     }
-    const entry: LoadedModel = { id: ref.id, model, tokenizer, bytes: parameterCount(model.config) * 4, users: 0, lastUsed: Date.now() };
+    const entry: LoadedModel = {
+      id: ref.id,
+      model,
+      tokenizer,
+      prefixes: new PrefixCache(this.prefixCacheBytes),
+      bytes: parameterCount(model.config) * 4 + this.prefixCacheBytes,
+      users: 0,
+      lastUsed: Date.now(),
+    };
     this.loaded.set(ref.id, entry);
     return entry;
   }
@@ -83,6 +95,7 @@ export class ModelCache {
     const idle = [...this.loaded.values()].filter((m) => m.users === 0).sort((a, b) => a.lastUsed - b.lastUsed);
     for (const victim of idle) {
       if (total <= this.budgetBytes) break;
+      victim.prefixes.clear();
       victim.model.dispose();
       this.loaded.delete(victim.id);
       total -= victim.bytes;

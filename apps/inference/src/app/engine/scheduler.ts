@@ -1,4 +1,4 @@
-import { decodeStep, KVCache, logSoftmax, prefillBatch, Rng, sampleToken, StopChecker, topN } from '@tracetune/model';
+import { type CachedPrefix, decodeStep, disposePrefix, KVCache, logSoftmax, prefillBatch, type PrefixHit, Rng, sampleToken, StopChecker, topN } from '@tracetune/model';
 import type { Tokenizer } from '@tracetune/tokenizer';
 import { JsonPrefix } from './json-prefix';
 import type { ModelCache, LoadedModel } from './model-cache';
@@ -154,34 +154,47 @@ export class Scheduler {
   }
 
   /**
-   * Prefills new sequences and joins them to their model's running batch with one merge. Sequences of one model whose
-   * prompt lengths are within a factor of two of each other are prefilled together as one right-padded batch (the
-   * padding is masked in the cache), which bounds the compute spent on padding.
+   * Prefills new sequences and joins them to their model's running batch with one merge. A prompt that starts with a
+   * cached prefix (the model's PrefixCache: chat templates, system prompts) computes only its tail. Sequences of one
+   * model with the same cached prefix and tails within a factor of two in length are prefilled together as one
+   * right-padded batch (the padding is masked in the cache), which bounds the compute spent on padding.
    */
   private admit(sequences: Sequence[]): void {
-    const groups = new Map<string, Sequence[]>();
+    const groups = new Map<string, { rows: Sequence[]; hit: PrefixHit | null }>();
     for (const seq of sequences) {
       if (seq.request.cancelled) {
         this.finish(seq, 'stop', false);
         continue;
       }
-      const key = `${seq.request.model.id}\u0000${Math.ceil(Math.log2(seq.prompt.length))}`;
-      groups.set(key, [...(groups.get(key) ?? []), seq]);
+      const hit = seq.request.model.prefixes.lookup(seq.prompt);
+      const tail = seq.prompt.length - (hit?.length ?? 0);
+      const key = `${seq.request.model.id}\u0000${hit?.key ?? '-'}\u0000${Math.ceil(Math.log2(tail))}`;
+      const group = groups.get(key) ?? { rows: [], hit };
+      group.rows.push(seq);
+      groups.set(key, group);
     }
+    // Every prefix is copied out before any insert below can evict its entry.
+    const prefixes = new Map<string, CachedPrefix | undefined>([...groups].map(([key, g]) => [key, g.hit?.take()]));
     const joining = new Map<string, { rows: Sequence[]; caches: KVCache[] }>();
-    for (const group of groups.values()) {
-      const { cache, logits } = prefillBatch(group[0].request.model.model, group.map((seq) => seq.prompt));
-      group.forEach((seq, i) => this.advance(seq, logits[i]));
-      const keep = group.map((seq, i) => (seq.finished ? -1 : i)).filter((i) => i >= 0);
-      if (keep.length === 0) {
-        cache.dispose();
-        continue;
+    try {
+      for (const [key, { rows: group, hit }] of groups) {
+        const loaded = group[0].request.model;
+        const skip = hit?.length ?? 0;
+        const { cache, logits } = prefillBatch(loaded.model, group.map((seq) => seq.prompt.slice(skip)), prefixes.get(key));
+        group.forEach((seq, i) => loaded.prefixes.insert(seq.prompt, cache, i));
+        group.forEach((seq, i) => this.advance(seq, logits[i]));
+        const keep = group.map((seq, i) => (seq.finished ? -1 : i)).filter((i) => i >= 0);
+        if (keep.length === 0) {
+          cache.dispose();
+          continue;
+        }
+        const joined = joining.get(loaded.id) ?? { rows: [], caches: [] };
+        joined.rows.push(...keep.map((i) => group[i]));
+        joined.caches.push(keep.length === group.length ? cache : cache.select(keep));
+        joining.set(loaded.id, joined);
       }
-      const model = group[0].request.model.id;
-      const joined = joining.get(model) ?? { rows: [], caches: [] };
-      joined.rows.push(...keep.map((i) => group[i]));
-      joined.caches.push(keep.length === group.length ? cache : cache.select(keep));
-      joining.set(model, joined);
+    } finally {
+      for (const prefix of prefixes.values()) if (prefix) disposePrefix(prefix);
     }
     for (const [key, group] of joining) {
       const batch = this.batches.get(key) ?? { model: group.rows[0].request.model, rows: [], cache: null };
