@@ -4,7 +4,7 @@ import './gradients';
 
 import { type ModelConfig, parameterCount } from './config';
 import { type LoraConfig, type LoraTarget, validateLoraConfig } from './lora';
-import { bmm, logSumExp, MASKED, matmul, matmulShared, rmsNorm, ropeTables, rotateHalfMatrix, silu } from './ops';
+import { bmm, bmmTransposeB, logSumExp, MASKED, matmul, matmulShared, rmsNorm, ropeTables, rotateHalfMatrix, silu } from './ops';
 import { Rng } from './rng';
 import { modelShape, type TensorSpec, tensorSpecs } from './weights';
 
@@ -346,8 +346,7 @@ export class TransformerModel {
       // Grouped-query attention without repeating K/V: head h uses KV head ⌊h/g⌋ (HF repeat_kv), so the g query
       // heads of one KV head are contiguous and fold into the row axis: [B, H, T, D] → [B*Hkv, g*T, D].
       const qg = tf.reshape(q4, [B * Hkv, g * T, D]) as tf.Tensor3D;
-      const kT = tf.transpose(tf.reshape(k4, [B * Hkv, S, D]), [0, 2, 1]) as tf.Tensor3D; // [B*Hkv, D, S]
-      const scores = tf.reshape(bmm(qg, kT), [B, Hkv, g * T, S]);
+      const scores = tf.reshape(bmmTransposeB(qg, tf.reshape(k4, [B * Hkv, S, D]) as tf.Tensor3D), [B, Hkv, g * T, S]);
       const probs = tf.reshape(tf.softmax(tf.add(scores, mask)), [B * Hkv, g * T, S]) as tf.Tensor3D;
       const att = bmm(probs, tf.reshape(v4, [B * Hkv, S, D]) as tf.Tensor3D); // [B*Hkv, g*T, D]
       const merged = (T === 1 ? tf.reshape(att, [B, H * D]) : tf.reshape(tf.transpose(tf.reshape(att, [B, H, T, D]), [0, 2, 1, 3]), [B * T, H * D])) as tf.Tensor2D;

@@ -82,6 +82,18 @@ export function bmm(a: tf.Tensor3D, b: tf.Tensor3D): tf.Tensor3D {
 }
 
 /**
+ * [B, M, K] · [B, N, K]ᵀ → [B, M, N] (attention scores against cached keys). Small products outside a gradient tape
+ * (decode steps) use the kernel's transposeB flag, which skips materialising the transposed keys: on wasm that copy
+ * cost more than the product itself (≈ 1 ms vs 0.3 ms for [32, 107, 32] keys). Larger or recorded products take the
+ * transpose-then-bmm path (split into fast 2-D products on wasm, transpose-free gradients).
+ */
+export function bmmTransposeB(a: tf.Tensor3D, b: tf.Tensor3D): tf.Tensor3D {
+  const [, m, k] = a.shape;
+  if (!recording() && m * k * b.shape[1] < SPLIT_MIN_WORK) return tf.matMul(a, b, false, true);
+  return bmm(a, tf.transpose(b, [0, 2, 1]) as tf.Tensor3D);
+}
+
+/**
  * logsumexp over the last axis with the analytic gradient d lse / dx = softmax(x). tf.logSumExp's composed gradient
  * goes through max's (an Equal mask over the whole [N, V] logits), which costs a few % of a train step.
  */
