@@ -25,15 +25,7 @@ export class EngineClient implements OnModuleInit, OnModuleDestroy {
         prefixCacheBytes: this.config.get('TRACETUNE_PREFIX_CACHE_MB') * 1024 * 1024,
       },
     });
-    this.worker.on('message', (message: FromEngine) => {
-      if (message.type === 'ready') {
-        this.backend = message.backend;
-        this.logger.log(`engine ready on the ${message.backend} backend (${message.reason})`);
-        return;
-      }
-      this.listeners.get(message.id)?.(message);
-      if (message.type === 'done' || message.type === 'error') this.listeners.delete(message.id);
-    });
+    this.worker.on('message', (batch: FromEngine[]) => batch.forEach((message) => this.dispatch(message)));
     this.worker.on('error', (error) => {
       this.logger.error(`engine thread failed: ${error.message}`);
       for (const [id, listener] of this.listeners) listener({ type: 'error', id, status: 500, message: 'The inference engine failed.', param: null, code: 'engine_error' });
@@ -43,6 +35,16 @@ export class EngineClient implements OnModuleInit, OnModuleDestroy {
 
   async onModuleDestroy(): Promise<void> {
     await this.worker.terminate();
+  }
+
+  private dispatch(message: FromEngine): void {
+    if (message.type === 'ready') {
+      this.backend = message.backend;
+      this.logger.log(`engine ready on the ${message.backend} backend (${message.reason})`);
+      return;
+    }
+    this.listeners.get(message.id)?.(message);
+    if (message.type === 'done' || message.type === 'error') this.listeners.delete(message.id);
   }
 
   submit(request: GenerationRequest, listener: Listener): void {

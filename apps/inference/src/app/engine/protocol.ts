@@ -45,6 +45,7 @@ export interface TokenLogprobInfo {
 
 export type ToEngine = { type: 'submit'; request: GenerationRequest } | { type: 'cancel'; id: string };
 
+/** The engine thread posts arrays of these, one array per scheduler iteration. */
 export type FromEngine =
   | { type: 'accepted'; id: string; promptTokens: number }
   | { type: 'delta'; id: string; choice: number; text: string; logprobs: TokenLogprobInfo[] }
