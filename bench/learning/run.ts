@@ -1,0 +1,119 @@
+/** The benchmark's two phases: the SFT warm-up and one RL run (one arm, one seed) from it. */
+import {
+  DEFAULT_LORA,
+  evaluateModelDir,
+  generateArithmetic,
+  mathAnswerGrader,
+  readTrainerState,
+  resolveAlgorithm,
+  resolveHyperparameters,
+  runTraining,
+  type StepMetrics,
+  toJsonl,
+  type TrainingRunSpec,
+} from '@tracetune/trainer';
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
+
+import { type Arm, type BenchConfig, rlCommon, TASK } from './config';
+import type { BaseEval, RunResult } from './results';
+import { mean } from './stats';
+
+export const log = (m: string): void => void process.stderr.write(`${m}\n`);
+
+/** SFT of tt-nano from random init on the task's worked solutions; returns the final model directory. */
+export async function warmUp(steps: number, work: string): Promise<string> {
+  const sft = generateArithmetic({ n: 4000, seed: 11, ...TASK });
+  const root = join(work, 'warmup');
+  rmSync(root, { recursive: true, force: true });
+  const spec: TrainingRunSpec = {
+    method: 'supervised',
+    baseModel: { kind: 'builtin', name: 'tt-nano' },
+    trainingJsonl: toJsonl(sft, 'sft'),
+    hyperparameters: resolveHyperparameters({ batch_size: 16, n_epochs: 10 }),
+    seed: 0,
+    checkpointInterval: 0,
+    sampleInterval: 0,
+    passThreshold: 1,
+    // SFT from random init: a larger LR than the tiny-model default (3e-4) to get somewhere in a few hundred steps.
+    trainer: { maxSteps: steps, baseLearningRate: 2e-3, sftMicroBatchSize: 16, warmupRatio: 0.05 },
+  };
+  const t0 = Date.now();
+  const outcome = await runTraining(spec, {
+    checkpointRoot: root,
+    callbacks: {
+      onStep: (step, total, m) => {
+        if (step % 25 === 0 || step === total) log(`  warm-up step ${step}/${total} loss ${m['loss'].toFixed(3)} (${((Date.now() - t0) / 1000).toFixed(0)} s)`);
+      },
+    },
+  });
+  return outcome.modelDir as string;
+}
+
+/** SFT steps of a warm-up checkpoint written by {@link warmUp} (its trainer state). */
+export function warmupStepsOf(dir: string): number {
+  const state = readTrainerState(dir);
+  if (state.method !== 'supervised') throw new Error(`${dir} is not an SFT warm-up (method ${state.method})`);
+  return state.step;
+}
+
+export const trainSet = (): string => toJsonl(generateArithmetic({ n: 2000, seed: 21, ...TASK }), 'rft');
+export const heldOutSet = (n: number): string => toJsonl(generateArithmetic({ n, seed: 99, ...TASK }), 'rft');
+
+/** Greedy held-out accuracy of the warm-up (step 0 of every curve). */
+export async function evaluateBase(warmupDir: string, heldOut: string, config: BenchConfig): Promise<BaseEval> {
+  const m = await evaluateModelDir(warmupDir, heldOut, mathAnswerGrader(), {
+    samples: 0,
+    maxCompletionTokens: config.maxCompletionTokens,
+    temperature: 1,
+    topP: 1,
+    passThreshold: 1,
+    seed: 0,
+  });
+  return { accuracy: m['eval_accuracy'], meanLength: m['eval_completions/mean_length'] };
+}
+
+export async function runArm(config: BenchConfig, warmupDir: string, arm: Arm, seed: number, base: BaseEval, work: string): Promise<RunResult> {
+  const spec: TrainingRunSpec = {
+    method: 'reinforcement',
+    baseModel: { kind: 'directory', path: warmupDir },
+    trainingJsonl: trainSet(),
+    validationJsonl: heldOutSet(config.heldOut),
+    grader: mathAnswerGrader(),
+    hyperparameters: resolveHyperparameters({ batch_size: config.promptsPerStep, n_epochs: 100, eval_interval: config.evalEvery, eval_samples: 0 }),
+    algorithm: resolveAlgorithm({ ...rlCommon(config), ...arm.algorithm }),
+    lora: config.loraRank > 0 ? { ...DEFAULT_LORA, rank: config.loraRank, alpha: 2 * config.loraRank } : null,
+    seed,
+    checkpointInterval: 0,
+    sampleInterval: 0,
+    passThreshold: 1,
+    // Constant LR after an optional linear warm-up, the same in every arm: the arms differ only in the estimator;
+    // Adam absorbs the trace weights' global scale. One optimiser update per step (μ = 1): +0.5 keeps floor() exact.
+    trainer: { maxSteps: config.rlSteps, lrSchedule: 'constant', warmupRatio: (config.lrWarmupSteps + 0.5) / config.rlSteps, baseLearningRate: config.lr },
+  };
+  const result: RunResult = { arm: arm.name, seed, evalSteps: [0], evalAccuracy: [base.accuracy], gradNorms: [], phase: {}, rewards: [], seconds: 0 };
+  const phaseSums: Record<string, number[]> = {};
+  const t0 = Date.now();
+  const root = join(work, `${arm.name}-s${seed}`);
+  await runTraining(spec, {
+    checkpointRoot: root,
+    callbacks: {
+      onStep: (step, _total, m: StepMetrics) => {
+        result.gradNorms.push(m['grad_norm']);
+        result.rewards.push(m['reward']);
+        for (const [k, v] of Object.entries(m)) if (k.startsWith('throughput/') || k.startsWith('time/')) (phaseSums[k] ??= []).push(v);
+        if (m['eval_accuracy'] !== undefined) {
+          result.evalSteps.push(step);
+          result.evalAccuracy.push(m['eval_accuracy']);
+          const recent = mean(result.rewards.slice(-config.evalEvery));
+          log(`    ${arm.name} s${seed} step ${step}: held-out ${m['eval_accuracy'].toFixed(3)}, reward ${recent.toFixed(3)} (${((Date.now() - t0) / 1000).toFixed(0)} s)`);
+        }
+      },
+    },
+  });
+  rmSync(root, { recursive: true, force: true });
+  result.seconds = (Date.now() - t0) / 1000;
+  for (const [k, v] of Object.entries(phaseSums)) result.phase[k] = mean(v);
+  log(`  ${arm.name} seed ${seed}: held-out acc ${result.evalAccuracy.map((a) => a.toFixed(3)).join(' ')} (${result.seconds.toFixed(0)} s)`);
+  return result;
+}
