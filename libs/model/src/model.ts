@@ -3,6 +3,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import './gradients';
 
 import { type ModelConfig, parameterCount } from './config';
+import { decodeAttention, decodeAttentionAvailable } from './kernels/decode-attention';
 import { type LoraConfig, type LoraTarget, validateLoraConfig } from './lora';
 import { bmm, bmmTransposeB, logSumExp, MASKED, matmul, matmulShared, rmsNorm, ropeTables, rotateHalfMatrix, silu } from './ops';
 import { Rng } from './rng';
@@ -285,7 +286,10 @@ export class TransformerModel {
     const { cos, sin } = ropeTables(input.positions, D, c.rope_theta);
     const cosT = tf.tensor3d(cos, [B * T, 1, D]);
     const sinT = tf.tensor3d(sin, [B * T, 1, D]);
-    const mask = input.past ? pastMask(input.past.valid, B, P, T, g) : this.causalMask(T, g);
+    // Decoding (one new token per row) on wasm runs attention as one SIMD kernel; everything else uses tfjs ops.
+    const fusedAttention = T === 1 && !!input.past && tf.engine().state.gradientDepth === 0 && decodeAttentionAvailable(D);
+    const mask = fusedAttention ? null : input.past ? pastMask(input.past.valid, B, P, T, g) : this.causalMask(T, g);
+    const attendable = fusedAttention && input.past ? decodeValid(input.past.valid, B, P) : null;
     const scale = 1 / Math.sqrt(D);
     // Inference without adapters or q/k norms uses per-layer fused weights (see fusedLayer): RoPE then needs cos/sin
     // tiled over the H + Hkv heads of the fused q|k block, [B*T, (H+Hkv)*D].
@@ -345,10 +349,14 @@ export class TransformerModel {
       if (input.returnKV) kvOut.push({ k: k4, v: v4 });
       // Grouped-query attention without repeating K/V: head h uses KV head ⌊h/g⌋ (HF repeat_kv), so the g query
       // heads of one KV head are contiguous and fold into the row axis: [B, H, T, D] → [B*Hkv, g*T, D].
-      const qg = tf.reshape(q4, [B * Hkv, g * T, D]) as tf.Tensor3D;
-      const scores = tf.reshape(bmmTransposeB(qg, tf.reshape(k4, [B * Hkv, S, D]) as tf.Tensor3D), [B, Hkv, g * T, S]);
-      const probs = tf.reshape(tf.softmax(tf.add(scores, mask)), [B * Hkv, g * T, S]) as tf.Tensor3D;
-      const att = bmm(probs, tf.reshape(v4, [B * Hkv, S, D]) as tf.Tensor3D); // [B*Hkv, g*T, D]
+      let att: tf.Tensor3D; // [B*Hkv, g*T, D]
+      if (attendable) att = decodeAttention(tf.reshape(q4, [B, H, D]), k4, v4, attendable);
+      else {
+        const qg = tf.reshape(q4, [B * Hkv, g * T, D]) as tf.Tensor3D;
+        const scores = tf.reshape(bmmTransposeB(qg, tf.reshape(k4, [B * Hkv, S, D]) as tf.Tensor3D), [B, Hkv, g * T, S]);
+        const probs = tf.reshape(tf.softmax(tf.add(scores, mask as tf.Tensor)), [B * Hkv, g * T, S]) as tf.Tensor3D;
+        att = bmm(probs, tf.reshape(v4, [B * Hkv, S, D]) as tf.Tensor3D);
+      }
       const merged = (T === 1 ? tf.reshape(att, [B, H * D]) : tf.reshape(tf.transpose(tf.reshape(att, [B, H, T, D]), [0, 2, 1, 3]), [B * T, H * D])) as tf.Tensor2D;
       x = tf.add(x, this.proj(merged, `${p}.self_attn.o_proj`, input.training));
 
@@ -505,3 +513,13 @@ function pastMask(valid: Uint8Array, B: number, P: number, T: number, g: number)
   return tf.tensor4d(data, [B, 1, g * T, S]);
 }
 
+
+/** Columns one decoded token may attend to, [B, P + 1] int32: the valid cached ones and its own (the last). */
+function decodeValid(valid: Uint8Array, B: number, P: number): tf.Tensor2D {
+  const data = new Int32Array(B * (P + 1));
+  for (let b = 0; b < B; b++) {
+    for (let j = 0; j < P; j++) data[b * (P + 1) + j] = valid[b * P + j];
+    data[b * (P + 1) + P] = 1;
+  }
+  return tf.tensor2d(data, [B, P + 1], 'int32');
+}
