@@ -1,5 +1,5 @@
 import { type CachedPrefix, decodeStep, disposePrefix, KVCache, logSoftmax, prefillBatch, type PrefixHit, Rng, sampleToken, StopChecker, topN } from '@tracetune/model';
-import type { Tokenizer } from '@tracetune/tokenizer';
+import { IncrementalDecoder, type Tokenizer } from '@tracetune/tokenizer';
 import { JsonPrefix } from './json-prefix';
 import type { ModelCache, LoadedModel } from './model-cache';
 import type { FromEngine, GenerationRequest, Prompt, TokenLogprobInfo } from './protocol';
@@ -16,6 +16,8 @@ interface Sequence {
   rng: Rng;
   stop: StopChecker;
   generated: number[];
+  /** Visible text of `generated` (special tokens skipped), decoded token by token. */
+  text: IncrementalDecoder;
   emitted: string;
   json: JsonPrefix | null;
   finished: boolean;
@@ -113,6 +115,7 @@ export class Scheduler {
           rng: seeds.fork(),
           stop: new StopChecker({ maxNewTokens: maxTokens, tokenizer: model.tokenizer, stopStrings: request.stop }),
           generated: [],
+          text: new IncrementalDecoder(model.tokenizer, { skipSpecialTokens: true }),
           emitted: '',
           json: request.json ? new JsonPrefix() : null,
           finished: false,
@@ -234,6 +237,7 @@ export class Scheduler {
     const raw = request.logprobs ? logSoftmax(logits) : null;
     const token = seq.json ? this.sampleJson(seq, logits) : sampleToken(logits, { temperature: request.temperature, topP: request.topP }, seq.rng);
     seq.generated.push(token);
+    seq.text.push(token);
     seq.request.completionTokens += 1;
     const stopped = seq.stop.shouldStop(seq.generated) || (seq.json?.complete ?? false);
     const length = !stopped && seq.generated.length >= seq.request.maxTokens;
@@ -257,14 +261,14 @@ export class Scheduler {
 
   /** Visible text so far: special tokens skipped, cut at a stop string, holding back what may become one. */
   private emit(seq: Sequence, final: boolean, logprobs: TokenLogprobInfo[]): void {
-    const tokenizer = seq.request.model.tokenizer;
-    let text = tokenizer.decode(seq.generated, { skipSpecialTokens: true });
+    if (final) seq.text.flush();
+    let text = seq.text.text;
     for (const s of seq.request.request.stop) {
       const at = text.indexOf(s);
       if (at >= 0) text = text.slice(0, at);
     }
     if (!final) {
-      let hold = text.endsWith('\uFFFD') ? 1 : 0; // an incomplete UTF-8 character waits for its next bytes
+      let hold = 0; // (an incomplete UTF-8 character is already held back by the decoder)
       for (const s of seq.request.request.stop) {
         for (let k = Math.min(s.length - 1, text.length); k > hold; k--) {
           if (text.endsWith(s.slice(0, k))) {
