@@ -157,7 +157,7 @@ export function prefillBatch(
           length: L,
         }
       : undefined;
-    const { hidden, kv } = model.core({ ids, batch: B, time: T, positions, past, returnKV: true });
+    const { hidden, kv } = model.core({ ids, batch: B, time: T, positions, past, returnKV: true, fastAttention: true });
     // Last real position of each row: row b·T + length_b − 1 of [B*T, C].
     const lastRows = Int32Array.from(lengths, (n, b) => b * T + n - 1);
     const last = B === 1 && T === lengths[0] ? tf.slice(hidden, [T - 1, 0], [1, -1]) : tf.gather(hidden, tf.tensor1d(lastRows, 'int32'));
@@ -187,6 +187,7 @@ export function decodeStep(model: TransformerModel, cache: KVCache, tokens: read
       positions,
       past: { layers: cache.layers, valid: cache.valid, length: cache.width },
       returnKV: true,
+      fastAttention: true,
     });
     return { layers: kv, logits: model.head(hidden) }; // logits [N, V]
   });

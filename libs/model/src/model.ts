@@ -3,7 +3,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import './gradients';
 
 import { type ModelConfig, parameterCount } from './config';
-import { decodeAttention, decodeAttentionAvailable } from './kernels/decode-attention';
+import { fusedAttention, fusedAttentionAvailable } from './kernels/attention';
 import { type LoraConfig, type LoraTarget, validateLoraConfig } from './lora';
 import { bmm, bmmTransposeB, logSumExp, MASKED, matmul, matmulShared, rmsNorm, ropeTables, rotateHalfMatrix, silu } from './ops';
 import { Rng } from './rng';
@@ -36,6 +36,8 @@ export interface CoreInput {
   returnKV?: boolean;
   /** Training mode: enables LoRA dropout. */
   training?: boolean;
+  /** Inference pass (prefill, decode): attention may run as the fused wasm kernel. */
+  fastAttention?: boolean;
 }
 
 export interface LogProbOptions {
@@ -286,10 +288,11 @@ export class TransformerModel {
     const { cos, sin } = ropeTables(input.positions, D, c.rope_theta);
     const cosT = tf.tensor3d(cos, [B * T, 1, D]);
     const sinT = tf.tensor3d(sin, [B * T, 1, D]);
-    // Decoding (one new token per row) on wasm runs attention as one SIMD kernel; everything else uses tfjs ops.
-    const fusedAttention = T === 1 && !!input.past && tf.engine().state.gradientDepth === 0 && decodeAttentionAvailable(D);
-    const mask = fusedAttention ? null : input.past ? pastMask(input.past.valid, B, P, T, g) : this.causalMask(T, g);
-    const attendable = fusedAttention && input.past ? decodeValid(input.past.valid, B, P) : null;
+    // Inference passes (prefill, decode) on wasm run attention as one SIMD kernel; everything else uses tfjs ops (the
+    // uncached forward stays on them: it is the reference the cached passes are tested against).
+    const fused = input.fastAttention === true && tf.engine().state.gradientDepth === 0 && fusedAttentionAvailable(D);
+    const attendable = fused ? attendableColumns(input.past?.valid ?? new Uint8Array(0), B, P, T) : null;
+    const mask = attendable ? null : input.past ? pastMask(input.past.valid, B, P, T, g) : this.causalMask(T, g);
     const scale = 1 / Math.sqrt(D);
     // Inference without adapters or q/k norms uses per-layer fused weights (see fusedLayer): RoPE then needs cos/sin
     // tiled over the H + Hkv heads of the fused q|k block, [B*T, (H+Hkv)*D].
@@ -350,7 +353,7 @@ export class TransformerModel {
       // Grouped-query attention without repeating K/V: head h uses KV head ⌊h/g⌋ (HF repeat_kv), so the g query
       // heads of one KV head are contiguous and fold into the row axis: [B, H, T, D] → [B*Hkv, g*T, D].
       let att: tf.Tensor3D; // [B*Hkv, g*T, D]
-      if (attendable) att = decodeAttention(tf.reshape(q4, [B, H, D]), k4, v4, attendable);
+      if (attendable) att = tf.reshape(fusedAttention(q4, k4, v4, attendable), [B * Hkv, g * T, D]);
       else {
         const qg = tf.reshape(q4, [B * Hkv, g * T, D]) as tf.Tensor3D;
         const scores = tf.reshape(bmmTransposeB(qg, tf.reshape(k4, [B * Hkv, S, D]) as tf.Tensor3D), [B, Hkv, g * T, S]);
@@ -514,12 +517,13 @@ function pastMask(valid: Uint8Array, B: number, P: number, T: number, g: number)
 }
 
 
-/** Columns one decoded token may attend to, [B, P + 1] int32: the valid cached ones and its own (the last). */
-function decodeValid(valid: Uint8Array, B: number, P: number): tf.Tensor2D {
-  const data = new Int32Array(B * (P + 1));
+/** Columns the T new tokens of each row may attend to, [B, P + T] int32: the valid cached ones and the new ones. */
+function attendableColumns(valid: Uint8Array, B: number, P: number, T: number): tf.Tensor2D {
+  const S = P + T;
+  const data = new Int32Array(B * S);
   for (let b = 0; b < B; b++) {
-    for (let j = 0; j < P; j++) data[b * (P + 1) + j] = valid[b * P + j];
-    data[b * (P + 1) + P] = 1;
+    for (let j = 0; j < P; j++) data[b * S + j] = valid[b * P + j];
+    data.fill(1, b * S + P, (b + 1) * S);
   }
-  return tf.tensor2d(data, [B, P + 1], 'int32');
+  return tf.tensor2d(data, [B, S], 'int32');
 }

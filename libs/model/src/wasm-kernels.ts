@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 
-import { registerDecodeAttention } from './kernels/decode-attention';
+import { registerAttention } from './kernels/attention';
 
 /** The parts of the wasm backend a JS kernel needs (see tfjs-backend-wasm BackendWasm). */
 interface WasmBackendLike {
@@ -130,7 +130,7 @@ let registered = false;
 export function registerWasmKernels(): void {
   if (registered) return;
   registered = true;
-  registerDecodeAttention();
+  registerAttention();
   if (!tf.getKernel('UnsortedSegmentSum', 'wasm')) {
     tf.registerKernel({ kernelName: 'UnsortedSegmentSum', backendName: 'wasm', kernelFunc: unsortedSegmentSum as tf.KernelFunc });
   }

@@ -1,0 +1,88 @@
+import * as tf from '@tensorflow/tfjs-core';
+
+import { ATTENTION_WASM } from './attention.wasm';
+
+/** tfjs kernel name of the fused inference attention (wasm backend only). */
+export const ATTENTION = 'TracetuneAttention';
+
+/** WebAssembly's JS API as used here (the libraries compile without DOM types, which is where tsc declares it). */
+interface WebAssemblyApi {
+  Module: new (bytes: Uint8Array) => object;
+  Instance: new (module: object, imports: Record<string, Record<string, unknown>>) => { exports: Record<string, unknown> };
+}
+const { WebAssembly } = globalThis as unknown as { WebAssembly: WebAssemblyApi };
+
+/** The parts of tfjs-backend-wasm's BackendWasm this kernel uses (`memory` is its WebAssembly.Memory). */
+interface WasmBackend {
+  wasm: { asm: { memory: object } };
+  dataIdMap: { get(dataId: tf.DataId): { memoryOffset: number } };
+  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
+  disposeData(dataId: tf.DataId): boolean;
+}
+
+type Attend = (q: number, k: number, v: number, valid: number, out: number, scratch: number, N: number, H: number, Hkv: number, T: number, S: number, D: number) => void;
+
+/** One instance per wasm memory (per backend): the module works on the backend's heap in place. */
+const instances = new WeakMap<object, Attend>();
+
+function attendFor(memory: object): Attend {
+  let attend = instances.get(memory);
+  if (!attend) {
+    const module = new WebAssembly.Module(Buffer.from(ATTENTION_WASM, 'base64'));
+    attend = new WebAssembly.Instance(module, { env: { memory } }).exports['attend'] as Attend;
+    instances.set(memory, attend);
+  }
+  return attend;
+}
+
+/**
+ * Attention of T new tokens per sequence over its keys and values (cached ones and their own, causally), as one kernel
+ * (attention.wat): replaces the two batched matmuls, the mask add, the softmax and the transposes of the generic path.
+ * tfjs-backend-wasm runs batched matmuls through a scalar loop (≈ 1.6 GFLOP/s on the [N·Hkv, g, D] × [N·Hkv, S, D]
+ * products of decoding), which made attention ≈ 45 % of a 16-row decode step of tt-micro; the kernel's SIMD loops
+ * take it to ≈ 15 %.
+ */
+function attentionKernel(args: { inputs: tf.NamedTensorInfoMap; backend: unknown }): tf.TensorInfo {
+  const backend = args.backend as WasmBackend;
+  const { q, k, v, valid } = args.inputs as Record<'q' | 'k' | 'v' | 'valid', tf.TensorInfo>;
+  const [N, H, T, D] = q.shape;
+  const [, Hkv, S] = k.shape;
+  const out = backend.makeOutput([N, H, T, D], 'float32');
+  if (N === 0 || T === 0) return out;
+  const scratch = backend.makeOutput([Math.ceil(S / 4) * 4], 'float32');
+  const at = (t: tf.TensorInfo): number => backend.dataIdMap.get(t.dataId).memoryOffset;
+  attendFor(backend.wasm.asm.memory)(at(q), at(k), at(v), at(valid), at(out), at(scratch), N, H, Hkv, T, S, D);
+  backend.disposeData(scratch.dataId);
+  return out;
+}
+
+let registered = false;
+
+/** Registers the kernel with the wasm backend (idempotent; called by registerWasmKernels). */
+export function registerAttention(): void {
+  if (registered) return;
+  registered = true;
+  tf.registerKernel({ kernelName: ATTENTION, backendName: 'wasm', kernelFunc: attentionKernel as tf.KernelFunc });
+}
+
+/** Whether `fusedAttention` can run here: the wasm backend is active and head vectors are whole f32x4 groups. */
+export function fusedAttentionAvailable(headDim: number): boolean {
+  return tf.getBackend() === 'wasm' && headDim % 4 === 0 && tf.getKernel(ATTENTION, 'wasm') !== undefined;
+}
+
+/**
+ * out[n, h, t] = softmax over the valid columns s ≤ S − T + t of (q[n, h, t] · k[n, ⌊h/g⌋, s]) applied to
+ * v[n, ⌊h/g⌋]: q [N, H, T, D] (scaled), k and v [N, Hkv, S, D] whose last T columns hold the T new tokens, valid
+ * [N, S] int32 (1 = a real token) → [N, H, T, D]. Causal over the new tokens. No gradient: inference only.
+ */
+export function fusedAttention(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D, valid: tf.Tensor2D): tf.Tensor4D {
+  const [N, H, T, D] = q.shape;
+  const [kn, Hkv, S, kd] = k.shape;
+  if (kn !== N || kd !== D || H % Hkv !== 0 || T > S || !tf.util.arraysEqual(v.shape, k.shape) || !tf.util.arraysEqual(valid.shape, [N, S])) {
+    throw new Error(`fusedAttention: incompatible shapes q [${q.shape}], k [${k.shape}], v [${v.shape}], valid [${valid.shape}]`);
+  }
+  if (q.dtype !== 'float32' || k.dtype !== 'float32' || v.dtype !== 'float32' || valid.dtype !== 'int32') {
+    throw new Error('fusedAttention: q, k and v must be float32 and valid int32');
+  }
+  return tf.engine().runKernel(ATTENTION, { q, k, v, valid }) as tf.Tensor4D;
+}
