@@ -3,7 +3,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import './gradients';
 
 import { type ModelConfig, parameterCount } from './config';
-import { fusedAttention, fusedAttentionAvailable } from './kernels/attention';
+import { fusedAttention, fusedAttentionAvailable, slotAttention } from './kernels/attention';
 import { type LoraConfig, type LoraTarget, validateLoraConfig } from './lora';
 import { bmm, bmmTransposeB, logSumExp, MASKED, matmul, matmulShared, rmsNorm, ropeTables, rotateHalfMatrix, silu } from './ops';
 import { Rng } from './rng';
@@ -38,6 +38,18 @@ export interface CoreInput {
   training?: boolean;
   /** Inference pass (prefill, decode): attention may run as the fused wasm kernel. */
   fastAttention?: boolean;
+  /** Slot-cache pass (one token per row, wasm only; see SlotCache): keys and values go into these buffers in place. */
+  slots?: SlotPast;
+}
+
+/** Where a slot-cache pass reads and writes keys and values: row i is token i of some slot, at a column. */
+export interface SlotPast {
+  /** Per layer [rows, Hkv, columns, D]. */
+  layers: LayerKV[];
+  /** [B] int32: the slot of each row. */
+  slots: tf.Tensor1D;
+  /** [B] int32: the column (= RoPE position) of each row's token. */
+  columns: tf.Tensor1D;
 }
 
 export interface LogProbOptions {
@@ -290,9 +302,10 @@ export class TransformerModel {
     const sinT = tf.tensor3d(sin, [B * T, 1, D]);
     // Inference passes (prefill, decode) on wasm run attention as one SIMD kernel; everything else uses tfjs ops (the
     // uncached forward stays on them: it is the reference the cached passes are tested against).
-    const fused = input.fastAttention === true && tf.engine().state.gradientDepth === 0 && fusedAttentionAvailable(D);
+    if (input.slots && (T !== 1 || input.past || !fusedAttentionAvailable(D))) throw new Error('core: a slot-cache pass takes one token per row, no past, on the wasm backend');
+    const fused = !input.slots && input.fastAttention === true && tf.engine().state.gradientDepth === 0 && fusedAttentionAvailable(D);
     const attendable = fused ? attendableColumns(input.past?.valid ?? new Uint8Array(0), B, P, T) : null;
-    const mask = attendable ? null : input.past ? pastMask(input.past.valid, B, P, T, g) : this.causalMask(T, g);
+    const mask = attendable || input.slots ? null : input.past ? pastMask(input.past.valid, B, P, T, g) : this.causalMask(T, g);
     const scale = 1 / Math.sqrt(D);
     // Inference without adapters or q/k norms uses per-layer fused weights (see fusedLayer): RoPE then needs cos/sin
     // tiled over the H + Hkv heads of the fused q|k block, [B*T, (H+Hkv)*D].
@@ -345,20 +358,18 @@ export class TransformerModel {
         k4 = heads(rope(k, Hkv), Hkv);
         v4 = heads(qkv[2], Hkv);
       }
-      if (input.past) {
-        k4 = tf.concat([input.past.layers[l].k, k4], 2); // [B, Hkv, S, D]
-        v4 = tf.concat([input.past.layers[l].v, v4], 2);
-      }
-      if (input.returnKV) kvOut.push({ k: k4, v: v4 });
-      // Grouped-query attention without repeating K/V: head h uses KV head ⌊h/g⌋ (HF repeat_kv), so the g query
-      // heads of one KV head are contiguous and fold into the row axis: [B, H, T, D] → [B*Hkv, g*T, D].
       let att: tf.Tensor3D; // [B*Hkv, g*T, D]
-      if (attendable) att = tf.reshape(fusedAttention(q4, k4, v4, attendable), [B * Hkv, g * T, D]);
-      else {
-        const qg = tf.reshape(q4, [B * Hkv, g * T, D]) as tf.Tensor3D;
-        const scores = tf.reshape(bmmTransposeB(qg, tf.reshape(k4, [B * Hkv, S, D]) as tf.Tensor3D), [B, Hkv, g * T, S]);
-        const probs = tf.reshape(tf.softmax(tf.add(scores, mask as tf.Tensor)), [B * Hkv, g * T, S]) as tf.Tensor3D;
-        att = bmm(probs, tf.reshape(v4, [B * Hkv, S, D]) as tf.Tensor3D);
+      if (input.slots) {
+        const { layers, slots, columns } = input.slots;
+        const one = (t: tf.Tensor4D, h: number): tf.Tensor3D => tf.reshape(t, [B, h, D]);
+        att = tf.reshape(slotAttention(one(q4, H), one(k4, Hkv), one(v4, Hkv), layers[l].k, layers[l].v, slots, columns), [B * Hkv, g, D]);
+      } else {
+        if (input.past) {
+          k4 = tf.concat([input.past.layers[l].k, k4], 2); // [B, Hkv, S, D]
+          v4 = tf.concat([input.past.layers[l].v, v4], 2);
+        }
+        if (input.returnKV) kvOut.push({ k: k4, v: v4 });
+        att = this.attention(q4, k4, v4, attendable, mask, B, T, S);
       }
       const merged = (T === 1 ? tf.reshape(att, [B, H * D]) : tf.reshape(tf.transpose(tf.reshape(att, [B, H, T, D]), [0, 2, 1, 3]), [B * T, H * D])) as tf.Tensor2D;
       x = tf.add(x, this.proj(merged, `${p}.self_attn.o_proj`, input.training));
@@ -422,6 +433,22 @@ export class TransformerModel {
     for (const m of this.causalMasks.values()) m.dispose();
     this.causalMasks.clear();
     this.rotate.dispose();
+  }
+
+  /**
+   * Attention of q [B, H, T, D] over k, v [B, Hkv, S, D] → [B*Hkv, g*T, D]: the fused wasm kernel when `attendable`
+   * (its mask) is given, tfjs ops with the additive `mask` otherwise. Grouped-query attention without repeating K/V:
+   * head h uses KV head ⌊h/g⌋ (HF repeat_kv), so the g query heads of one KV head are contiguous and fold into the row
+   * axis: [B, H, T, D] → [B*Hkv, g*T, D].
+   */
+  private attention(q4: tf.Tensor4D, k4: tf.Tensor4D, v4: tf.Tensor4D, attendable: tf.Tensor2D | null, mask: tf.Tensor | null, B: number, T: number, S: number): tf.Tensor3D {
+    const { num_key_value_heads: Hkv, head_dim: D } = this.config;
+    const g = this.config.num_attention_heads / Hkv;
+    if (attendable) return tf.reshape(fusedAttention(q4, k4, v4, attendable), [B * Hkv, g * T, D]);
+    const qg = tf.reshape(q4, [B * Hkv, g * T, D]) as tf.Tensor3D;
+    const scores = tf.reshape(bmmTransposeB(qg, tf.reshape(k4, [B * Hkv, S, D]) as tf.Tensor3D), [B, Hkv, g * T, S]);
+    const probs = tf.reshape(tf.softmax(tf.add(scores, mask as tf.Tensor)), [B * Hkv, g * T, S]) as tf.Tensor3D;
+    return bmm(probs, tf.reshape(v4, [B * Hkv, S, D]) as tf.Tensor3D);
   }
 
   /** proj for several projections of the same input (one shared transpose of x in the backward pass). */

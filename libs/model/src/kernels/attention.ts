@@ -2,8 +2,9 @@ import * as tf from '@tensorflow/tfjs-core';
 
 import { ATTENTION_WASM } from './attention.wasm';
 
-/** tfjs kernel name of the fused inference attention (wasm backend only). */
+/** tfjs kernel names of the fused inference attention (wasm backend only). */
 export const ATTENTION = 'TracetuneAttention';
+export const SLOT_ATTENTION = 'TracetuneSlotAttention';
 
 /** WebAssembly's JS API as used here (the libraries compile without DOM types, which is where tsc declares it). */
 interface WebAssemblyApi {
@@ -20,19 +21,23 @@ interface WasmBackend {
   disposeData(dataId: tf.DataId): boolean;
 }
 
-type Attend = (q: number, k: number, v: number, valid: number, out: number, scratch: number, N: number, H: number, Hkv: number, T: number, S: number, D: number) => void;
+/** The module's exports (attention.wat); every argument is a byte offset into the backend's heap or a size. */
+interface Kernels {
+  attend(q: number, k: number, v: number, valid: number, out: number, scratch: number, N: number, H: number, Hkv: number, T: number, S: number, D: number): void;
+  attend_slots(q: number, k: number, v: number, kBuf: number, vBuf: number, slots: number, positions: number, out: number, scratch: number, M: number, H: number, Hkv: number, C: number, D: number): void;
+}
 
 /** One instance per wasm memory (per backend): the module works on the backend's heap in place. */
-const instances = new WeakMap<object, Attend>();
+const instances = new WeakMap<object, Kernels>();
 
-function attendFor(memory: object): Attend {
-  let attend = instances.get(memory);
-  if (!attend) {
+function kernelsFor(memory: object): Kernels {
+  let kernels = instances.get(memory);
+  if (!kernels) {
     const module = new WebAssembly.Module(Buffer.from(ATTENTION_WASM, 'base64'));
-    attend = new WebAssembly.Instance(module, { env: { memory } }).exports['attend'] as Attend;
-    instances.set(memory, attend);
+    kernels = new WebAssembly.Instance(module, { env: { memory } }).exports as unknown as Kernels;
+    instances.set(memory, kernels);
   }
-  return attend;
+  return kernels;
 }
 
 /**
@@ -51,7 +56,26 @@ function attentionKernel(args: { inputs: tf.NamedTensorInfoMap; backend: unknown
   if (N === 0 || T === 0) return out;
   const scratch = backend.makeOutput([Math.ceil(S / 4) * 4], 'float32');
   const at = (t: tf.TensorInfo): number => backend.dataIdMap.get(t.dataId).memoryOffset;
-  attendFor(backend.wasm.asm.memory)(at(q), at(k), at(v), at(valid), at(out), at(scratch), N, H, Hkv, T, S, D);
+  kernelsFor(backend.wasm.asm.memory).attend(at(q), at(k), at(v), at(valid), at(out), at(scratch), N, H, Hkv, T, S, D);
+  backend.disposeData(scratch.dataId);
+  return out;
+}
+
+/**
+ * Attention over a slot cache (see SlotCache): writes each entry's new key and value into its slot's buffer in place,
+ * then attends over the slot's columns up to the entry's own. The buffers are inputs that this kernel mutates: they
+ * belong to one SlotCache and nothing else reads them.
+ */
+function slotAttentionKernel(args: { inputs: tf.NamedTensorInfoMap; backend: unknown }): tf.TensorInfo {
+  const backend = args.backend as WasmBackend;
+  const { q, k, v, kBuf, vBuf, slots, positions } = args.inputs as Record<'q' | 'k' | 'v' | 'kBuf' | 'vBuf' | 'slots' | 'positions', tf.TensorInfo>;
+  const [M, H, D] = q.shape;
+  const [, Hkv, C] = kBuf.shape;
+  const out = backend.makeOutput([M, H, D], 'float32');
+  if (M === 0) return out;
+  const scratch = backend.makeOutput([Math.ceil(C / 4) * 4], 'float32');
+  const at = (t: tf.TensorInfo): number => backend.dataIdMap.get(t.dataId).memoryOffset;
+  kernelsFor(backend.wasm.asm.memory).attend_slots(at(q), at(k), at(v), at(kBuf), at(vBuf), at(slots), at(positions), at(out), at(scratch), M, H, Hkv, C, D);
   backend.disposeData(scratch.dataId);
   return out;
 }
@@ -63,6 +87,7 @@ export function registerAttention(): void {
   if (registered) return;
   registered = true;
   tf.registerKernel({ kernelName: ATTENTION, backendName: 'wasm', kernelFunc: attentionKernel as tf.KernelFunc });
+  tf.registerKernel({ kernelName: SLOT_ATTENTION, backendName: 'wasm', kernelFunc: slotAttentionKernel as tf.KernelFunc });
 }
 
 /** Whether `fusedAttention` can run here: the wasm backend is active and head vectors are whole f32x4 groups. */
@@ -85,4 +110,26 @@ export function fusedAttention(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D, v
     throw new Error('fusedAttention: q, k and v must be float32 and valid int32');
   }
   return tf.engine().runKernel(ATTENTION, { q, k, v, valid }) as tf.Tensor4D;
+}
+
+/**
+ * Slot-cache attention: for each entry m, writes k[m] and v[m] into kBuf and vBuf at [slots[m], :, positions[m]], then
+ * out[m, h] = softmax over s ≤ positions[m] of (q[m, h] · kBuf[slots[m], ⌊h/g⌋, s]) applied to vBuf[slots[m], ⌊h/g⌋]:
+ * q [M, H, D] (scaled), k and v [M, Hkv, D], kBuf and vBuf [rows, Hkv, C, D] (mutated), slots and positions [M] int32
+ * → [M, H, D]. Entries of one slot must have increasing positions (a prompt's tokens, in order). Inference only.
+ */
+export function slotAttention(q: tf.Tensor3D, k: tf.Tensor3D, v: tf.Tensor3D, kBuf: tf.Tensor4D, vBuf: tf.Tensor4D, slots: tf.Tensor1D, positions: tf.Tensor1D): tf.Tensor3D {
+  const [M, H, D] = q.shape;
+  const [rows, Hkv, C, bd] = kBuf.shape;
+  if (bd !== D || H % Hkv !== 0 || !tf.util.arraysEqual(k.shape, [M, Hkv, D]) || !tf.util.arraysEqual(v.shape, k.shape) || !tf.util.arraysEqual(vBuf.shape, kBuf.shape) || slots.size !== M || positions.size !== M) {
+    throw new Error(`slotAttention: incompatible shapes q [${q.shape}], k [${k.shape}], v [${v.shape}], buffers [${kBuf.shape}], ${slots.size} slots, ${positions.size} positions`);
+  }
+  if (slots.dtype !== 'int32' || positions.dtype !== 'int32') throw new Error('slotAttention: slots and positions must be int32');
+  // Out-of-range slots or columns would write outside the buffers: checked here, on the host copies the caller made.
+  const s = slots.dataSync();
+  const p = positions.dataSync();
+  for (let m = 0; m < M; m++) {
+    if (s[m] < 0 || s[m] >= rows || p[m] < 0 || p[m] >= C) throw new Error(`slotAttention: entry ${m} at slot ${s[m]}, column ${p[m]} is outside [${rows}, ${C}]`);
+  }
+  return tf.engine().runKernel(SLOT_ATTENTION, { q, k, v, kBuf, vBuf, slots, positions }) as tf.Tensor3D;
 }

@@ -47,7 +47,8 @@
       (f32.add (f32x4.extract_lane 0 (local.get $x)) (f32x4.extract_lane 1 (local.get $x)))
       (f32.add (f32x4.extract_lane 2 (local.get $x)) (f32x4.extract_lane 3 (local.get $x)))))
 
-  ;; One query: out[0:D] = softmax over the first S columns (those with mask[s] ≠ 0) of (q · k[s]) applied to v.
+  ;; One query: out[0:D] = softmax over the first S columns (those with mask[s] ≠ 0; all of them when mp = 0) of
+  ;; (q · k[s]) applied to v.
   (func $query
     (param $qp i32) (param $kp i32) (param $vp i32) (param $op i32) (param $mp i32) (param $scratch i32)
     (param $S i32) (param $row i32)
@@ -62,7 +63,9 @@
     (local.set $s (i32.const 0))
     (loop $scores
       (local.set $score (f32.const -inf))
-      (if (i32.load (i32.add (local.get $mp) (i32.shl (local.get $s) (i32.const 2))))
+      (if (if (result i32) (local.get $mp)
+            (then (i32.load (i32.add (local.get $mp) (i32.shl (local.get $s) (i32.const 2)))))
+            (else (i32.const 1)))
         (then
           (local.set $a0 (v128.const f32x4 0 0 0 0))
           (local.set $a1 (v128.const f32x4 0 0 0 0))
@@ -191,4 +194,70 @@
         (local.set $h (i32.add (local.get $h) (i32.const 1)))
         (br_if $heads (i32.lt_u (local.get $h) (local.get $H))))
       (local.set $n (i32.add (local.get $n) (i32.const 1)))
-      (br_if $sequences (i32.lt_u (local.get $n) (local.get $N))))))
+      (br_if $sequences (i32.lt_u (local.get $n) (local.get $N)))))
+
+  ;; Copies `bytes` (a multiple of 16) from src to dst.
+  (func $copy (param $dst i32) (param $src i32) (param $bytes i32)
+    (local $d i32)
+    (loop $vectors
+      (v128.store (i32.add (local.get $dst) (local.get $d)) (v128.load (i32.add (local.get $src) (local.get $d))))
+      (local.set $d (i32.add (local.get $d) (i32.const 16)))
+      (br_if $vectors (i32.lt_u (local.get $d) (local.get $bytes)))))
+
+  ;; Attention over a slot cache, one new token per entry m (a decoding sequence or a prompt token):
+  ;;   writes k[m], v[m] into slot slots[m] at column positions[m] of kBuf, vBuf, then
+  ;;   out[m, h, :] = softmax over s ≤ positions[m] of (q[m, h, :] · kBuf[slots[m], h/g, s, :]) applied to vBuf.
+  ;; q [M, H, D] (scaled), k and v [M, Hkv, D], kBuf and vBuf [rows, Hkv, C, D], slots and positions [M] i32,
+  ;; out [M, H, D], scratch [C rounded up to a multiple of 4] f32. Every token is written before any is read, so
+  ;; entries of one prompt in one call see each other causally (each reads only up to its own column).
+  (func (export "attend_slots")
+    (param $q i32) (param $k i32) (param $v i32) (param $kBuf i32) (param $vBuf i32) (param $slots i32)
+    (param $positions i32) (param $out i32) (param $scratch i32)
+    (param $M i32) (param $H i32) (param $Hkv i32) (param $C i32) (param $D i32)
+    (local $g i32) (local $row i32) (local $m i32) (local $h i32) (local $slot i32) (local $pos i32) (local $at i32)
+    (local $column i32)
+    (local.set $g (i32.div_u (local.get $H) (local.get $Hkv)))
+    (local.set $row (i32.shl (local.get $D) (i32.const 2)))
+    (local.set $m (i32.const 0))
+    (loop $writes
+      (local.set $slot (i32.load (i32.add (local.get $slots) (i32.shl (local.get $m) (i32.const 2)))))
+      (local.set $pos (i32.load (i32.add (local.get $positions) (i32.shl (local.get $m) (i32.const 2)))))
+      (local.set $h (i32.const 0))
+      (loop $kv_heads
+        ;; byte offset of [slot, h, pos] in the buffers and of [m, h] in k and v
+        (local.set $column
+          (i32.mul
+            (i32.add (i32.mul (i32.add (i32.mul (local.get $slot) (local.get $Hkv)) (local.get $h)) (local.get $C)) (local.get $pos))
+            (local.get $row)))
+        (local.set $at (i32.mul (i32.add (i32.mul (local.get $m) (local.get $Hkv)) (local.get $h)) (local.get $row)))
+        (call $copy (i32.add (local.get $kBuf) (local.get $column)) (i32.add (local.get $k) (local.get $at)) (local.get $row))
+        (call $copy (i32.add (local.get $vBuf) (local.get $column)) (i32.add (local.get $v) (local.get $at)) (local.get $row))
+        (local.set $h (i32.add (local.get $h) (i32.const 1)))
+        (br_if $kv_heads (i32.lt_u (local.get $h) (local.get $Hkv))))
+      (local.set $m (i32.add (local.get $m) (i32.const 1)))
+      (br_if $writes (i32.lt_u (local.get $m) (local.get $M))))
+    (local.set $m (i32.const 0))
+    (loop $tokens
+      (local.set $slot (i32.load (i32.add (local.get $slots) (i32.shl (local.get $m) (i32.const 2)))))
+      (local.set $pos (i32.load (i32.add (local.get $positions) (i32.shl (local.get $m) (i32.const 2)))))
+      (local.set $h (i32.const 0))
+      (loop $heads
+        ;; byte offset of [slot, h/g, 0] in the buffers and of [m, h] in q and out
+        (local.set $column
+          (i32.mul
+            (i32.mul (i32.add (i32.mul (local.get $slot) (local.get $Hkv)) (i32.div_u (local.get $h) (local.get $g))) (local.get $C))
+            (local.get $row)))
+        (local.set $at (i32.mul (i32.add (i32.mul (local.get $m) (local.get $H)) (local.get $h)) (local.get $row)))
+        (call $query
+          (i32.add (local.get $q) (local.get $at))
+          (i32.add (local.get $kBuf) (local.get $column))
+          (i32.add (local.get $vBuf) (local.get $column))
+          (i32.add (local.get $out) (local.get $at))
+          (i32.const 0)
+          (local.get $scratch)
+          (i32.add (local.get $pos) (i32.const 1))
+          (local.get $row))
+        (local.set $h (i32.add (local.get $h) (i32.const 1)))
+        (br_if $heads (i32.lt_u (local.get $h) (local.get $H))))
+      (local.set $m (i32.add (local.get $m) (i32.const 1)))
+      (br_if $tokens (i32.lt_u (local.get $m) (local.get $M))))))

@@ -1,4 +1,4 @@
-import { type CachedPrefix, decodeStep, disposePrefix, KVCache, logSoftmax, prefillBatch, type PrefixHit, Rng, sampleToken, StopChecker, topN } from '@tracetune/model';
+import { type CachedPrefix, createDecodeBatch, type DecodeBatch, disposePrefix, type KVCache, logSoftmax, prefillBatch, type PrefixHit, Rng, sampleToken, StopChecker, topN } from '@tracetune/model';
 import { IncrementalDecoder, type Tokenizer } from '@tracetune/tokenizer';
 import { JsonPrefix } from './json-prefix';
 import type { ModelCache, LoadedModel } from './model-cache';
@@ -36,7 +36,8 @@ interface RequestState {
 interface Batch {
   model: LoadedModel;
   rows: Sequence[];
-  cache: KVCache | null;
+  /** Keys and values of `rows`, in the same order. */
+  kv: DecodeBatch;
 }
 
 function encodePrompt(tokenizer: Tokenizer, prompt: Prompt): number[] {
@@ -178,7 +179,7 @@ export class Scheduler {
     }
     // Every prefix is copied out before any insert below can evict its entry.
     const prefixes = new Map<string, CachedPrefix | undefined>([...groups].map(([key, g]) => [key, g.hit?.take()]));
-    const joining = new Map<string, { rows: Sequence[]; caches: KVCache[] }>();
+    const joining = new Map<string, { rows: Sequence[]; caches: [KVCache, number[]][] }>();
     try {
       for (const [key, { rows: group, hit }] of groups) {
         const loaded = group[0].request.model;
@@ -193,15 +194,16 @@ export class Scheduler {
         }
         const joined = joining.get(loaded.id) ?? { rows: [], caches: [] };
         joined.rows.push(...keep.map((i) => group[i]));
-        joined.caches.push(keep.length === group.length ? cache : cache.select(keep));
+        joined.caches.push([cache, keep]);
         joining.set(loaded.id, joined);
       }
     } finally {
       for (const prefix of prefixes.values()) if (prefix) disposePrefix(prefix);
     }
     for (const [key, group] of joining) {
-      const batch = this.batches.get(key) ?? { model: group.rows[0].request.model, rows: [], cache: null };
-      batch.cache = KVCache.merge(batch.cache ? [batch.cache, ...group.caches] : group.caches);
+      const model = group.rows[0].request.model;
+      const batch = this.batches.get(key) ?? { model, rows: [], kv: createDecodeBatch(model.model) };
+      for (const [cache, rows] of group.caches) batch.kv.join(cache, rows);
       batch.rows.push(...group.rows);
       this.batches.set(key, batch);
     }
@@ -214,20 +216,15 @@ export class Scheduler {
       this.keepRows(batch, live);
       if (batch.rows.length === 0) return;
     }
-    const logits = decodeStep(batch.model.model, batch.cache!, batch.rows.map((r) => r.generated[r.generated.length - 1]));
+    const logits = batch.kv.step(batch.rows.map((r) => r.generated[r.generated.length - 1]));
     batch.rows.forEach((row, i) => this.advance(row, logits[i]));
     const keep = batch.rows.map((r, i) => (r.finished ? -1 : i)).filter((i) => i >= 0);
     if (keep.length < batch.rows.length) this.keepRows(batch, keep);
   }
 
   private keepRows(batch: Batch, keep: number[]): void {
-    if (keep.length === 0) {
-      batch.cache?.dispose();
-      batch.cache = null;
-      batch.rows = [];
-      return;
-    }
-    batch.cache = batch.cache!.select(keep);
+    if (keep.length === 0) batch.kv.dispose();
+    else batch.kv.keep(keep);
     batch.rows = keep.map((i) => batch.rows[i]);
   }
 
@@ -346,7 +343,7 @@ export class Scheduler {
       this.post({ type: 'error', id: state.request.id, status: 500, message: `Generation failed: ${error.message}`, param: null, code: 'engine_error' });
       state.cancelled = true;
     }
-    for (const batch of this.batches.values()) batch.cache?.dispose();
+    for (const batch of this.batches.values()) batch.kv.dispose();
     this.batches.clear();
     this.waiting.length = 0;
     for (const state of this.requests.values()) this.models.release(state.model);

@@ -1,0 +1,169 @@
+import * as tf from '@tensorflow/tfjs-core';
+
+import { fusedAttentionAvailable } from './kernels/attention';
+import type { KVCache, StepLogits } from './kv-cache';
+import type { LayerKV, TransformerModel } from './model';
+
+/** The part of tfjs-backend-wasm's BackendWasm used to reach tensors' memory. */
+interface HeapBackend {
+  typedArrayFromHeap(info: tf.TensorInfo): Float32Array;
+}
+
+function heap(t: tf.Tensor): Float32Array {
+  return (tf.backend() as unknown as HeapBackend).typedArrayFromHeap(t);
+}
+
+/**
+ * Keys and values of a running batch in fixed slots, written in place (wasm backend only): per layer one buffer
+ * [rows, Hkv, columns, D]; a sequence owns one slot (row) and its tokens sit in columns 0… of it, so column = position.
+ * Decoding writes each sequence's new key and value straight into its next column (the slot-attention kernel) instead
+ * of concatenating a new copy of the whole batch per layer; a sequence joins by copying its own prefill into a free
+ * slot and leaves by freeing the slot, instead of copying the whole batch each time (KVCache.merge and select). At 16
+ * rows of tt-micro those copies were ≈ 0.4 ms of every 5.6 ms decode step plus ≈ 1 ms per join and leave.
+ *
+ * Capacity doubles (rows or columns) when needed, by one copy of the used part. The buffers are private: the kernel
+ * mutates them, which is safe only because no other tensor shares them.
+ */
+export class SlotCache {
+  layers: LayerKV[];
+  private lengths: number[];
+  private free: number[];
+
+  constructor(
+    private readonly model: TransformerModel,
+    rows = 4,
+    columns = 64,
+  ) {
+    if (!slotCacheAvailable(model)) throw new Error('SlotCache needs the wasm backend and a head size that is a multiple of 4');
+    this.layers = this.allocateBuffers(rows, columns);
+    this.lengths = new Array<number>(rows).fill(0);
+    this.free = Array.from({ length: rows }, (_, i) => rows - 1 - i); // pop() hands out slot 0 first
+  }
+
+  get rows(): number {
+    return this.layers[0]?.k.shape[0] ?? 0;
+  }
+
+  get columns(): number {
+    return this.layers[0]?.k.shape[2] ?? 0;
+  }
+
+  /** Tokens stored in a slot (its next position). */
+  length(slot: number): number {
+    return this.lengths[slot];
+  }
+
+  /** Takes a free slot (growing the rows when there is none). */
+  allocate(): number {
+    if (this.free.length === 0) {
+      const rows = this.rows;
+      this.resize(rows * 2, this.columns);
+      for (let r = rows * 2 - 1; r >= rows; r--) this.free.push(r);
+    }
+    const slot = this.free.pop() as number;
+    this.lengths[slot] = 0;
+    return slot;
+  }
+
+  release(slot: number): void {
+    if (slot < 0 || slot >= this.rows || this.free.includes(slot)) throw new Error(`SlotCache: slot ${slot} is not in use`);
+    this.lengths[slot] = 0;
+    this.free.push(slot);
+  }
+
+  /** Makes room for `columns` tokens per slot (doubling). */
+  reserve(columns: number): void {
+    let capacity = this.columns;
+    if (columns <= capacity) return;
+    while (capacity < columns) capacity *= 2;
+    this.resize(this.rows, capacity);
+  }
+
+  /**
+   * Copies row `row` of a cache straight out of `prefillBatch` (its tokens in columns 0 … nextPosition − 1, padding
+   * after them) into a new slot; returns the slot. The cache stays the caller's.
+   */
+  adopt(cache: KVCache, row: number): number {
+    const n = cache.nextPosition[row];
+    for (let j = 0; j < cache.width; j++) {
+      if (Boolean(cache.valid[row * cache.width + j]) !== j < n) throw new Error('SlotCache.adopt: the row is not a prefill (its tokens must fill columns 0 … length − 1)');
+    }
+    this.reserve(n);
+    const slot = this.allocate();
+    const { num_key_value_heads: Hkv, head_dim: D } = this.model.config;
+    const C = this.columns;
+    cache.layers.forEach(({ k, v }, l) => {
+      for (const [from, to] of [[k, this.layers[l].k] as const, [v, this.layers[l].v] as const]) {
+        const src = heap(from);
+        const dst = heap(to);
+        for (let h = 0; h < Hkv; h++) {
+          const at = ((row * Hkv + h) * cache.width) * D;
+          dst.set(src.subarray(at, at + n * D), ((slot * Hkv + h) * C) * D);
+        }
+      }
+    });
+    this.lengths[slot] = n;
+    return slot;
+  }
+
+  /** Counts `count` more tokens in each slot (written by the pass that just ran). */
+  advance(slots: readonly number[], count = 1): void {
+    for (const s of slots) this.lengths[s] += count;
+  }
+
+  dispose(): void {
+    for (const { k, v } of this.layers) tf.dispose([k, v]);
+    this.layers = [];
+    this.free = [];
+  }
+
+  private allocateBuffers(rows: number, columns: number): LayerKV[] {
+    const { num_hidden_layers: L, num_key_value_heads: Hkv, head_dim: D } = this.model.config;
+    return Array.from({ length: L }, () => ({ k: tf.zeros([rows, Hkv, columns, D]) as tf.Tensor4D, v: tf.zeros([rows, Hkv, columns, D]) as tf.Tensor4D }));
+  }
+
+  /** New buffers of the given capacity holding every slot's tokens. */
+  private resize(rows: number, columns: number): void {
+    const { num_key_value_heads: Hkv, head_dim: D } = this.model.config;
+    const [oldRows, oldColumns] = [this.rows, this.columns];
+    const layers = this.allocateBuffers(rows, columns);
+    this.layers.forEach((old, l) => {
+      for (const [from, to] of [[old.k, layers[l].k] as const, [old.v, layers[l].v] as const]) {
+        const src = heap(from);
+        const dst = heap(to);
+        for (let slot = 0; slot < oldRows; slot++) {
+          const n = this.lengths[slot] * D;
+          if (n === 0) continue;
+          for (let h = 0; h < Hkv; h++) dst.set(src.subarray((slot * Hkv + h) * oldColumns * D, (slot * Hkv + h) * oldColumns * D + n), (slot * Hkv + h) * columns * D);
+        }
+      }
+      tf.dispose([old.k, old.v]);
+    });
+    this.layers = layers;
+    this.lengths = [...this.lengths, ...new Array<number>(rows - oldRows).fill(0)];
+  }
+}
+
+/** Whether slot caches work here: the wasm backend (the kernel) and head vectors in whole f32x4 groups. */
+export function slotCacheAvailable(model: TransformerModel): boolean {
+  return fusedAttentionAvailable(model.config.head_dim);
+}
+
+/** One decode step over a slot cache: token i goes to slot `slots[i]` at its next column; returns each row's logits. */
+export function decodeSlots(model: TransformerModel, cache: SlotCache, slots: readonly number[], tokens: readonly number[]): StepLogits {
+  const N = slots.length;
+  if (tokens.length !== N) throw new Error(`decodeSlots: ${tokens.length} tokens for ${N} slots`);
+  const positions = Int32Array.from(slots, (s) => cache.length(s));
+  cache.reserve(Math.max(0, ...positions) + 1);
+  const logits = tf.tidy(() => {
+    const ids = tf.tensor1d(Int32Array.from(tokens), 'int32');
+    const slotPast = { layers: cache.layers, slots: tf.tensor1d(Int32Array.from(slots), 'int32'), columns: tf.tensor1d(positions, 'int32') };
+    const { hidden } = model.core({ ids, batch: N, time: 1, positions, slots: slotPast });
+    return model.head(hidden); // [N, V]
+  });
+  const data = logits.dataSync() as Float32Array;
+  logits.dispose();
+  cache.advance(slots);
+  const V = model.config.vocab_size;
+  return Array.from({ length: N }, (_, i) => data.slice(i * V, (i + 1) * V));
+}
