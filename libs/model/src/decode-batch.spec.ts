@@ -5,35 +5,35 @@ import { createDecodeBatch, type DecodeBatch } from './decode-batch';
 import { slotAttention } from './kernels/attention';
 import { KVCache, prefillBatch, uncachedLogits } from './kv-cache';
 import { TransformerModel } from './model';
+import { PrefixCache } from './prefix-cache';
 import { decodeSlots, SlotCache } from './slot-cache';
 
 /**
- * Sequences join (two at once from one padded prefill, then one by one), decode, leave and are replaced, for `steps`
- * steps; every row's logits must be those of the uncached model on its whole sequence.
+ * Sequences join (two at once, then one every third step, the later ones sharing a long start with an earlier prompt),
+ * decode, and leave (the oldest, every third step); every row's logits must be those of the uncached model on its
+ * whole sequence, whichever way its keys and values were computed.
  */
 function scenario(model: TransformerModel, batch: DecodeBatch, steps: number): void {
-  const prompts = [[3, 9, 27], [5, 10, 15, 20, 25, 30, 35], [7], [2, 4, 6, 8], [11, 13]];
+  const shared = [21, 22, 23, 24, 25, 26, 27, 28, 29, 30];
+  // The first three join together; the tensor batch prefills 0 and 2 as one group (tails of 3 and 4) and 1 alone,
+  // then puts the rows back in prompt order.
+  const prompts = [[3, 9, 27], [...shared, 5, 10, 15], [7, 8, 9, 10], [...shared, 2, 4], [...shared, 5, 11], [11, 13]];
   const live: number[][] = [];
-  const join = (ids: number[]): void => {
-    const { cache, logits } = prefillBatch(model, ids.map((i) => prompts[i % prompts.length]));
-    logits.forEach((l, r) => expect(maxAbsDiff(l, uncachedLogits(model, prompts[ids[r] % prompts.length]))).toBeLessThan(1e-4));
-    batch.join(cache, ids.map((_, r) => r));
-    live.push(...ids.map((i) => [...prompts[i % prompts.length]]));
-  };
-  join([0, 1]);
-  let next = 2;
+  let next = 0;
+  let joining: number[][] = [prompts[next++], prompts[next++], prompts[next++]];
   for (let step = 0; step < steps; step++) {
     const tokens = live.map((seq, r) => (seq.length * 7 + r) % model.config.vocab_size);
-    const logits = batch.step(tokens);
+    const logits = batch.step(tokens, joining);
     live.forEach((seq, r) => seq.push(tokens[r]));
+    live.push(...joining.map((p) => [...p]));
+    joining = [];
+    expect(logits).toHaveLength(live.length);
     logits.forEach((l, r) => expect(maxAbsDiff(l, uncachedLogits(model, live[r]))).toBeLessThan(1e-4));
     if (step % 3 === 2) {
-      // The oldest row leaves (its slot is reused by the next join); a new one joins.
-      const keep = live.map((_, r) => r).filter((r) => r !== 0);
-      batch.keep(keep);
+      batch.keep(live.map((_, r) => r).filter((r) => r !== 0)); // the oldest leaves; its slot is reused
       live.splice(0, 1);
     }
-    if (step % 3 === 1 || live.length === 0) join([next++]);
+    if (step % 3 === 1) joining = [prompts[next++ % prompts.length]];
   }
   expect(batch.size).toBe(live.length);
 }
@@ -52,10 +52,20 @@ describe('DecodeBatch', () => {
 
   it.each(['slots', 'tensor'] as const)('should decode a continuously batched %s batch with the logits of the uncached model', (kind) => {
     const before = tf.memory().numTensors;
-    const batch = createDecodeBatch(model, kind);
+    const batch = createDecodeBatch(model, null, kind);
     scenario(model, batch, 12);
     batch.dispose();
     expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it.each(['slots', 'tensor'] as const)('should reuse cached prompt prefixes in a %s batch with the same logits', (kind) => {
+    const prefixes = new PrefixCache(1 << 20, 8);
+    const batch = createDecodeBatch(model, prefixes, kind);
+    scenario(model, batch, 15);
+    expect(prefixes.stats.hits).toBeGreaterThanOrEqual(2); // the prompts that start with `shared`
+    expect(prefixes.stats.reusedTokens).toBeGreaterThanOrEqual(2 * 10);
+    batch.dispose();
+    prefixes.clear();
   });
 
   it('should grow a slot cache in rows and columns without losing what it holds', () => {

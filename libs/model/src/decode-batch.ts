@@ -1,28 +1,35 @@
-import { decodeStep, KVCache, type StepLogits } from './kv-cache';
+import { type CachedPrefix, decodeStep, KVCache, prefillBatch, type StepLogits } from './kv-cache';
 import type { TransformerModel } from './model';
-import { decodeSlots, SlotCache, slotCacheAvailable } from './slot-cache';
+import { disposePrefix, type PrefixCache, type PrefixHit } from './prefix-cache';
+import { forwardSlots, SlotCache, slotCacheAvailable, type SlotTokens } from './slot-cache';
 
 /**
- * The running batch of one model in a continuous-batching server: sequences join from a prefill, decode one token
- * each per step, and leave. Rows are numbered in join order; `keep` renumbers them.
+ * The running batch of one model in a continuous-batching server. Each step feeds one token to every running row and
+ * computes the prompts that join (after their longest cached prefix, when a PrefixCache is given; every prompt is
+ * remembered in it); the joined rows run from the next step on. Rows are numbered running first, then joined, in
+ * order; `keep` renumbers them.
  */
 export interface DecodeBatch {
   readonly size: number;
-  /** Adds the given rows of a cache straight out of `prefillBatch` at the end of the batch. Consumes the cache. */
-  join(cache: KVCache, rows: readonly number[]): void;
-  /** Feeds one token to every row (in row order); returns each row's next-token logits. */
-  step(tokens: readonly number[]): StepLogits;
-  /** Keeps the given rows, in the given order. */
+  /** Returns the next-token logits of the running rows (in order), then of the joined prompts (in order). */
+  step(tokens: readonly number[], prompts?: readonly (readonly number[])[]): StepLogits;
+  /** Keeps the given rows, in the given order (none: the batch empties but stays usable). */
   keep(rows: readonly number[]): void;
   dispose(): void;
 }
 
-/** A batch in a SlotCache (wasm): joins copy only the new rows, leaves copy nothing, steps write in place. */
+/**
+ * Slots (wasm): one forward pass per step for the running rows and the joining prompts together, keys and values
+ * written in place; a leave copies nothing. See SlotCache and forwardSlots.
+ */
 class SlotBatch implements DecodeBatch {
   private readonly cache: SlotCache;
   private slots: number[] = [];
 
-  constructor(private readonly model: TransformerModel) {
+  constructor(
+    private readonly model: TransformerModel,
+    private readonly prefixes: PrefixCache | null,
+  ) {
     this.cache = new SlotCache(model);
   }
 
@@ -30,16 +37,25 @@ class SlotBatch implements DecodeBatch {
     return this.slots.length;
   }
 
-  join(cache: KVCache, rows: readonly number[]): void {
+  step(tokens: readonly number[], prompts: readonly (readonly number[])[] = []): StepLogits {
+    if (tokens.length !== this.slots.length) throw new Error(`DecodeBatch.step: ${tokens.length} tokens for ${this.slots.length} rows`);
+    const entries: SlotTokens[] = this.slots.map((slot, i) => ({ slot, tokens: [tokens[i]] }));
+    const joined: number[] = [];
     try {
-      for (const row of rows) this.slots.push(this.cache.adopt(cache, row));
-    } finally {
-      cache.dispose();
+      for (const prompt of prompts) {
+        const hit = this.prefixes?.lookup(prompt) ?? null;
+        const slot = hit ? this.adoptPrefix(hit) : this.cache.allocate();
+        joined.push(slot);
+        entries.push({ slot, tokens: prompt.slice(hit?.length ?? 0) });
+      }
+      const logits = forwardSlots(this.model, this.cache, entries);
+      prompts.forEach((prompt, i) => this.prefixes?.insert(prompt, this.cache, joined[i]));
+      this.slots.push(...joined);
+      return logits;
+    } catch (error) {
+      joined.forEach((slot) => this.cache.release(slot));
+      throw error;
     }
-  }
-
-  step(tokens: readonly number[]): StepLogits {
-    return decodeSlots(this.model, this.cache, this.slots, tokens);
   }
 
   keep(rows: readonly number[]): void {
@@ -52,26 +68,44 @@ class SlotBatch implements DecodeBatch {
     this.cache.dispose();
     this.slots = [];
   }
+
+  private adoptPrefix(hit: PrefixHit): number {
+    const prefix = hit.take();
+    try {
+      return this.cache.adoptPrefix(prefix);
+    } finally {
+      disposePrefix(prefix);
+    }
+  }
 }
 
-/** A batch in one KVCache (any backend): joins merge, leaves select, steps concatenate. */
+/**
+ * One KVCache (any backend): the running rows decode with `decodeStep`; joining prompts are prefilled in groups that
+ * share a cached prefix and have tails within a factor of two in length (one right-padded `prefillBatch` each, which
+ * bounds the compute spent on padding), then merged in.
+ */
 class TensorBatch implements DecodeBatch {
   private cache: KVCache | null = null;
 
-  constructor(private readonly model: TransformerModel) {}
+  constructor(
+    private readonly model: TransformerModel,
+    private readonly prefixes: PrefixCache | null,
+  ) {}
 
   get size(): number {
     return this.cache?.size ?? 0;
   }
 
-  join(cache: KVCache, rows: readonly number[]): void {
-    const part = rows.length === cache.size && rows.every((r, i) => r === i) ? cache : cache.select(rows);
-    this.cache = this.cache ? KVCache.merge([this.cache, part]) : part;
-  }
-
-  step(tokens: readonly number[]): StepLogits {
-    if (!this.cache) throw new Error('DecodeBatch.step on an empty batch');
-    return decodeStep(this.model, this.cache, tokens);
+  step(tokens: readonly number[], prompts: readonly (readonly number[])[] = []): StepLogits {
+    if (tokens.length !== this.size) throw new Error(`DecodeBatch.step: ${tokens.length} tokens for ${this.size} rows`);
+    const running = this.cache && tokens.length ? decodeStep(this.model, this.cache, tokens) : [];
+    if (prompts.length === 0) return running;
+    const { caches, order, logits } = this.prefill(prompts);
+    // Rows join in group order; put them back in prompt order.
+    let joined = KVCache.merge(caches);
+    if (order.some((p, row) => p !== row)) joined = joined.select(prompts.map((_, p) => order.indexOf(p)));
+    this.cache = this.cache ? KVCache.merge([this.cache, joined]) : joined;
+    return [...running, ...logits];
   }
 
   keep(rows: readonly number[]): void {
@@ -86,10 +120,45 @@ class TensorBatch implements DecodeBatch {
     this.cache?.dispose();
     this.cache = null;
   }
+
+  /** Prefills the prompts in groups; `order[row]` is the prompt of each row of the concatenated caches. */
+  private prefill(prompts: readonly (readonly number[])[]): { caches: KVCache[]; order: number[]; logits: StepLogits } {
+    const groups = new Map<string, { members: number[]; hit: PrefixHit | null }>();
+    prompts.forEach((prompt, p) => {
+      const hit = this.prefixes?.lookup(prompt) ?? null;
+      const key = `${hit?.key ?? '-'}\u0000${Math.ceil(Math.log2(prompt.length - (hit?.length ?? 0)))}`;
+      const group = groups.get(key) ?? { members: [], hit };
+      group.members.push(p);
+      groups.set(key, group);
+    });
+    // Every prefix is copied out before any insert below can evict its entry.
+    const taken = [...groups.values()].map((g): CachedPrefix | undefined => g.hit?.take());
+    const caches: KVCache[] = [];
+    const order: number[] = [];
+    const logits: StepLogits = new Array(prompts.length);
+    try {
+      [...groups.values()].forEach(({ members, hit }, g) => {
+        const skip = hit?.length ?? 0;
+        const out = prefillBatch(this.model, members.map((p) => prompts[p].slice(skip)), taken[g]);
+        members.forEach((p, i) => {
+          this.prefixes?.insert(prompts[p], out.cache, i);
+          logits[p] = out.logits[i];
+        });
+        caches.push(out.cache);
+        order.push(...members);
+      });
+    } catch (error) {
+      caches.forEach((c) => c.dispose());
+      throw error;
+    } finally {
+      taken.forEach((prefix) => prefix && disposePrefix(prefix));
+    }
+    return { caches, order, logits };
+  }
 }
 
 /** The best batch for this model on the active backend: slots on wasm, one KVCache elsewhere. */
-export function createDecodeBatch(model: TransformerModel, kind: 'auto' | 'slots' | 'tensor' = 'auto'): DecodeBatch {
+export function createDecodeBatch(model: TransformerModel, prefixes: PrefixCache | null = null, kind: 'auto' | 'slots' | 'tensor' = 'auto'): DecodeBatch {
   const slots = kind === 'slots' || (kind === 'auto' && slotCacheAvailable(model));
-  return slots ? new SlotBatch(model) : new TensorBatch(model);
+  return slots ? new SlotBatch(model, prefixes) : new TensorBatch(model, prefixes);
 }

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 
-import type { CachedPrefix, KVCache } from './kv-cache';
+import type { CachedPrefix } from './kv-cache';
 import type { LayerKV } from './model';
 
 interface Entry {
@@ -91,10 +91,10 @@ export class PrefixCache {
   }
 
   /**
-   * Remembers `prompt`, whose keys and values are row `row`, columns 0… of `cache` (a cache straight out of
-   * `prefillBatch`), unless a cached entry already covers it.
+   * Remembers `prompt`, whose keys and values are row `row`, columns 0… of `cache` (a KVCache straight out of
+   * `prefillBatch`, or a SlotCache and the prompt's slot), unless a cached entry already covers it.
    */
-  insert(prompt: readonly number[], cache: KVCache, row: number): void {
+  insert(prompt: readonly number[], cache: { layers: LayerKV[] }, row: number): void {
     if (this.maxBytes <= 0) return;
     const length = prompt.length;
     if (length < this.minLength) return;

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 
 import { fusedAttentionAvailable } from './kernels/attention';
-import type { KVCache, StepLogits } from './kv-cache';
+import type { CachedPrefix, KVCache, StepLogits } from './kv-cache';
 import type { LayerKV, TransformerModel } from './model';
 
 /** The part of tfjs-backend-wasm's BackendWasm used to reach tensors' memory. */
@@ -88,17 +88,28 @@ export class SlotCache {
     for (let j = 0; j < cache.width; j++) {
       if (Boolean(cache.valid[row * cache.width + j]) !== j < n) throw new Error('SlotCache.adopt: the row is not a prefill (its tokens must fill columns 0 … length − 1)');
     }
+    return this.copyIn(cache.layers, row, n);
+  }
+
+  /** Takes a free slot holding a cached prefix (its columns 0 … length − 1); returns the slot. The prefix stays the caller's. */
+  adoptPrefix(prefix: CachedPrefix): number {
+    return this.copyIn(prefix.layers, 0, prefix.length);
+  }
+
+  /** A new slot holding columns 0 … n − 1 of row `row` of per-layer [rows, Hkv, width, D] tensors. */
+  private copyIn(layers: LayerKV[], row: number, n: number): number {
     this.reserve(n);
     const slot = this.allocate();
     const { num_key_value_heads: Hkv, head_dim: D } = this.model.config;
     const C = this.columns;
-    cache.layers.forEach(({ k, v }, l) => {
+    layers.forEach(({ k, v }, l) => {
+      const width = k.shape[2];
       for (const [from, to] of [[k, this.layers[l].k] as const, [v, this.layers[l].v] as const]) {
         const src = heap(from);
         const dst = heap(to);
         for (let h = 0; h < Hkv; h++) {
-          const at = ((row * Hkv + h) * cache.width) * D;
-          dst.set(src.subarray(at, at + n * D), ((slot * Hkv + h) * C) * D);
+          const at = (row * Hkv + h) * width * D;
+          dst.set(src.subarray(at, at + n * D), (slot * Hkv + h) * C * D);
         }
       }
     });
@@ -149,21 +160,54 @@ export function slotCacheAvailable(model: TransformerModel): boolean {
   return fusedAttentionAvailable(model.config.head_dim);
 }
 
-/** One decode step over a slot cache: token i goes to slot `slots[i]` at its next column; returns each row's logits. */
-export function decodeSlots(model: TransformerModel, cache: SlotCache, slots: readonly number[], tokens: readonly number[]): StepLogits {
-  const N = slots.length;
-  if (tokens.length !== N) throw new Error(`decodeSlots: ${tokens.length} tokens for ${N} slots`);
-  const positions = Int32Array.from(slots, (s) => cache.length(s));
-  cache.reserve(Math.max(0, ...positions) + 1);
+/** Tokens for one slot in a `forwardSlots` pass: they go to its next columns, in order. */
+export interface SlotTokens {
+  slot: number;
+  tokens: readonly number[];
+}
+
+/**
+ * One forward pass over a slot cache for any mix of decoding sequences (one token each) and prompts joining (their
+ * tokens after whatever the slot already holds, e.g. a cached prefix): every token is a row of the same matmuls, its
+ * key and value go into its slot at the next column, and it attends over its slot up to itself. Returns the logits
+ * after the last token of each entry. Computing new prompts inside the decode step (vLLM's mixed batches) saves the
+ * separate prefill pass's fixed cost: a pass of tt-micro is ≈ 290 kernel dispatches whatever its size.
+ */
+export function forwardSlots(model: TransformerModel, cache: SlotCache, entries: readonly SlotTokens[]): StepLogits {
+  if (entries.some((e) => e.tokens.length === 0)) throw new Error('forwardSlots: every entry needs at least one token');
+  const M = entries.reduce((sum, e) => sum + e.tokens.length, 0);
+  if (M === 0) return [];
+  const ids = new Int32Array(M);
+  const slots = new Int32Array(M);
+  const columns = new Int32Array(M);
+  const last = new Int32Array(entries.length);
+  let m = 0;
+  entries.forEach((e, i) => {
+    const start = cache.length(e.slot);
+    e.tokens.forEach((token, t) => {
+      ids[m] = token;
+      slots[m] = e.slot;
+      columns[m] = start + t;
+      m += 1;
+    });
+    last[i] = m - 1;
+  });
+  cache.reserve(Math.max(...columns) + 1);
   const logits = tf.tidy(() => {
-    const ids = tf.tensor1d(Int32Array.from(tokens), 'int32');
-    const slotPast = { layers: cache.layers, slots: tf.tensor1d(Int32Array.from(slots), 'int32'), columns: tf.tensor1d(positions, 'int32') };
-    const { hidden } = model.core({ ids, batch: N, time: 1, positions, slots: slotPast });
-    return model.head(hidden); // [N, V]
+    const slotPast = { layers: cache.layers, slots: tf.tensor1d(slots, 'int32'), columns: tf.tensor1d(columns, 'int32') };
+    const { hidden } = model.core({ ids: tf.tensor1d(ids, 'int32'), batch: M, time: 1, positions: columns, slots: slotPast });
+    const rows = M === entries.length ? hidden : (tf.gather(hidden, tf.tensor1d(last, 'int32')) as tf.Tensor2D);
+    return model.head(rows); // [entries, V]
   });
   const data = logits.dataSync() as Float32Array;
   logits.dispose();
-  cache.advance(slots);
+  entries.forEach((e) => cache.advance([e.slot], e.tokens.length));
   const V = model.config.vocab_size;
-  return Array.from({ length: N }, (_, i) => data.slice(i * V, (i + 1) * V));
+  return entries.map((_, i) => data.slice(i * V, (i + 1) * V));
+}
+
+/** One decode step over a slot cache: token i goes to slot `slots[i]` at its next column; returns each row's logits. */
+export function decodeSlots(model: TransformerModel, cache: SlotCache, slots: readonly number[], tokens: readonly number[]): StepLogits {
+  if (tokens.length !== slots.length) throw new Error(`decodeSlots: ${tokens.length} tokens for ${slots.length} slots`);
+  return forwardSlots(model, cache, slots.map((slot, i) => ({ slot, tokens: [tokens[i]] })));
 }

@@ -1,4 +1,4 @@
-import { type CachedPrefix, createDecodeBatch, type DecodeBatch, disposePrefix, type KVCache, logSoftmax, prefillBatch, type PrefixHit, Rng, sampleToken, StopChecker, topN } from '@tracetune/model';
+import { createDecodeBatch, type DecodeBatch, logSoftmax, Rng, sampleToken, StopChecker, topN } from '@tracetune/model';
 import { IncrementalDecoder, type Tokenizer } from '@tracetune/tokenizer';
 import { JsonPrefix } from './json-prefix';
 import type { ModelCache, LoadedModel } from './model-cache';
@@ -142,13 +142,28 @@ export class Scheduler {
     setImmediate(() => this.iterate());
   }
 
-  /** One scheduler iteration: admit a few waiting sequences, then one decode step per model batch. */
+  /**
+   * One scheduler iteration: one step of every model's batch, in which each running row gets a token and a few waiting
+   * sequences join (their prompts computed in the same step; see DecodeBatch).
+   */
   private iterate(): void {
     try {
-      this.admit(this.waiting.splice(0, ADMIT_PER_ITERATION));
+      const joining = new Map<string, Sequence[]>();
+      for (const seq of this.waiting.splice(0, ADMIT_PER_ITERATION)) {
+        if (seq.request.cancelled) this.finish(seq, 'stop', false);
+        else joining.set(seq.request.model.id, [...(joining.get(seq.request.model.id) ?? []), seq]);
+      }
+      for (const [id, rows] of joining) {
+        if (this.batches.has(id)) continue;
+        const model = rows[0].request.model;
+        this.batches.set(id, { model, rows: [], kv: createDecodeBatch(model.model, model.prefixes) });
+      }
       for (const [id, batch] of this.batches) {
-        this.decode(batch);
-        if (batch.rows.length === 0) this.batches.delete(id);
+        this.step(batch, joining.get(id) ?? []);
+        if (batch.rows.length === 0) {
+          batch.kv.dispose();
+          this.batches.delete(id);
+        }
       }
     } catch (error) {
       this.failAll(error as Error);
@@ -158,73 +173,27 @@ export class Scheduler {
   }
 
   /**
-   * Prefills new sequences and joins them to their model's running batch with one merge. A prompt that starts with a
-   * cached prefix (the model's PrefixCache: chat templates, system prompts) computes only its tail. Sequences of one
-   * model with the same cached prefix and tails within a factor of two in length are prefilled together as one
-   * right-padded batch (the padding is masked in the cache), which bounds the compute spent on padding.
+   * One step of a model's batch: cancelled rows leave, every running row decodes one token and the joining sequences'
+   * prompts are computed (after their longest cached prefix in the model's PrefixCache: chat templates, system
+   * prompts); then every row samples, and finished rows leave.
    */
-  private admit(sequences: Sequence[]): void {
-    const groups = new Map<string, { rows: Sequence[]; hit: PrefixHit | null }>();
-    for (const seq of sequences) {
-      if (seq.request.cancelled) {
-        this.finish(seq, 'stop', false);
-        continue;
-      }
-      const hit = seq.request.model.prefixes.lookup(seq.prompt);
-      const tail = seq.prompt.length - (hit?.length ?? 0);
-      const key = `${seq.request.model.id}\u0000${hit?.key ?? '-'}\u0000${Math.ceil(Math.log2(tail))}`;
-      const group = groups.get(key) ?? { rows: [], hit };
-      group.rows.push(seq);
-      groups.set(key, group);
-    }
-    // Every prefix is copied out before any insert below can evict its entry.
-    const prefixes = new Map<string, CachedPrefix | undefined>([...groups].map(([key, g]) => [key, g.hit?.take()]));
-    const joining = new Map<string, { rows: Sequence[]; caches: [KVCache, number[]][] }>();
-    try {
-      for (const [key, { rows: group, hit }] of groups) {
-        const loaded = group[0].request.model;
-        const skip = hit?.length ?? 0;
-        const { cache, logits } = prefillBatch(loaded.model, group.map((seq) => seq.prompt.slice(skip)), prefixes.get(key));
-        group.forEach((seq, i) => loaded.prefixes.insert(seq.prompt, cache, i));
-        group.forEach((seq, i) => this.advance(seq, logits[i]));
-        const keep = group.map((seq, i) => (seq.finished ? -1 : i)).filter((i) => i >= 0);
-        if (keep.length === 0) {
-          cache.dispose();
-          continue;
-        }
-        const joined = joining.get(loaded.id) ?? { rows: [], caches: [] };
-        joined.rows.push(...keep.map((i) => group[i]));
-        joined.caches.push([cache, keep]);
-        joining.set(loaded.id, joined);
-      }
-    } finally {
-      for (const prefix of prefixes.values()) if (prefix) disposePrefix(prefix);
-    }
-    for (const [key, group] of joining) {
-      const model = group.rows[0].request.model;
-      const batch = this.batches.get(key) ?? { model, rows: [], kv: createDecodeBatch(model.model) };
-      for (const [cache, rows] of group.caches) batch.kv.join(cache, rows);
-      batch.rows.push(...group.rows);
-      this.batches.set(key, batch);
-    }
-  }
-
-  private decode(batch: Batch): void {
+  private step(batch: Batch, joining: Sequence[]): void {
     const live = batch.rows.map((row, i) => (row.request.cancelled ? -1 : i)).filter((i) => i >= 0);
     if (live.length < batch.rows.length) {
       batch.rows.filter((r) => r.request.cancelled).forEach((r) => this.finish(r, 'stop', false));
       this.keepRows(batch, live);
-      if (batch.rows.length === 0) return;
     }
-    const logits = batch.kv.step(batch.rows.map((r) => r.generated[r.generated.length - 1]));
+    if (batch.rows.length === 0 && joining.length === 0) return;
+    const tokens = batch.rows.map((r) => r.generated[r.generated.length - 1]);
+    const logits = batch.kv.step(tokens, joining.map((seq) => seq.prompt));
+    batch.rows.push(...joining);
     batch.rows.forEach((row, i) => this.advance(row, logits[i]));
     const keep = batch.rows.map((r, i) => (r.finished ? -1 : i)).filter((i) => i >= 0);
     if (keep.length < batch.rows.length) this.keepRows(batch, keep);
   }
 
   private keepRows(batch: Batch, keep: number[]): void {
-    if (keep.length === 0) batch.kv.dispose();
-    else batch.kv.keep(keep);
+    batch.kv.keep(keep);
     batch.rows = keep.map((i) => batch.rows[i]);
   }
 
