@@ -5,7 +5,7 @@
 // serving the same requests one at a time (concurrency 1), measured in the same run; the ratio is printed.
 //
 //   npx nx build inference && node bench/inference/main.mjs [--model tt-micro] [--tokens 64] [--backend wasm]
-//     [--levels 1,4,16,32] [--prefix-cache-mb 64]
+//     [--levels 1,4,16,32] [--prefix-cache-mb 64] [--engines 0]
 import { spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
@@ -22,6 +22,7 @@ const { values } = parseArgs({
     // The requests share their first ~35 prompt tokens (chat template + "Benchmark request "), as real traffic shares
     // templates and system prompts; 0 turns the server's prefix cache off to measure without it.
     'prefix-cache-mb': { type: 'string', default: '64' },
+    engines: { type: 'string', default: '0' },
   },
 });
 const maxTokens = Number(values.tokens);
@@ -34,14 +35,14 @@ const port = await new Promise((resolve) => {
   });
 });
 const child = spawn(process.execPath, [join(root, 'dist/apps/inference/main.js')], {
-  env: { PATH: process.env.PATH, HOST: '127.0.0.1', INFERENCE_PORT: String(port), LOG_LEVEL: 'warn', TRACETUNE_BACKEND: values.backend, TRACETUNE_DATA_DIR: '/tmp/tt-bench-inference', TRACETUNE_PREFIX_CACHE_MB: values['prefix-cache-mb'] },
+  env: { PATH: process.env.PATH, HOST: '127.0.0.1', INFERENCE_PORT: String(port), LOG_LEVEL: 'warn', TRACETUNE_BACKEND: values.backend, TRACETUNE_DATA_DIR: '/tmp/tt-bench-inference', TRACETUNE_PREFIX_CACHE_MB: values['prefix-cache-mb'], TRACETUNE_INFERENCE_THREADS: values.engines },
   stdio: ['ignore', 'inherit', 'inherit'],
 });
 const url = `http://127.0.0.1:${port}`;
 for (;;) {
   const health = await fetch(`${url}/health`).then((r) => r.json()).catch(() => null);
   if (health?.details?.backend && health.details.backend !== 'starting') {
-    console.log(`inference up on the ${health.details.backend} backend; model ${values.model}, ${maxTokens} tokens per request, prefix cache ${values['prefix-cache-mb']} MiB`);
+    console.log(`inference up on the ${health.details.backend} backend; model ${values.model}, ${maxTokens} tokens per request, prefix cache ${values['prefix-cache-mb']} MiB, ${health.details.engines} engine thread(s)`);
     break;
   }
   await new Promise((r) => setTimeout(r, 200));

@@ -25,7 +25,8 @@ describe('chat and completions (official openai SDK, real inference process)', (
     saveCheckpoint(model, new ByteTokenizer(), join(dir, 'tiny'));
     model.dispose();
     const dataDir = await mkdtemp(join(tmpdir(), 'tt-inf-data-'));
-    inference = await startApp('inference', { TRACETUNE_DATA_DIR: dataDir, TRACETUNE_BACKEND: 'wasm' }, (h) => (h['details'] as { backend: string }).backend !== 'starting');
+    // Two engine threads (data parallel): requests of one test may run on either, and must not notice.
+    inference = await startApp('inference', { TRACETUNE_DATA_DIR: dataDir, TRACETUNE_BACKEND: 'wasm', TRACETUNE_INFERENCE_THREADS: '2' }, (h) => (h['details'] as { backend: string }).backend !== 'starting');
     api = await startTestApi({ INFERENCE_URL: inference.url, TRACETUNE_DATA_DIR: dataDir });
     client = api.openai(api.adminKey);
     await api.root(api.adminKey).post('/admin/models/import', { body: { path: join(dir, 'tiny'), id: 'acme/tiny' } });
@@ -172,6 +173,11 @@ describe('chat and completions (official openai SDK, real inference process)', (
     streaming = false;
     await probe;
     expect(streams.every((t) => t > 0)).toBe(true);
+    // The concurrent streams were spread over both engine threads (the least loaded takes the next request).
+    const { details } = (await fetch(`${inference.url}/health`).then((r) => r.json())) as { details: { engines: number; requestsPerEngine: number[] } };
+    expect(details.engines).toBe(2);
+    expect(Math.min(...details.requestsPerEngine)).toBeGreaterThanOrEqual(4);
+    expect(details.requestsPerEngine.reduce((a, b) => a + b, 0)).toBeGreaterThanOrEqual(8);
     expect(healthLatencies.length).toBeGreaterThan(2);
   }, 60_000);
 });

@@ -62,6 +62,8 @@ export const envSchema = z.object({
   TRACETUNE_MAX_JSON_BYTES: bytes(10 * 1024 * 1024),
   /** Memory budget of the inference model cache (LRU), in MiB. */
   TRACETUNE_INFERENCE_MEMORY_MB: z.coerce.number().int().positive().default(4096),
+  /** Inference engine threads (each with its own copy of the models); 0 = one per CPU core, up to 4, on wasm/cpu. */
+  TRACETUNE_INFERENCE_THREADS: z.coerce.number().int().nonnegative().default(0),
   /** Automatic prefix caching: MiB of prompt-prefix keys/values kept per loaded model; 0 turns it off. */
   TRACETUNE_PREFIX_CACHE_MB: z.coerce.number().int().nonnegative().default(64),
   /** Judge endpoint for score_model / label_model graders (any OpenAI-compatible base URL). */

@@ -1,63 +1,150 @@
 import { Injectable, Logger, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
 import { Config } from '@tracetune/config';
+import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { FromEngine, GenerationRequest, ToEngine } from './protocol';
 
 type Listener = (message: FromEngine) => void;
 
-/** The HTTP thread's handle on the engine thread: submit a request, receive its events, cancel it. */
+/** At most this many engine threads when their number is chosen automatically. */
+const AUTO_MAX_ENGINES = 4;
+
+/**
+ * Whether the engines may run on a native TensorFlow backend (which uses every core, or a GPU, by itself): it is
+ * configured, or 'auto' finds tfjs-node-gpu or tfjs-node installed. Resolved, not loaded (the HTTP thread never loads
+ * tfjs); a runtime `require` so that bundlers do not follow the optional packages.
+ */
+function mayUseNativeBackend(choice: string): boolean {
+  if (choice === 'tensorflow' || choice === 'tensorflow-gpu') return true;
+  if (choice !== 'auto') return false;
+  const req = eval('require') as NodeJS.Require;
+  return ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node'].some((pkg) => {
+    try {
+      req.resolve(pkg);
+      return true;
+    } catch {
+      return false;
+    }
+  });
+}
+
+interface Engine {
+  index: number;
+  worker: Worker;
+  ready: boolean;
+  /** Sequences (prompts × n) of the requests it is running. */
+  load: number;
+  /** Requests it has been given. */
+  served: number;
+}
+
+/**
+ * The HTTP thread's handle on the engine threads: submit a request, receive its events, cancel it.
+ *
+ * Each engine thread runs its own scheduler over its own copy of the models (data parallelism). The wasm and cpu
+ * backends compute on one core per thread (tfjs-backend-wasm has no threads under Node), so on a machine with several
+ * cores one engine would leave the others idle however many requests wait. With TRACETUNE_INFERENCE_THREADS=0 (the
+ * default) the server starts one engine per core, up to four, unless the backend may be native TensorFlow (which uses
+ * every core, or the GPU, by itself): then one. A request goes to the engine
+ * with the fewest running sequences; a single stream runs on one engine at a time, exactly as with one thread. The memory budget
+ * is divided among the engines, since each holds its own copy of what it loads.
+ */
 @Injectable()
 export class EngineClient implements OnModuleInit, OnModuleDestroy {
   private readonly logger = new Logger(EngineClient.name);
-  private readonly listeners = new Map<string, Listener>();
-  private worker!: Worker;
+  private readonly listeners = new Map<string, { listener: Listener; engine: Engine; load: number }>();
+  private readonly engines: Engine[] = [];
   backend = 'starting';
 
   constructor(private readonly config: Config) {}
 
+  /** Engine threads started (some may still be loading their backend). */
+  get engineCount(): number {
+    return this.engines.length;
+  }
+
+  /** Requests given to each engine so far. */
+  get requestsPerEngine(): number[] {
+    return this.engines.map((e) => e.served);
+  }
+
   onModuleInit(): void {
-    this.worker = new Worker(join(__dirname, 'engine-thread.js'), {
-      workerData: {
-        dataDir: resolve(this.config.get('TRACETUNE_DATA_DIR')),
-        backend: this.config.get('TRACETUNE_BACKEND'),
-        memoryBudgetBytes: this.config.get('TRACETUNE_INFERENCE_MEMORY_MB') * 1024 * 1024,
-        prefixCacheBytes: this.config.get('TRACETUNE_PREFIX_CACHE_MB') * 1024 * 1024,
-      },
-    });
-    this.worker.on('message', (batch: FromEngine[]) => batch.forEach((message) => this.dispatch(message)));
-    this.worker.on('error', (error) => {
-      this.logger.error(`engine thread failed: ${error.message}`);
-      for (const [id, listener] of this.listeners) listener({ type: 'error', id, status: 500, message: 'The inference engine failed.', param: null, code: 'engine_error' });
-      this.listeners.clear();
-    });
+    const configured = this.config.get('TRACETUNE_INFERENCE_THREADS');
+    const count = configured > 0 ? configured : mayUseNativeBackend(this.config.get('TRACETUNE_BACKEND')) ? 1 : Math.min(availableParallelism(), AUTO_MAX_ENGINES);
+    for (let i = 0; i < count; i++) this.spawn(i, count);
+    if (count > 1) this.logger.log(`${count} engine threads`);
   }
 
   async onModuleDestroy(): Promise<void> {
-    await this.worker.terminate();
-  }
-
-  private dispatch(message: FromEngine): void {
-    if (message.type === 'ready') {
-      this.backend = message.backend;
-      this.logger.log(`engine ready on the ${message.backend} backend (${message.reason})`);
-      return;
-    }
-    this.listeners.get(message.id)?.(message);
-    if (message.type === 'done' || message.type === 'error') this.listeners.delete(message.id);
+    await Promise.all(this.engines.map((e) => e.worker.terminate()));
   }
 
   submit(request: GenerationRequest, listener: Listener): void {
-    this.listeners.set(request.id, listener);
-    this.send({ type: 'submit', request });
+    const ready = this.engines.filter((e) => e.ready);
+    // The least loaded engine; among equals, the one given fewest requests (sequential requests alternate).
+    const engine = (ready.length ? ready : this.engines.slice(0, 1)).reduce((best, e) => (e.load < best.load || (e.load === best.load && e.served < best.served) ? e : best));
+    const load = request.prompts.length * request.n;
+    engine.load += load;
+    engine.served += 1;
+    this.listeners.set(request.id, { listener, engine, load });
+    this.send(engine, { type: 'submit', request });
   }
 
   cancel(id: string): void {
-    if (!this.listeners.delete(id)) return;
-    this.send({ type: 'cancel', id });
+    const entry = this.listeners.get(id);
+    if (!entry) return;
+    this.release(id);
+    this.send(entry.engine, { type: 'cancel', id });
   }
 
-  private send(message: ToEngine): void {
-    this.worker.postMessage(message);
+  private spawn(index: number, count: number): Engine {
+    const worker = new Worker(join(__dirname, 'engine-thread.js'), {
+      name: `engine-${index}`,
+      workerData: {
+        dataDir: resolve(this.config.get('TRACETUNE_DATA_DIR')),
+        backend: this.config.get('TRACETUNE_BACKEND'),
+        memoryBudgetBytes: Math.floor((this.config.get('TRACETUNE_INFERENCE_MEMORY_MB') * 1024 * 1024) / count),
+        prefixCacheBytes: this.config.get('TRACETUNE_PREFIX_CACHE_MB') * 1024 * 1024,
+      },
+    });
+    const engine: Engine = { index, worker, ready: false, load: 0, served: 0 };
+    this.engines.push(engine);
+    worker.on('message', (batch: FromEngine[]) => batch.forEach((message) => this.dispatch(engine, message)));
+    worker.on('error', (error) => {
+      this.logger.error(`engine thread ${index} failed: ${error.message}`);
+      engine.ready = false;
+      for (const [id, entry] of this.listeners) {
+        if (entry.engine !== engine) continue;
+        this.release(id);
+        entry.listener({ type: 'error', id, status: 500, message: 'The inference engine failed.', param: null, code: 'engine_error' });
+      }
+    });
+    return engine;
+  }
+
+  private dispatch(engine: Engine, message: FromEngine): void {
+    if (message.type === 'ready') {
+      engine.ready = true;
+      if (engine.index === 0) {
+        this.backend = message.backend;
+        this.logger.log(`engine ready on the ${message.backend} backend (${message.reason})`);
+      }
+      return;
+    }
+    const entry = this.listeners.get(message.id);
+    if (message.type === 'done' || message.type === 'error') this.release(message.id);
+    entry?.listener(message);
+  }
+
+  private release(id: string): void {
+    const entry = this.listeners.get(id);
+    if (!entry) return;
+    entry.engine.load -= entry.load;
+    this.listeners.delete(id);
+  }
+
+  private send(engine: Engine, message: ToEngine): void {
+    engine.worker.postMessage(message);
   }
 }
