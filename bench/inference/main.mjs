@@ -7,6 +7,7 @@
 //   npx nx build inference && node bench/inference/main.mjs [--model tt-micro] [--tokens 64] [--backend wasm]
 //     [--levels 1,4,16,32] [--prefix-cache-mb 64] [--engines 0]
 import { spawn } from 'node:child_process';
+import http from 'node:http';
 import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -54,49 +55,55 @@ const quantile = (xs, q) => {
   return s[Math.min(s.length - 1, Math.floor(q * s.length))];
 };
 
-/** One streaming request; returns time to first token, inter-token gaps and generated tokens. */
-async function request(seed) {
+const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
+
+/**
+ * One streaming request; returns time to first token, inter-token gaps and generated tokens. Plain node:http with
+ * 'data' events: the load generator shares the machine's cores with the server, and this costs about half the CPU of
+ * fetch's WHATWG streams per chunk.
+ */
+function request(seed) {
   const started = performance.now();
-  const response = await fetch(`${url}/internal/chat/completions`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({
-      model: { id: values.model, builtin: values.model, artifactKey: null },
-      // ignore_eos-like behaviour: a random-init model rarely emits its stop token, so requests run to max_tokens.
-      body: { messages: [{ role: 'user', content: `Benchmark request ${seed}: count to ten.` }], max_tokens: maxTokens, seed, stream: true, stream_options: { include_usage: true } },
-    }),
+  const body = JSON.stringify({
+    model: { id: values.model, builtin: values.model, artifactKey: null },
+    // ignore_eos-like behaviour: a random-init model rarely emits its stop token, so requests run to max_tokens.
+    body: { messages: [{ role: 'user', content: `Benchmark request ${seed}: count to ten.` }], max_tokens: maxTokens, seed, stream: true, stream_options: { include_usage: true } },
   });
-  const reader = response.body.getReader();
-  const decoder = new TextDecoder();
-  let buffer = '';
-  let first = null;
-  let last = null;
-  const gaps = [];
-  let tokens = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    buffer += decoder.decode(value, { stream: true });
-    let at;
-    while ((at = buffer.indexOf('\n\n')) >= 0) {
-      const line = buffer.slice(0, at).replace(/^data: /, '');
-      buffer = buffer.slice(at + 2);
-      if (line === '[DONE]') continue;
-      const chunk = JSON.parse(line);
-      if (chunk.usage) tokens = chunk.usage.completion_tokens;
-      if (chunk.choices?.[0]?.delta?.content) {
-        const now = performance.now();
-        if (first === null) first = now - started;
-        else gaps.push(now - last);
-        last = now;
-      }
-    }
-  }
-  return { ttft: first ?? NaN, gaps, tokens };
+  return new Promise((resolve, reject) => {
+    const req = http.request(`${url}/internal/chat/completions`, { method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (response) => {
+      response.setEncoding('utf8');
+      let buffer = '';
+      let first = null;
+      let last = null;
+      const gaps = [];
+      let tokens = 0;
+      response.on('data', (text) => {
+        buffer += text;
+        let at;
+        while ((at = buffer.indexOf('\n\n')) >= 0) {
+          const line = buffer.slice(0, at).replace(/^data: /, '');
+          buffer = buffer.slice(at + 2);
+          if (line === '[DONE]') continue;
+          const chunk = JSON.parse(line);
+          if (chunk.usage) tokens = chunk.usage.completion_tokens;
+          if (chunk.choices?.[0]?.delta?.content) {
+            const now = performance.now();
+            if (first === null) first = now - started;
+            else gaps.push(now - last);
+            last = now;
+          }
+        }
+      });
+      response.on('end', () => resolve({ ttft: first ?? NaN, gaps, tokens }));
+      response.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
 }
 
 /** `clients` concurrent clients, each sending `perClient` requests back to back, with /health probed meanwhile. */
-async function level(clients, perClient) {
+async function level(clients, perClient, round) {
   let running = true;
   const health = [];
   const probe = (async () => {
@@ -112,7 +119,9 @@ async function level(clients, perClient) {
     await Promise.all(
       Array.from({ length: clients }, async (_, c) => {
         const out = [];
-        for (let i = 0; i < perClient; i++) out.push(await request(c * 1000 + i));
+        // Prompts (and seeds) are unique across levels: a prompt repeated from an earlier level would be served from the
+        // prefix cache and flatter that level.
+        for (let i = 0; i < perClient; i++) out.push(await request((round + 1) * 1_000_000 + c * 1000 + i));
         return out;
       }),
     )
@@ -133,13 +142,16 @@ async function level(clients, perClient) {
   };
 }
 
-// Warm-up, not measured: loads the model, builds its fused inference weights, and grows the wasm heap to the largest
-// batch once (first batched prefills of a new size cost up to ≈ 0.5 s of allocation, a one-off per server).
+// Warm-up, not measured: loads the model on every engine thread, builds its fused inference weights, grows the wasm
+// heap to the largest batch once (first batched prefills of a new size cost up to ≈ 0.5 s of allocation, a one-off per
+// server), and runs requests one at a time as long as a measured level does, so that the single-stream baseline is as
+// warm (JIT and wasm tier-up) as the batched levels after it.
 await Promise.all(Array.from({ length: Math.max(...levels) }, (_, i) => request(900000 + i)));
+for (let i = 0; i < 8; i++) await request(800000 + i);
 const rows = [];
 // Every client sends 8 requests back to back at every level (the single stream too), so the batch spends most of
 // the run in its steady state rather than in ramp-up or in the tail where the last clients finish alone.
-for (const clients of levels) rows.push(await level(clients, 8));
+for (const [round, clients] of levels.entries()) rows.push(await level(clients, 8, round));
 const single = rows.find((r) => r.clients === 1);
 console.log('\nclients  requests  tokens/s  ×single  TTFT p50/p99 ms   per-token p50/p99 ms  /health p99 ms');
 for (const r of rows) {

@@ -82,8 +82,8 @@ export class EngineClient implements OnModuleInit, OnModuleDestroy {
 
   submit(request: GenerationRequest, listener: Listener): void {
     const ready = this.engines.filter((e) => e.ready);
-    // The least loaded engine; among equals, the one given fewest requests (sequential requests alternate).
-    const engine = (ready.length ? ready : this.engines.slice(0, 1)).reduce((best, e) => (e.load < best.load || (e.load === best.load && e.served < best.served) ? e : best));
+    // The least loaded engine; among equals the first, so that requests one at a time stay on one warm engine.
+    const engine = (ready.length ? ready : this.engines.slice(0, 1)).reduce((best, e) => (e.load < best.load ? e : best));
     const load = request.prompts.length * request.n;
     engine.load += load;
     engine.served += 1;
