@@ -134,8 +134,9 @@ async function level(clients, perClient, round) {
     clients,
     requests: results.length,
     tokensPerSecond: tokens / seconds,
-    ttftP50: quantile(results.map((r) => r.ttft), 0.5),
-    ttftP99: quantile(results.map((r) => r.ttft), 0.99),
+    // A completion that stops at once (its first token is the stop token) has no first content token.
+    ttftP50: quantile(results.map((r) => r.ttft).filter(Number.isFinite), 0.5),
+    ttftP99: quantile(results.map((r) => r.ttft).filter(Number.isFinite), 0.99),
     tokenP50: quantile(results.flatMap((r) => r.gaps), 0.5),
     tokenP99: quantile(results.flatMap((r) => r.gaps), 0.99),
     healthP99: quantile(health, 0.99),
