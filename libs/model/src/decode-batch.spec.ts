@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 
-import { maxAbsDiff, tinyConfig, useBackend } from '../test/helpers';
+import { maxAbsDiff, randomizeBiases, tinyConfig, tinyQwen2Config, useBackend } from '../test/helpers';
 import { createDecodeBatch, type DecodeBatch } from './decode-batch';
 import { slotAttention } from './kernels/attention';
 import { KVCache, prefillBatch, uncachedLogits } from './kv-cache';
@@ -66,6 +66,18 @@ describe('DecodeBatch', () => {
     expect(prefixes.stats.reusedTokens).toBeGreaterThanOrEqual(2 * 10);
     batch.dispose();
     prefixes.clear();
+  });
+
+  it.each([
+    ['Qwen2 (q/k/v biases)', tinyQwen2Config({ hidden_size: 32, head_dim: 8, vocab_size: 64, max_position_embeddings: 128 })],
+    ['Qwen3 (q/k norms)', tinyConfig({ hidden_size: 32, head_dim: 8, vocab_size: 64, max_position_embeddings: 128, qk_norm: true })],
+  ])('should decode a %s model in a slot batch with the logits of the uncached model', (_name, config) => {
+    const other = TransformerModel.random(config, 9);
+    randomizeBiases(other);
+    const batch = createDecodeBatch(other, null, 'slots');
+    scenario(other, batch, 9);
+    batch.dispose();
+    other.dispose();
   });
 
   it('should grow a slot cache in rows and columns without losing what it holds', () => {
