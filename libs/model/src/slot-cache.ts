@@ -21,8 +21,9 @@ function heap(t: tf.Tensor): Float32Array {
  * slot and leaves by freeing the slot, instead of copying the whole batch each time (KVCache.merge and select). At 16
  * rows of tt-micro those copies were ≈ 0.4 ms of every 5.6 ms decode step plus ≈ 1 ms per join and leave.
  *
- * Capacity doubles (rows or columns) when needed, by one copy of the used part. The buffers are private: the kernel
- * mutates them, which is safe only because no other tensor shares them.
+ * Capacity doubles (rows or columns) when needed, by one copy of the used part, and never shrinks: a batch keeps its
+ * peak size until it is disposed (the scheduler disposes a model's batch when it empties). The buffers are private:
+ * the kernel mutates them, which is safe only because no other tensor shares them.
  */
 export class SlotCache {
   layers: LayerKV[];
