@@ -176,6 +176,31 @@ describe('chat and completions (official openai SDK, real inference process)', (
     expect(healthLatencies.length).toBeGreaterThan(2);
   }, 60_000);
 
+  it('should free the batch slot of a stream the client closes', async () => {
+    const running = async (): Promise<number> =>
+      ((await fetch(`${inference.url}/health`).then((r) => r.json())) as { details: { runningPerEngine: number[] } }).details.runningPerEngine.reduce((a, b) => a + b, 0);
+    expect(await running()).toBe(0);
+    // The same seeded request run to the end: it generates all its tokens (no early stop token), which takes a while.
+    const request = { model: 'tt-micro', messages, max_tokens: 300, seed: 9 };
+    let started = performance.now();
+    const full = await client.chat.completions.create(request);
+    const fullMs = performance.now() - started;
+    expect(full.choices[0].finish_reason).toBe('length');
+    const stream = await client.chat.completions.create({ ...request, stream: true });
+    let chunks = 0;
+    for await (const chunk of stream) {
+      expect(chunk.object).toBe('chat.completion.chunk');
+      if (++chunks === 3) break; // leaving the loop aborts the HTTP request (the SDK's stream controller)
+    }
+    started = performance.now();
+    // The api's aborted upstream request reaches the engine, which confirms once the row has left its batch: far
+    // sooner than the generation would have ended by itself.
+    while ((await running()) > 0 && performance.now() - started < fullMs) await new Promise((r) => setTimeout(r, 10));
+    const dropMs = performance.now() - started;
+    expect(await running()).toBe(0);
+    expect(dropMs).toBeLessThan(fullMs / 4);
+  }, 60_000);
+
   it('should spread concurrent requests over the engine threads once the first is full, with the same answers', async () => {
     const health = async (): Promise<number[]> =>
       ((await fetch(`${inference.url}/health`).then((r) => r.json())) as { details: { requestsPerEngine: number[] } }).details.requestsPerEngine;

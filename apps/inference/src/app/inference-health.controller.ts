@@ -20,7 +20,7 @@ export class InferenceHealthController {
         await mkdir(dataDir, { recursive: true });
         await access(dataDir, constants.R_OK);
       },
-    }, { backend: this.engine.backend, engines: this.engine.engineCount, requestsPerEngine: this.engine.requestsPerEngine });
+    }, { backend: this.engine.backend, engines: this.engine.engineCount, requestsPerEngine: this.engine.requestsPerEngine, runningPerEngine: this.engine.runningPerEngine });
     response.status(report.status === 'ok' ? 200 : 503);
     return report;
   }

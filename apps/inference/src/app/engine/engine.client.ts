@@ -62,7 +62,8 @@ interface Engine {
 @Injectable()
 export class EngineClient implements OnModuleInit, OnModuleDestroy {
   private readonly logger = new Logger(EngineClient.name);
-  private readonly listeners = new Map<string, { listener: Listener; engine: Engine; load: number }>();
+  /** Requests an engine is running; a cancelled one stays until the engine confirms its rows left the batch. */
+  private readonly listeners = new Map<string, { listener: Listener; engine: Engine; load: number; cancelled: boolean }>();
   private readonly engines: Engine[] = [];
   backend = 'starting';
 
@@ -76,6 +77,11 @@ export class EngineClient implements OnModuleInit, OnModuleDestroy {
   /** Requests given to each engine so far. */
   get requestsPerEngine(): number[] {
     return this.engines.map((e) => e.served);
+  }
+
+  /** Sequences each engine is running (a cancelled request counts until the engine has dropped it). */
+  get runningPerEngine(): number[] {
+    return this.engines.map((e) => e.load);
   }
 
   onModuleInit(): void {
@@ -98,14 +104,15 @@ export class EngineClient implements OnModuleInit, OnModuleDestroy {
     const load = request.prompts.length * request.n;
     engine.load += load;
     engine.served += 1;
-    this.listeners.set(request.id, { listener, engine, load });
+    this.listeners.set(request.id, { listener, engine, load, cancelled: false });
     this.send(engine, { type: 'submit', request });
   }
 
+  /** Stops a request: no more events reach its listener, and the engine drops its rows at its next step. */
   cancel(id: string): void {
     const entry = this.listeners.get(id);
-    if (!entry) return;
-    this.release(id);
+    if (!entry || entry.cancelled) return;
+    entry.cancelled = true;
     this.send(entry.engine, { type: 'cancel', id });
   }
 
@@ -128,7 +135,7 @@ export class EngineClient implements OnModuleInit, OnModuleDestroy {
       for (const [id, entry] of this.listeners) {
         if (entry.engine !== engine) continue;
         this.release(id);
-        entry.listener({ type: 'error', id, status: 500, message: 'The inference engine failed.', param: null, code: 'engine_error' });
+        if (!entry.cancelled) entry.listener({ type: 'error', id, status: 500, message: 'The inference engine failed.', param: null, code: 'engine_error' });
       }
     });
     return engine;
@@ -144,8 +151,8 @@ export class EngineClient implements OnModuleInit, OnModuleDestroy {
       return;
     }
     const entry = this.listeners.get(message.id);
-    if (message.type === 'done' || message.type === 'error') this.release(message.id);
-    entry?.listener(message);
+    if (message.type === 'done' || message.type === 'error' || message.type === 'cancelled') this.release(message.id);
+    if (entry && !entry.cancelled) entry.listener(message);
   }
 
   private release(id: string): void {

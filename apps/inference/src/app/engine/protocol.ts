@@ -52,4 +52,6 @@ export type FromEngine =
   | { type: 'finish'; id: string; choice: number; reason: 'stop' | 'length' }
   | { type: 'done'; id: string; usage: { prompt_tokens: number; completion_tokens: number; total_tokens: number } }
   | { type: 'error'; id: string; status: number; message: string; param: string | null; code: string | null }
+  /** A cancelled request's sequences have all left the batch (its slots are free). */
+  | { type: 'cancelled'; id: string }
   | { type: 'ready'; backend: string; reason: string };

@@ -303,7 +303,7 @@ export class Scheduler {
           id: state.request.id,
           usage: { prompt_tokens: state.promptTokens, completion_tokens: state.completionTokens, total_tokens: state.promptTokens + state.completionTokens },
         });
-      }
+      } else this.post({ type: 'cancelled', id: state.request.id }); // its rows have left the batch
     }
   }
 
