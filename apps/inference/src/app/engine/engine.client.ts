@@ -14,8 +14,8 @@ const AUTO_MAX_ENGINES = 4;
  * Running sequences an engine takes before requests spill to the next one. Every engine pays a fixed cost per step
  * (≈ 300 kernel dispatches for tt-micro on wasm, whatever the batch), so a few concurrent requests run faster batched
  * on one engine than spread over several; beyond this, the next core's capacity wins. On the 2-core machine with
- * tt-micro: 4 clients 1,330–1,390 tokens/s on one engine against 1,010–1,070 spread over two; 16 clients 2,380–2,700
- * over two (8 each) against 1,990–2,030 on one.
+ * tt-micro (bench/inference): 4 clients 1,230–1,280 tokens/s filling one engine first against 1,010–1,070 spread
+ * evenly over two; 16 clients 2,110–2,270 over two (8 each) against 1,830–1,910 on one.
  */
 const SPILL_AT = 8;
 
