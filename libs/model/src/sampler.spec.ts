@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { ByteTokenizer } from '@tracetune/tokenizer';
 
-import { maxAbsDiff, tinyConfig, useBackend } from '../test/helpers';
+import { expectContinuousBatching, maxAbsDiff, tinyConfig, useBackend } from '../test/helpers';
 import { decodeStep, KVCache, prefill, prefillBatch, uncachedLogits } from './kv-cache';
 import { TransformerModel } from './model';
 import { Rng } from './rng';
@@ -80,25 +80,9 @@ describe('sampling', () => {
   });
 
   it('should let sequences join and leave a batched KV cache (continuous batching) with the logits of the uncached model', () => {
-    const a = prefill(model, prompts[0]);
-    const b = prefill(model, prompts[1]);
-    let cache = KVCache.merge([a.cache, b.cache]);
-    const seqs = [[...prompts[0], 3], [...prompts[1], 4]];
-    let rows = decodeStep(model, cache, [3, 4]);
-    rows.forEach((r, i) => expect(maxAbsDiff(r, uncachedLogits(model, seqs[i]))).toBeLessThan(1e-4));
-    // A third request joins mid-flight.
-    const c = prefill(model, prompts[2]);
-    cache = KVCache.merge([cache, c.cache]);
-    seqs.push([...prompts[2], 8]);
-    seqs[0].push(5);
-    seqs[1].push(6);
-    rows = decodeStep(model, cache, [5, 6, 8]);
-    rows.forEach((r, i) => expect(maxAbsDiff(r, uncachedLogits(model, seqs[i]))).toBeLessThan(1e-4));
-    // The longest one leaves; the others continue.
-    cache = cache.select([0, 2]);
-    rows = decodeStep(model, cache, [11, 12]);
-    expect(maxAbsDiff(rows[0], uncachedLogits(model, [...seqs[0], 11]))).toBeLessThan(1e-4);
-    expect(maxAbsDiff(rows[1], uncachedLogits(model, [...seqs[2], 12]))).toBeLessThan(1e-4);
+    const joined = KVCache.merge([prefill(model, prompts[0]).cache, prefill(model, prompts[1]).cache]);
+    // A third request joins mid-flight; then the longest one leaves and the others continue.
+    const cache = expectContinuousBatching(model, joined, prompts, [0, 2]);
     const before = tf.memory().numTensors;
     cache.dispose();
     expect(tf.memory().numTensors).toBe(before - 2 * model.config.num_hidden_layers);

@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 
 import { type BackendChoice, setupBackend } from '../src/backend';
 import type { ModelConfig } from '../src/config';
+import { decodeStep, KVCache, prefill, uncachedLogits } from '../src/kv-cache';
 import type { TransformerModel } from '../src/model';
 
 /** Selects a tfjs backend for a spec file (quietly). */
@@ -65,4 +66,24 @@ export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
 /** optimizer.applyGradients with the map tf.variableGrads returns (its declared type is narrower than what it accepts). */
 export function applyGrads(opt: tf.Optimizer, grads: tf.NamedTensorMap): void {
   opt.applyGradients(grads as Parameters<tf.Optimizer['applyGradients']>[0]);
+}
+
+/**
+ * Continuous batching on a KVCache: `cache` holds prompts[0] and prompts[1] (rows 0 and 1); they decode a token,
+ * prompts[2] joins mid-flight, all three decode, then only the rows `keep` stay and decode once more. After every
+ * step each row's logits must be the uncached model's on its whole sequence. Returns the final cache.
+ */
+export function expectContinuousBatching(model: TransformerModel, cache: KVCache, prompts: number[][], keep: [number, number]): KVCache {
+  const expectUncached = (rows: Float32Array[], seqs: number[][]): void =>
+    rows.forEach((r, i) => expect(maxAbsDiff(r, uncachedLogits(model, seqs[i]))).toBeLessThan(1e-4));
+  const seqs = [[...prompts[0], 3], [...prompts[1], 4]];
+  expectUncached(decodeStep(model, cache, [3, 4]), seqs);
+  let batch = KVCache.merge([cache, prefill(model, prompts[2]).cache]);
+  seqs.push([...prompts[2], 8]);
+  seqs[0].push(5);
+  seqs[1].push(6);
+  expectUncached(decodeStep(model, batch, [5, 6, 8]), seqs);
+  batch = batch.select(keep);
+  expectUncached(decodeStep(model, batch, [11, 12]), [[...seqs[keep[0]], 11], [...seqs[keep[1]], 12]]);
+  return batch;
 }
