@@ -543,7 +543,6 @@ function pastMask(valid: Uint8Array, B: number, P: number, T: number, g: number)
   return tf.tensor4d(data, [B, 1, g * T, S]);
 }
 
-
 /** Columns the T new tokens of each row may attend to, [B, P + T] int32: the valid cached ones and the new ones. */
 function attendableColumns(valid: Uint8Array, B: number, P: number, T: number): tf.Tensor2D {
   const S = P + T;

@@ -19,6 +19,7 @@ interface WasmBackend {
   dataIdMap: { get(dataId: tf.DataId): { memoryOffset: number } };
   makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
   disposeData(dataId: tf.DataId): boolean;
+  typedArrayFromHeap(info: tf.TensorInfo): Float32Array | Int32Array | Uint8Array;
 }
 
 /** The module's exports (attention.wat); every argument is a byte offset into the backend's heap or a size. */
@@ -70,7 +71,13 @@ function slotAttentionKernel(args: { inputs: tf.NamedTensorInfoMap; backend: unk
   const backend = args.backend as WasmBackend;
   const { q, k, v, kBuf, vBuf, slots, positions } = args.inputs as Record<'q' | 'k' | 'v' | 'kBuf' | 'vBuf' | 'slots' | 'positions', tf.TensorInfo>;
   const [M, H, D] = q.shape;
-  const [, Hkv, C] = kBuf.shape;
+  const [rows, Hkv, C] = kBuf.shape;
+  // An entry outside the buffers would write outside them: checked on the heap (no copy), per call.
+  const slot = backend.typedArrayFromHeap(slots);
+  const column = backend.typedArrayFromHeap(positions);
+  for (let m = 0; m < M; m++) {
+    if (slot[m] < 0 || slot[m] >= rows || column[m] < 0 || column[m] >= C) throw new Error(`slotAttention: entry ${m} at slot ${slot[m]}, column ${column[m]} is outside [${rows}, ${C}]`);
+  }
   const out = backend.makeOutput([M, H, D], 'float32');
   if (M === 0) return out;
   const scratch = backend.makeOutput([Math.ceil(C / 4) * 4], 'float32');
@@ -120,16 +127,10 @@ export function fusedAttention(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D, v
  */
 export function slotAttention(q: tf.Tensor3D, k: tf.Tensor3D, v: tf.Tensor3D, kBuf: tf.Tensor4D, vBuf: tf.Tensor4D, slots: tf.Tensor1D, positions: tf.Tensor1D): tf.Tensor3D {
   const [M, H, D] = q.shape;
-  const [rows, Hkv, C, bd] = kBuf.shape;
+  const [, Hkv, , bd] = kBuf.shape;
   if (bd !== D || H % Hkv !== 0 || !tf.util.arraysEqual(k.shape, [M, Hkv, D]) || !tf.util.arraysEqual(v.shape, k.shape) || !tf.util.arraysEqual(vBuf.shape, kBuf.shape) || slots.size !== M || positions.size !== M) {
     throw new Error(`slotAttention: incompatible shapes q [${q.shape}], k [${k.shape}], v [${v.shape}], buffers [${kBuf.shape}], ${slots.size} slots, ${positions.size} positions`);
   }
   if (slots.dtype !== 'int32' || positions.dtype !== 'int32') throw new Error('slotAttention: slots and positions must be int32');
-  // Out-of-range slots or columns would write outside the buffers: checked here, on the host copies the caller made.
-  const s = slots.dataSync();
-  const p = positions.dataSync();
-  for (let m = 0; m < M; m++) {
-    if (s[m] < 0 || s[m] >= rows || p[m] < 0 || p[m] >= C) throw new Error(`slotAttention: entry ${m} at slot ${s[m]}, column ${p[m]} is outside [${rows}, ${C}]`);
-  }
   return tf.engine().runKernel(SLOT_ATTENTION, { q, k, v, kBuf, vBuf, slots, positions }) as tf.Tensor3D;
 }
