@@ -101,19 +101,7 @@ export class SlotCache {
   private copyIn(layers: LayerKV[], row: number, n: number): number {
     this.reserve(n);
     const slot = this.allocate();
-    const { num_key_value_heads: Hkv, head_dim: D } = this.model.config;
-    const C = this.columns;
-    layers.forEach(({ k, v }, l) => {
-      const width = k.shape[2];
-      for (const [from, to] of [[k, this.layers[l].k] as const, [v, this.layers[l].v] as const]) {
-        const src = heap(from);
-        const dst = heap(to);
-        for (let h = 0; h < Hkv; h++) {
-          const at = (row * Hkv + h) * width * D;
-          dst.set(src.subarray(at, at + n * D), (slot * Hkv + h) * C * D);
-        }
-      }
-    });
+    layers.forEach((layer, l) => copyRow(layer, row, this.layers[l], slot, n));
     this.lengths[slot] = n;
     return slot;
   }
@@ -136,23 +124,28 @@ export class SlotCache {
 
   /** New buffers of the given capacity holding every slot's tokens. */
   private resize(rows: number, columns: number): void {
-    const { num_key_value_heads: Hkv, head_dim: D } = this.model.config;
-    const [oldRows, oldColumns] = [this.rows, this.columns];
+    const oldRows = this.rows;
     const layers = this.allocateBuffers(rows, columns);
     this.layers.forEach((old, l) => {
-      for (const [from, to] of [[old.k, layers[l].k] as const, [old.v, layers[l].v] as const]) {
-        const src = heap(from);
-        const dst = heap(to);
-        for (let slot = 0; slot < oldRows; slot++) {
-          const n = this.lengths[slot] * D;
-          if (n === 0) continue;
-          for (let h = 0; h < Hkv; h++) dst.set(src.subarray((slot * Hkv + h) * oldColumns * D, (slot * Hkv + h) * oldColumns * D + n), (slot * Hkv + h) * columns * D);
-        }
-      }
+      for (let slot = 0; slot < oldRows; slot++) if (this.lengths[slot] > 0) copyRow(old, slot, layers[l], slot, this.lengths[slot]);
       tf.dispose([old.k, old.v]);
     });
     this.layers = layers;
     this.lengths = [...this.lengths, ...new Array<number>(rows - oldRows).fill(0)];
+  }
+}
+
+/** Copies columns 0 … n − 1 of row `fromRow` of one layer's keys and values ([rows, Hkv, width, D]) into row `toRow` of another's. */
+function copyRow(from: LayerKV, fromRow: number, to: LayerKV, toRow: number, n: number): void {
+  const [, Hkv, fromWidth, D] = from.k.shape;
+  const toWidth = to.k.shape[2];
+  for (const part of ['k', 'v'] as const) {
+    const src = heap(from[part]);
+    const dst = heap(to[part]);
+    for (let h = 0; h < Hkv; h++) {
+      const at = (fromRow * Hkv + h) * fromWidth * D;
+      dst.set(src.subarray(at, at + n * D), (toRow * Hkv + h) * toWidth * D);
+    }
   }
 }
 
