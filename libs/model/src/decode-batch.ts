@@ -44,7 +44,8 @@ class SlotBatch implements DecodeBatch {
     try {
       for (const prompt of prompts) {
         const hit = this.prefixes?.lookup(prompt) ?? null;
-        const slot = hit ? this.adoptPrefix(hit) : this.cache.allocate();
+        // Copied straight from the cache entry (no intermediate `take()`); inserts come only after the pass.
+        const slot = hit ? this.cache.adoptPrefix(hit) : this.cache.allocate();
         joined.push(slot);
         entries.push({ slot, tokens: prompt.slice(hit?.length ?? 0) });
       }
@@ -67,15 +68,6 @@ class SlotBatch implements DecodeBatch {
   dispose(): void {
     this.cache.dispose();
     this.slots = [];
-  }
-
-  private adoptPrefix(hit: PrefixHit): number {
-    const prefix = hit.take();
-    try {
-      return this.cache.adoptPrefix(prefix);
-    } finally {
-      disposePrefix(prefix);
-    }
   }
 }
 

@@ -16,6 +16,11 @@ export interface PrefixHit {
   /** Identifies the cached entry and length: prompts with equal keys can share one batched prefill. */
   key: string;
   length: number;
+  /**
+   * The entry's keys and values ([1, Hkv, ≥ length, D] per layer; the match is columns 0 … length − 1), borrowed:
+   * valid until the next insert into the cache, never to be disposed. For copying straight into another cache.
+   */
+  layers: readonly LayerKV[];
   /** The prefix's keys and values ([1, Hkv, length, D] per layer), the caller's to dispose after the prefill. */
   take(): CachedPrefix;
 }
@@ -78,6 +83,7 @@ export class PrefixCache {
     return {
       key: `${entry.id}:${n}`,
       length: n,
+      layers: entry.layers,
       take: () => ({
         length: n,
         layers: tf.tidy(() =>

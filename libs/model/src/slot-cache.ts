@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 
 import { fusedAttentionAvailable } from './kernels/attention';
-import type { CachedPrefix, KVCache, StepLogits } from './kv-cache';
+import type { KVCache, StepLogits } from './kv-cache';
 import type { LayerKV, TransformerModel } from './model';
 
 /** The part of tfjs-backend-wasm's BackendWasm used to reach tensors' memory. */
@@ -92,13 +92,16 @@ export class SlotCache {
     return this.copyIn(cache.layers, row, n);
   }
 
-  /** Takes a free slot holding a cached prefix (its columns 0 … length − 1); returns the slot. The prefix stays the caller's. */
-  adoptPrefix(prefix: CachedPrefix): number {
+  /**
+   * Takes a free slot holding a cached prefix (columns 0 … length − 1 of its per-layer [1, Hkv, width, D] tensors, e.g.
+   * a PrefixHit's entry); returns the slot. The prefix stays the caller's.
+   */
+  adoptPrefix(prefix: { layers: readonly LayerKV[]; length: number }): number {
     return this.copyIn(prefix.layers, 0, prefix.length);
   }
 
   /** A new slot holding columns 0 … n − 1 of row `row` of per-layer [rows, Hkv, width, D] tensors. */
-  private copyIn(layers: LayerKV[], row: number, n: number): number {
+  private copyIn(layers: readonly LayerKV[], row: number, n: number): number {
     this.reserve(n);
     const slot = this.allocate();
     layers.forEach((layer, l) => copyRow(layer, row, this.layers[l], slot, n));
