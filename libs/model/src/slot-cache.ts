@@ -109,9 +109,9 @@ export class SlotCache {
     return slot;
   }
 
-  /** Counts `count` more tokens in each slot (written by the pass that just ran). */
-  advance(slots: readonly number[], count = 1): void {
-    for (const s of slots) this.lengths[s] += count;
+  /** Counts `count` more tokens in a slot (written by the pass that just ran). */
+  advance(slot: number, count: number): void {
+    this.lengths[slot] += count;
   }
 
   dispose(): void {
@@ -198,7 +198,7 @@ export function forwardSlots(model: TransformerModel, cache: SlotCache, entries:
   });
   const data = logits.dataSync() as Float32Array;
   logits.dispose();
-  entries.forEach((e) => cache.advance([e.slot], e.tokens.length));
+  for (const e of entries) cache.advance(e.slot, e.tokens.length);
   const V = model.config.vocab_size;
   return entries.map((_, i) => data.slice(i * V, (i + 1) * V));
 }
