@@ -206,13 +206,16 @@ describe('chat and completions (official openai SDK, real inference process)', (
       ((await fetch(`${inference.url}/health`).then((r) => r.json())) as { details: { requestsPerEngine: number[] } }).details.requestsPerEngine;
     const before = await health();
     expect(before).toHaveLength(2);
-    const ask = (seed: number) => client.chat.completions.create({ model: 'tt-nano', messages, max_tokens: 24, seed, temperature: 1 });
-    // 12 at once: the first engine takes 8 running sequences, the other the rest.
-    const answers = await Promise.all(Array.from({ length: 12 }, (_, i) => ask(100 + (i % 6))));
+    // Seeds whose completions run all 300 tokens (no early stop token): every request is still running when the last
+    // of the 12 arrives, so the first engine holds 8 running sequences and the rest spill to the other.
+    const seeds = [9, 10, 11, 21];
+    const ask = (seed: number) => client.chat.completions.create({ model: 'tt-micro', messages, max_tokens: 300, seed });
+    const answers = await Promise.all(Array.from({ length: 12 }, (_, i) => ask(seeds[i % 4])));
     const after = await health();
     expect(after[1] - before[1]).toBeGreaterThanOrEqual(1);
     expect(after[0] + after[1] - before[0] - before[1]).toBe(12);
-    // Requests i and i + 6 share a seed but may have run on different engines: the same text either way.
-    for (let i = 0; i < 6; i++) expect(answers[i + 6].choices[0].message.content).toBe(answers[i].choices[0].message.content);
+    // Requests i, i + 4 and i + 8 share a seed but may have run on different engines: the same text either way.
+    for (let i = 4; i < 12; i++) expect(answers[i].choices[0].message.content).toBe(answers[i % 4].choices[0].message.content);
+    expect(answers.every((a) => a.usage?.completion_tokens === 300)).toBe(true);
   }, 60_000);
 });
