@@ -2,11 +2,39 @@ import * as tf from '@tensorflow/tfjs-core';
 
 import { applyGrads, maxAbsDiff, randomizeBiases, tinyConfig, tinyQwen2Config, useBackend, values } from '../test/helpers';
 import { referenceLogits } from '../test/reference';
-import { builtinConfig, configFromHf } from './config';
+import { builtinConfig, configFromHf, type ModelConfig } from './config';
 import { TransformerModel } from './model';
 
-describe('TransformerModel', () => {
-  beforeAll(() => useBackend('cpu'));
+/** A Qwen3-shaped config: per-head q/k RMSNorm, head_dim ≠ hidden/heads, tied head. */
+function tinyQwen3Config(): ModelConfig {
+  return configFromHf({
+    architectures: ['Qwen3ForCausalLM'],
+    model_type: 'qwen3',
+    vocab_size: 40,
+    hidden_size: 16,
+    intermediate_size: 24,
+    num_hidden_layers: 2,
+    num_attention_heads: 4,
+    num_key_value_heads: 2,
+    head_dim: 6,
+    rms_norm_eps: 1e-6,
+    rope_theta: 1000000,
+    tie_word_embeddings: true,
+  });
+}
+
+/** Random values in ±0.5 added to every weight whose name contains `part`, so that a misplaced or stale one shows. */
+function perturb(model: TransformerModel, part: string, seed: number): void {
+  for (const [name, v] of model.namedWeights()) {
+    if (name.includes(part)) v.assign(tf.add(v, tf.randomUniform(v.shape, -0.5, 0.5, 'float32', seed++)));
+  }
+}
+
+// The three architectures against a float64 forward pass, on cpu (tfjs ops) and on wasm (inference passes use fused
+// and packed weights and the packed matmul kernel; see kernels/matmul.ts).
+describe.each(['cpu', 'wasm'] as const)('TransformerModel forward pass on %s', (backend) => {
+  beforeAll(() => useBackend(backend));
+  afterAll(() => useBackend('cpu'));
 
   it('should match a float64 reference forward pass (Llama GQA, untied head)', () => {
     const model = TransformerModel.random(tinyConfig(), 3);
@@ -29,31 +57,66 @@ describe('TransformerModel', () => {
   });
 
   it('should match the reference for Qwen3 (per-head q/k RMSNorm, head_dim ≠ hidden/heads)', () => {
-    const config = configFromHf({
-      architectures: ['Qwen3ForCausalLM'],
-      model_type: 'qwen3',
-      vocab_size: 40,
-      hidden_size: 16,
-      intermediate_size: 24,
-      num_hidden_layers: 2,
-      num_attention_heads: 4,
-      num_key_value_heads: 2,
-      head_dim: 6,
-      rms_norm_eps: 1e-6,
-      rope_theta: 1000000,
-      tie_word_embeddings: true,
-    });
-    const model = TransformerModel.random(config, 6);
+    const model = TransformerModel.random(tinyQwen3Config(), 6);
     // Non-trivial norm weights, so that a missing or misplaced q/k norm changes the logits.
-    for (const [name, v] of model.namedWeights()) {
-      if (name.includes('_norm.')) v.assign(tf.add(v, tf.randomUniform(v.shape, -0.5, 0.5, 'float32', 9)));
-    }
+    perturb(model, '_norm.', 9);
     const tokens = [2, 7, 1, 8, 28, 18];
     const got = model.logits([tokens]);
     expect(maxAbsDiff(values(got), referenceLogits(model, tokens).flat())).toBeLessThan(1e-5);
     got.dispose();
     model.dispose();
   });
+
+  it.each([
+    ['Llama', () => tinyConfig()],
+    ['Qwen3', () => tinyQwen3Config()],
+  ])('should follow reassigned weights (%s: derived inference weights are rebuilt)', (_, config) => {
+    const model = TransformerModel.random(config(), 7);
+    const tokens = [4, 8, 15, 16, 23];
+    model.logits([tokens]).dispose(); // builds the derived weights
+    perturb(model, '', 21); // every weight, the embedding (tied head) included
+    const got = model.logits([tokens]);
+    expect(maxAbsDiff(values(got), referenceLogits(model, tokens).flat())).toBeLessThan(1e-5);
+    got.dispose();
+    model.dispose();
+  });
+
+  it('should release every tensor, derived inference weights included, when a model is disposed', () => {
+    const before = tf.memory().numTensors;
+    const model = TransformerModel.random(tinyConfig(), 8);
+    model.logits([[1, 2, 3]]).dispose();
+    model.dispose();
+    expect(tf.memory().numTensors).toBe(before);
+  });
+});
+
+/** Logits of a LoRA model (random B, so that the adapters count) built from fixed seeds on one backend. */
+async function loraLogits(backend: 'cpu' | 'wasm'): Promise<number[]> {
+  await useBackend(backend);
+  const model = TransformerModel.random(tinyConfig(), 11);
+  model.addLora({ rank: 4, alpha: 8, dropout: 0, targets: ['q_proj', 'o_proj', 'up_proj', 'down_proj'] }, 3);
+  let seed = 40;
+  for (const v of model.trainableVariables()) if (v.name.endsWith('lora_B')) v.assign(tf.randomUniform(v.shape, -0.3, 0.3, 'float32', seed++));
+  const got = model.logits([[7, 3, 9, 1, 30]]);
+  const out = values(got);
+  got.dispose();
+  model.dispose();
+  return out;
+}
+
+describe('TransformerModel with LoRA adapters', () => {
+  afterAll(() => useBackend('cpu'));
+
+  it('should give the same logits on wasm (packed base weights, adapters through tfjs) as on cpu', async () => {
+    const cpu = await loraLogits('cpu');
+    const wasm = await loraLogits('wasm');
+    expect(maxAbsDiff(wasm, cpu)).toBeLessThan(1e-5);
+    expect(Math.max(...cpu.map(Math.abs))).toBeGreaterThan(1e-3);
+  });
+});
+
+describe('TransformerModel', () => {
+  beforeAll(() => useBackend('cpu'));
 
   it('should compute log-probs of targets as log_softmax(logits) gathered, and the entropy', () => {
     const model = TransformerModel.random(tinyConfig(), 5);

@@ -4,6 +4,7 @@ import './gradients';
 
 import { type ModelConfig, parameterCount } from './config';
 import { fusedAttention, fusedAttentionAvailable, slotAttention } from './kernels/attention';
+import { packedMatMul, packedMatMulAvailable, type PackedWeight, packWeight } from './kernels/matmul';
 import { type LoraConfig, type LoraTarget, validateLoraConfig } from './lora';
 import { bmm, bmmTransposeB, logSumExp, MASKED, matmul, matmulShared, rmsNorm, ropeTables, rotateHalfMatrix, silu } from './ops';
 import { Rng } from './rng';
@@ -66,12 +67,27 @@ export type LogProbResult = {
 export type TokenBatch = number[][] | tf.Tensor2D;
 
 /** Inference-only fused weights of one layer (see TransformerModel.fusedLayer). */
-interface FusedLayer {
-  /** dataIds of the source variables when built: a reassigned weight invalidates the entry. */
+/** An inference weight [in, out]: packed for the wasm matmul kernel where it runs (kernels/matmul.ts), else plain. */
+type InferenceWeight = tf.Tensor2D | PackedWeight;
+
+function inferenceMatmul(x: tf.Tensor2D, w: InferenceWeight): tf.Tensor2D {
+  return w instanceof tf.Tensor ? tf.matMul(x, w) : packedMatMul(x, w);
+}
+
+function disposeInferenceWeight(w: InferenceWeight): void {
+  (w instanceof tf.Tensor ? w : w.panels).dispose();
+}
+
+/** An inference weight derived from model variables; a reassigned variable (new dataId) invalidates it. */
+interface Derived<T> {
   sources: object[];
-  qkv: tf.Tensor2D; // [C, 2·(H+Hkv)·D + Hkv·D]
+  value: T;
+}
+
+interface FusedLayer {
+  qkv: InferenceWeight; // [C, 2·(H+Hkv)·D + Hkv·D]
   bias: tf.Tensor1D | null;
-  gateUp: tf.Tensor2D; // [C, 2I]
+  gateUp: InferenceWeight; // [C, 2I]
 }
 
 interface LoraState {
@@ -103,7 +119,9 @@ export class TransformerModel {
   private readonly rotate: tf.Tensor2D;
   private readonly causalMasks = new Map<string, tf.Tensor4D>();
   private readonly dropoutRng: Rng;
-  private readonly fusedCache = new Map<number, FusedLayer>();
+  private readonly fusedCache = new Map<number, Derived<FusedLayer>>();
+  /** Single weights packed for inference matmuls on wasm, by name ('head' for the output projection). */
+  private readonly packedCache = new Map<string, Derived<PackedWeight>>();
   /** tfjs variable names are global: each model prefixes its HF names with a unique id (`m3/model.norm.weight`). */
   readonly variablePrefix: string;
   private static nextId = 0;
@@ -278,6 +296,10 @@ export class TransformerModel {
 
   /** Output head: final hidden [N, C] → logits [N, V] (tied: embeddingᵀ). */
   head(hidden: tf.Tensor2D): tf.Tensor2D {
+    const source = this.config.tie_word_embeddings ? 'model.embed_tokens.weight' : 'lm_head.weight';
+    if (this.packedInference()) {
+      return packedMatMul(hidden, this.packed('head', source, (w) => (this.config.tie_word_embeddings ? tf.transpose(w) : w)));
+    }
     const w = this.config.tie_word_embeddings
       ? tf.transpose(this.weight('model.embed_tokens.weight') as tf.Tensor2D) // [C, V]
       : (this.weight('lm_head.weight') as tf.Tensor2D);
@@ -338,7 +360,7 @@ export class TransformerModel {
       let v4: tf.Tensor4D;
       const fused = fuse ? this.fusedLayer(l) : null;
       if (fused && cosQK && sinQK) {
-        let y = tf.matMul(hIn, fused.qkv); // [B*T, QK | Hkv*D | QK]
+        let y = inferenceMatmul(hIn, fused.qkv); // [B*T, QK | Hkv*D | QK]
         if (fused.bias) y = tf.add(y, fused.bias);
         const [qk, v, qkRot] = tf.split(y, [QK, Hkv * D, QK], 1);
         const [q, k] = tf.split(tf.add(tf.mul(qk, cosQK), tf.mul(qkRot, sinQK)), [H * D, Hkv * D], 1); // RoPE
@@ -376,7 +398,7 @@ export class TransformerModel {
 
       const hMlp = rmsNorm(x, this.weight(`${p}.post_attention_layernorm.weight`) as tf.Tensor1D, c.rms_norm_eps);
       const [gate, up] = fused // [B*T, I] each
-        ? tf.split(tf.matMul(hMlp, fused.gateUp), 2, 1)
+        ? tf.split(inferenceMatmul(hMlp, fused.gateUp), 2, 1)
         : this.projShared(hMlp, [`${p}.mlp.gate_proj`, `${p}.mlp.up_proj`], input.training);
       x = tf.add(x, this.proj(tf.mul(silu(gate), up), `${p}.mlp.down_proj`, input.training));
     }
@@ -399,8 +421,8 @@ export class TransformerModel {
     const mlp = [`${p}.mlp.gate_proj.weight`, `${p}.mlp.up_proj.weight`];
     const sources = [...names, ...biasNames, ...mlp].map((n) => this.weight(n).dataId);
     const hit = this.fusedCache.get(l);
-    if (hit && hit.sources.every((d, i) => d === sources[i])) return hit;
-    if (hit) tf.dispose([hit.qkv, hit.gateUp, ...(hit.bias ? [hit.bias] : [])]);
+    if (hit && hit.sources.every((d, i) => d === sources[i])) return hit.value;
+    if (hit) disposeFused(hit.value);
     const scale = 1 / Math.sqrt(D);
     // rotate_half over the last axis in blocks of D: [..., h*D] → per head concat(−x[D/2:], x[:D/2]).
     const rot = (w: tf.Tensor): tf.Tensor => {
@@ -413,20 +435,47 @@ export class TransformerModel {
       const qs = tf.mul(q, scale);
       return tf.keep(tf.tidy(() => tf.concat([qs, k, v, rot(qs), rot(k)], axis)));
     };
+    // Packed for the wasm matmul kernel where it runs (the concatenation then is only a step towards it).
+    const prepare = (w: tf.Tensor2D): InferenceWeight => {
+      if (!packedMatMulAvailable()) return w;
+      const packed = packWeight(w);
+      w.dispose();
+      return { panels: tf.keep(packed.panels), columns: packed.columns };
+    };
     const [wq, wk, wv] = names.map((n) => this.weight(n));
     const built: FusedLayer = {
-      sources,
-      qkv: fuse(wq, wk, wv, 1) as tf.Tensor2D,
+      qkv: prepare(fuse(wq, wk, wv, 1) as tf.Tensor2D),
       bias: biasNames.length ? (fuse(this.weight(biasNames[0]), this.weight(biasNames[1]), this.weight(biasNames[2]), 0) as tf.Tensor1D) : null,
-      gateUp: tf.keep(tf.concat(mlp.map((n) => this.weight(n)), 1)) as tf.Tensor2D,
+      gateUp: prepare(tf.keep(tf.concat(mlp.map((n) => this.weight(n)), 1)) as tf.Tensor2D),
     };
-    this.fusedCache.set(l, built);
+    this.fusedCache.set(l, { sources, value: built });
     return built;
   }
 
+  /** Whether inference matmuls here use packed weights: the wasm kernel runs and no gradient is being recorded. */
+  private packedInference(): boolean {
+    return tf.engine().state.gradientDepth === 0 && packedMatMulAvailable();
+  }
+
+  /** The packed form of `transform(weight(source))`, cached under `key` until the variable is reassigned. */
+  private packed(key: string, source: string, transform: (w: tf.Tensor2D) => tf.Tensor2D = (w) => w): PackedWeight {
+    const variable = this.weight(source);
+    const hit = this.packedCache.get(key);
+    if (hit && hit.sources[0] === variable.dataId) return hit.value;
+    if (hit) hit.value.panels.dispose();
+    const value = tf.tidy(() => {
+      const packed = packWeight(transform(variable as tf.Tensor2D));
+      return { panels: tf.keep(packed.panels), columns: packed.columns };
+    });
+    this.packedCache.set(key, { sources: [variable.dataId], value });
+    return value;
+  }
+
   dispose(): void {
-    for (const f of this.fusedCache.values()) tf.dispose([f.qkv, f.gateUp, ...(f.bias ? [f.bias] : [])]);
+    for (const f of this.fusedCache.values()) disposeFused(f.value);
     this.fusedCache.clear();
+    for (const p of this.packedCache.values()) p.value.panels.dispose();
+    this.packedCache.clear();
     this.removeLora();
     for (const w of this.weights.values()) w.dispose();
     this.weights.clear();
@@ -453,13 +502,17 @@ export class TransformerModel {
 
   /** proj for several projections of the same input (one shared transpose of x in the backward pass). */
   private projShared(x: tf.Tensor2D, prefixes: string[], training?: boolean): tf.Tensor2D[] {
-    const base = matmulShared(x, prefixes.map((p) => this.weight(`${p}.weight`) as tf.Tensor2D));
+    const base = this.packedInference()
+      ? prefixes.map((p) => packedMatMul(x, this.packed(`${p}.weight`, `${p}.weight`)))
+      : matmulShared(x, prefixes.map((p) => this.weight(`${p}.weight`) as tf.Tensor2D));
     return prefixes.map((p, i) => this.adapt(x, base[i], p, training));
   }
 
   /** x·W (+ bias) (+ LoRA: (α/r)·dropout(x)·A·B). x [N, in] → [N, out]. */
   private proj(x: tf.Tensor2D, prefix: string, training?: boolean): tf.Tensor2D {
-    return this.adapt(x, matmul(x, this.weight(`${prefix}.weight`) as tf.Tensor2D), prefix, training);
+    const name = `${prefix}.weight`;
+    const base = this.packedInference() ? packedMatMul(x, this.packed(name, name)) : matmul(x, this.weight(name) as tf.Tensor2D);
+    return this.adapt(x, base, prefix, training);
   }
 
   /** Adds the bias and the LoRA term to a base projection y = x·W. */
@@ -510,7 +563,6 @@ export class TransformerModel {
   }
 }
 
-/** Positions 0..T−1 for each of B rows, [B*T]. */
 /** A trainable variable holding `data`; the temporary tensor it is copied from is released at once. */
 function ownedVariable(data: Float32Array, shape: number[], name: string): tf.Variable {
   const initial = tf.tensor(data, shape);
@@ -519,6 +571,13 @@ function ownedVariable(data: Float32Array, shape: number[], name: string): tf.Va
   return variable;
 }
 
+function disposeFused(f: FusedLayer): void {
+  disposeInferenceWeight(f.qkv);
+  disposeInferenceWeight(f.gateUp);
+  f.bias?.dispose();
+}
+
+/** Positions 0..T−1 for each of B rows, [B*T]. */
 export function rangePositions(B: number, T: number): Int32Array {
   const p = new Int32Array(B * T);
   for (let b = 0; b < B; b++) for (let t = 0; t < T; t++) p[b * T + t] = t;

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 
 import { registerAttention } from './kernels/attention';
+import { registerPackedMatMul } from './kernels/matmul';
 
 /** The parts of the wasm backend a JS kernel needs (see tfjs-backend-wasm BackendWasm). */
 interface WasmBackendLike {
@@ -131,6 +132,7 @@ export function registerWasmKernels(): void {
   if (registered) return;
   registered = true;
   registerAttention();
+  registerPackedMatMul();
   if (!tf.getKernel('UnsortedSegmentSum', 'wasm')) {
     tf.registerKernel({ kernelName: 'UnsortedSegmentSum', backendName: 'wasm', kernelFunc: unsortedSegmentSum as tf.KernelFunc });
   }

@@ -1,26 +1,11 @@
 import * as tf from '@tensorflow/tfjs-core';
 
 import { ATTENTION_WASM } from './attention.wasm';
+import { heapModule, heapOffset, type WasmBackend } from './heap-module';
 
 /** tfjs kernel names of the fused inference attention (wasm backend only). */
 export const ATTENTION = 'TracetuneAttention';
 export const SLOT_ATTENTION = 'TracetuneSlotAttention';
-
-/** WebAssembly's JS API as used here (the libraries compile without DOM types, which is where tsc declares it). */
-interface WebAssemblyApi {
-  Module: new (bytes: Uint8Array) => object;
-  Instance: new (module: object, imports: Record<string, Record<string, unknown>>) => { exports: Record<string, unknown> };
-}
-const { WebAssembly } = globalThis as unknown as { WebAssembly: WebAssemblyApi };
-
-/** The parts of tfjs-backend-wasm's BackendWasm this kernel uses (`memory` is its WebAssembly.Memory). */
-interface WasmBackend {
-  wasm: { asm: { memory: object } };
-  dataIdMap: { get(dataId: tf.DataId): { memoryOffset: number } };
-  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
-  disposeData(dataId: tf.DataId): boolean;
-  typedArrayFromHeap(info: tf.TensorInfo): Float32Array | Int32Array | Uint8Array;
-}
 
 /** The module's exports (attention.wat); every argument is a byte offset into the backend's heap or a size. */
 interface Kernels {
@@ -28,18 +13,7 @@ interface Kernels {
   attend_slots(q: number, k: number, v: number, kBuf: number, vBuf: number, slots: number, positions: number, out: number, scratch: number, M: number, H: number, Hkv: number, C: number, D: number): void;
 }
 
-/** One instance per wasm memory (per backend): the module works on the backend's heap in place. */
-const instances = new WeakMap<object, Kernels>();
-
-function kernelsFor(memory: object): Kernels {
-  let kernels = instances.get(memory);
-  if (!kernels) {
-    const module = new WebAssembly.Module(Buffer.from(ATTENTION_WASM, 'base64'));
-    kernels = new WebAssembly.Instance(module, { env: { memory } }).exports as unknown as Kernels;
-    instances.set(memory, kernels);
-  }
-  return kernels;
-}
+const kernelsFor = heapModule<Kernels>(ATTENTION_WASM);
 
 /**
  * Attention of T new tokens per sequence over its keys and values (cached ones and their own, causally), as one kernel
@@ -56,8 +30,8 @@ function attentionKernel(args: { inputs: tf.NamedTensorInfoMap; backend: unknown
   const out = backend.makeOutput([N, H, T, D], 'float32');
   if (N === 0 || T === 0) return out;
   const scratch = backend.makeOutput([Math.ceil(S / 4) * 4], 'float32');
-  const at = (t: tf.TensorInfo): number => backend.dataIdMap.get(t.dataId).memoryOffset;
-  kernelsFor(backend.wasm.asm.memory).attend(at(q), at(k), at(v), at(valid), at(out), at(scratch), N, H, Hkv, T, S, D);
+  const at = (t: tf.TensorInfo): number => heapOffset(backend, t);
+  kernelsFor(backend).attend(at(q), at(k), at(v), at(valid), at(out), at(scratch), N, H, Hkv, T, S, D);
   backend.disposeData(scratch.dataId);
   return out;
 }
@@ -81,8 +55,8 @@ function slotAttentionKernel(args: { inputs: tf.NamedTensorInfoMap; backend: unk
   const out = backend.makeOutput([M, H, D], 'float32');
   if (M === 0) return out;
   const scratch = backend.makeOutput([Math.ceil(C / 4) * 4], 'float32');
-  const at = (t: tf.TensorInfo): number => backend.dataIdMap.get(t.dataId).memoryOffset;
-  kernelsFor(backend.wasm.asm.memory).attend_slots(at(q), at(k), at(v), at(kBuf), at(vBuf), at(slots), at(positions), at(out), at(scratch), M, H, Hkv, C, D);
+  const at = (t: tf.TensorInfo): number => heapOffset(backend, t);
+  kernelsFor(backend).attend_slots(at(q), at(k), at(v), at(kBuf), at(vBuf), at(slots), at(positions), at(out), at(scratch), M, H, Hkv, C, D);
   backend.disposeData(scratch.dataId);
   return out;
 }

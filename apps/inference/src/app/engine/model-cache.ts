@@ -16,8 +16,9 @@ export interface LoadedModel {
 }
 
 /**
- * Models loaded on first use, kept in an LRU bounded by a memory budget (weights at 4 bytes a parameter). Concurrent
- * first requests for one model share one load.
+ * Models loaded on first use, kept in an LRU bounded by a memory budget (8 bytes a parameter: the weights, and the
+ * inference copies the model derives from them, fused and packed for the matmul kernels; plus the prefix cache).
+ * Concurrent first requests for one model share one load.
  */
 export class ModelCache {
   private readonly loaded = new Map<string, LoadedModel>();
@@ -82,7 +83,7 @@ export class ModelCache {
       model,
       tokenizer,
       prefixes: new PrefixCache(this.prefixCacheBytes),
-      bytes: parameterCount(model.config) * 4 + this.prefixCacheBytes,
+      bytes: parameterCount(model.config) * 8 + this.prefixCacheBytes,
       users: 0,
       lastUsed: Date.now(),
     };
