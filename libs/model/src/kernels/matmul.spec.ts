@@ -41,13 +41,15 @@ describe('packed matmul kernel (wasm)', () => {
     tf.dispose([w, packed.panels]);
   });
 
-  // Rows: whole groups of four, leftovers, both; columns: whole panels, a partial last panel, fewer than one panel.
+  // Rows: fewer than four, whole groups of four, 1–3 left over (an overlapping last tile); columns: whole panels, a partial last panel, fewer than one panel.
   it.each([
     [1, 1, 1],
     [1, 192, 576],
     [3, 7, 5],
     [4, 16, 8],
     [5, 9, 13],
+    [6, 10, 16],
+    [7, 12, 9],
     [9, 33, 261],
     [16, 192, 1024],
     [17, 64, 20],

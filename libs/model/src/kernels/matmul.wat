@@ -7,8 +7,8 @@
 ;; For each panel, four rows of a at a time: 4 × 8 outputs stay in eight f32x4 registers over the whole K, each step
 ;; loading the panel's eight weights (two vectors) once for the four rows and each row's a[m, k] as a splat straight
 ;; from memory (a broadcast load, no shuffle). A panel (K × 32 bytes) stays in the L1 cache while every row group reads
-;; it. Rows left over (M mod 4) take the same loop one at a time. Four rows is what V8 keeps in the 16 vector
-;; registers of x86-64 without spilling (five or six rows measured slower).
+;; it. Four rows is what V8 keeps in the 16 vector registers of x86-64 without spilling (five or six rows measured
+;; slower). Products of fewer than four rows take the same loop one row at a time.
 ;;
 ;; All pointers are byte offsets; K ≥ 1 and M ≥ 1 (the caller handles empty products); scratch holds 8 f32.
 (module
@@ -50,10 +50,13 @@
       (local.set $bp (i32.add (local.get $b) (i32.mul (local.get $p) (local.get $panel))))
       (local.set $m (i32.const 0))
 
-      ;; four rows at a time
+      ;; four rows at a time; with M mod 4 rows left over, the last tile is rows M − 4 … M − 1 (overlapping the one
+      ;; before, whose rows it writes again with the same values): cheaper than those rows one at a time
       (block $quads_done
+        (br_if $quads_done (i32.lt_u (local.get $M) (i32.const 4)))
         (loop $quads
-          (br_if $quads_done (i32.gt_u (i32.add (local.get $m) (i32.const 4)) (local.get $M)))
+          (if (i32.gt_u (i32.add (local.get $m) (i32.const 4)) (local.get $M))
+            (then (local.set $m (i32.sub (local.get $M) (i32.const 4)))))
           (local.set $a0 (i32.add (local.get $a) (i32.mul (local.get $m) (local.get $rowA))))
           (local.set $a1 (i32.add (local.get $a0) (local.get $rowA)))
           (local.set $a2 (i32.add (local.get $a1) (local.get $rowA)))
@@ -95,9 +98,9 @@
           (local.set $o (i32.add (local.get $o) (local.get $rowO)))
           (call $store (local.get $o) (local.get $c30) (local.get $c31) (local.get $cols) (local.get $scratch))
           (local.set $m (i32.add (local.get $m) (i32.const 4)))
-          (br $quads)))
+          (br_if $quads (i32.lt_u (local.get $m) (local.get $M)))))
 
-      ;; the rows left over, one at a time
+      ;; fewer than four rows: one at a time
       (block $rows_done
         (loop $rows
           (br_if $rows_done (i32.ge_u (local.get $m) (local.get $M)))
