@@ -5,7 +5,7 @@
 // serving the same requests one at a time (concurrency 1), measured in the same run; the ratio is printed.
 //
 //   npx nx build inference && node bench/inference/main.mjs [--model tt-micro] [--tokens 64] [--backend wasm]
-//     [--levels 1,4,16,32] [--prefix-cache-mb 64] [--engines 0]
+//     [--levels 1,4,16,32] [--rounds 2] [--prefix-cache-mb 64] [--engines 0]
 import { spawn } from 'node:child_process';
 import http from 'node:http';
 import { createServer } from 'node:net';
@@ -20,6 +20,9 @@ const { values } = parseArgs({
     tokens: { type: 'string', default: '64' },
     backend: { type: 'string', default: 'wasm' },
     levels: { type: 'string', default: '1,4,16,32' },
+    // The levels run in this many rounds, one after another (1, 4, 16, 32, 1, 4, …); each level's row is its best
+    // round. A shared machine's load drifts within minutes, and a drift during one level moves the ratios by ±20 %.
+    rounds: { type: 'string', default: '2' },
     // The requests share their first ~35 prompt tokens (chat template + "Benchmark request "), as real traffic shares
     // templates and system prompts; 0 turns the server's prefix cache off to measure without it.
     'prefix-cache-mb': { type: 'string', default: '64' },
@@ -28,6 +31,7 @@ const { values } = parseArgs({
 });
 const maxTokens = Number(values.tokens);
 const levels = values.levels.split(',').map(Number);
+const rounds = Number(values.rounds);
 
 const port = await new Promise((resolve) => {
   const s = createServer().listen(0, '127.0.0.1', () => {
@@ -152,9 +156,18 @@ for (let i = 0; i < 8; i++) await request(800000 + i);
 const rows = [];
 // Every client sends 8 requests back to back at every level (the single stream too), so the batch spends most of
 // the run in its steady state rather than in ramp-up or in the tail where the last clients finish alone.
-for (const [round, clients] of levels.entries()) rows.push(await level(clients, 8, round));
+for (let r = 0; r < rounds; r++) {
+  for (const [i, clients] of levels.entries()) {
+    const row = await level(clients, 8, r * levels.length + i);
+    console.log(`round ${r + 1}: ${clients} client(s) → ${row.tokensPerSecond.toFixed(1)} tokens/s`);
+    const at = rows.findIndex((x) => x.clients === clients);
+    if (at < 0) rows.push(row);
+    else if (row.tokensPerSecond > rows[at].tokensPerSecond) rows[at] = { ...row, healthP99: Math.max(row.healthP99, rows[at].healthP99) };
+    else rows[at].healthP99 = Math.max(row.healthP99, rows[at].healthP99);
+  }
+}
 const single = rows.find((r) => r.clients === 1);
-console.log('\nclients  requests  tokens/s  ×single  TTFT p50/p99 ms   per-token p50/p99 ms  /health p99 ms');
+console.log(`\nbest of ${rounds} round(s) per level\nclients  requests  tokens/s  ×single  TTFT p50/p99 ms   per-token p50/p99 ms  /health p99 ms`);
 for (const r of rows) {
   const f = (x) => (Number.isFinite(x) ? x.toFixed(1) : '-');
   console.log(
