@@ -41,10 +41,12 @@ describe('packed matmul kernel (wasm)', () => {
     tf.dispose([w, packed.panels]);
   });
 
-  // Rows: fewer than four, whole groups of four, 1–3 left over (an overlapping last tile); columns: whole panels, a partial last panel, fewer than one panel.
+  // Rows: one, two (a pair), three (a pair and one), whole groups of four, 1–3 left over (an overlapping last tile);
+  // columns: whole panels, a partial last panel, fewer than one panel.
   it.each([
     [1, 1, 1],
     [1, 192, 576],
+    [2, 5, 9],
     [3, 7, 5],
     [4, 16, 8],
     [5, 9, 13],

@@ -8,7 +8,7 @@
 ;; loading the panel's eight weights (two vectors) once for the four rows and each row's a[m, k] as a splat straight
 ;; from memory (a broadcast load, no shuffle). A panel (K × 32 bytes) stays in the L1 cache while every row group reads
 ;; it. Four rows is what V8 keeps in the 16 vector registers of x86-64 without spilling (five or six rows measured
-;; slower). Products of fewer than four rows take the same loop one row at a time.
+;; slower). Products of fewer than four rows take the same loop two rows at a time, then one.
 ;;
 ;; All pointers are byte offsets; K ≥ 1 and M ≥ 1 (the caller handles empty products); scratch holds 8 f32.
 (module
@@ -100,7 +100,36 @@
           (local.set $m (i32.add (local.get $m) (i32.const 4)))
           (br_if $quads (i32.lt_u (local.get $m) (local.get $M)))))
 
-      ;; fewer than four rows: one at a time
+      ;; fewer than four rows: two at a time (one pass over the panel for both)
+      (block $pairs_done
+        (loop $pairs
+          (br_if $pairs_done (i32.gt_u (i32.add (local.get $m) (i32.const 2)) (local.get $M)))
+          (local.set $a0 (i32.add (local.get $a) (i32.mul (local.get $m) (local.get $rowA))))
+          (local.set $a1 (i32.add (local.get $a0) (local.get $rowA)))
+          (local.set $c00 (v128.const i32x4 0 0 0 0)) (local.set $c01 (v128.const i32x4 0 0 0 0))
+          (local.set $c10 (v128.const i32x4 0 0 0 0)) (local.set $c11 (v128.const i32x4 0 0 0 0))
+          (local.set $bk (local.get $bp))
+          (local.set $end (i32.add (local.get $a0) (local.get $rowA)))
+          (loop $k2
+            (local.set $b0 (v128.load offset=0 (local.get $bk)))
+            (local.set $b1 (v128.load offset=16 (local.get $bk)))
+            (local.set $x (v128.load32_splat (local.get $a0)))
+            (local.set $c00 (f32x4.add (local.get $c00) (f32x4.mul (local.get $x) (local.get $b0))))
+            (local.set $c01 (f32x4.add (local.get $c01) (f32x4.mul (local.get $x) (local.get $b1))))
+            (local.set $x (v128.load32_splat (local.get $a1)))
+            (local.set $c10 (f32x4.add (local.get $c10) (f32x4.mul (local.get $x) (local.get $b0))))
+            (local.set $c11 (f32x4.add (local.get $c11) (f32x4.mul (local.get $x) (local.get $b1))))
+            (local.set $a0 (i32.add (local.get $a0) (i32.const 4)))
+            (local.set $a1 (i32.add (local.get $a1) (i32.const 4)))
+            (local.set $bk (i32.add (local.get $bk) (i32.const 32)))
+            (br_if $k2 (i32.lt_u (local.get $a0) (local.get $end))))
+          (local.set $o (i32.add (local.get $out) (i32.add (i32.mul (local.get $m) (local.get $rowO)) (i32.shl (local.get $p) (i32.const 5)))))
+          (call $store (local.get $o) (local.get $c00) (local.get $c01) (local.get $cols) (local.get $scratch))
+          (call $store (i32.add (local.get $o) (local.get $rowO)) (local.get $c10) (local.get $c11) (local.get $cols) (local.get $scratch))
+          (local.set $m (i32.add (local.get $m) (i32.const 2)))
+          (br $pairs)))
+
+      ;; a last single row
       (block $rows_done
         (loop $rows
           (br_if $rows_done (i32.ge_u (local.get $m) (local.get $M)))
