@@ -61,6 +61,15 @@ async function tryCpu(): Promise<void> {
   }
 }
 
+/**
+ * The most memory the active backend can hold, or null when only the machine bounds it: tfjs-backend-wasm's heap is
+ * one 32-bit WebAssembly memory (4 GiB), per thread; an allocation beyond it fails with "memory access out of bounds"
+ * and leaves the heap corrupt (later kernels return garbage; seen here).
+ */
+export function backendMemoryLimitBytes(): number | null {
+  return tf.getBackend() === 'wasm' ? 4 * 1024 ** 3 : null;
+}
+
 const ORDER: Exclude<BackendChoice, 'auto'>[] = ['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'];
 const ATTEMPT: Record<Exclude<BackendChoice, 'auto'>, () => Promise<void>> = {
   'tensorflow-gpu': () => tryNative('@tensorflow/tfjs-node-gpu'),

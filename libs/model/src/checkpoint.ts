@@ -62,6 +62,17 @@ function openWeights(dir: string): { lookup: Map<string, SafetensorsFile>; files
   return { lookup, files };
 }
 
+/** The model config of an HF-layout checkpoint directory (its `config.json`), without reading any weights. */
+export function checkpointConfig(dir: string): ModelConfig {
+  const configPath = join(dir, 'config.json');
+  if (!existsSync(configPath)) throw new Error(`No config.json in ${dir}`);
+  try {
+    return configFromHf(readJson(configPath));
+  } catch (e) {
+    throw new Error(`${configPath}: ${(e as Error).message}`);
+  }
+}
+
 /**
  * Loads an HF-layout checkpoint directory (Llama / Qwen2 / Qwen3 causal LM): `config.json`, `model.safetensors` or
  * sharded `*.safetensors` + `model.safetensors.index.json` (F32, F16, BF16, F64 → float32), `tokenizer.json` +
@@ -69,14 +80,7 @@ function openWeights(dir: string): { lookup: Map<string, SafetensorsFile>; files
  * the file and tensor at fault.
  */
 export function loadCheckpoint(dir: string, options: { seed?: number } = {}): LoadedCheckpoint {
-  const configPath = join(dir, 'config.json');
-  if (!existsSync(configPath)) throw new Error(`No config.json in ${dir}`);
-  let config: ModelConfig;
-  try {
-    config = configFromHf(readJson(configPath));
-  } catch (e) {
-    throw new Error(`${configPath}: ${(e as Error).message}`);
-  }
+  const config = checkpointConfig(dir);
   const genPath = join(dir, 'generation_config.json');
   const generationConfig = (existsSync(genPath) ? readJson(genPath) : {}) as GenerationConfig;
   const { lookup, files } = openWeights(dir);

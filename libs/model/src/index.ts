@@ -1,4 +1,4 @@
-export { type BackendChoice, type BackendLog, type BackendReport, setupBackend } from './backend';
+export { backendMemoryLimitBytes, type BackendChoice, type BackendLog, type BackendReport, setupBackend } from './backend';
 export { BUILTIN_CONFIGS, builtinConfig, configFromHf, configToHf, type ModelConfig, parameterCount } from './config';
 export { type CachedPrefix, decodeStep, KVCache, prefill, prefillBatch, type StepLogits, uncachedLogits } from './kv-cache';
 export { createDecodeBatch, type DecodeBatch } from './decode-batch';
@@ -7,6 +7,8 @@ export { disposePrefix, PrefixCache, type PrefixCacheStats, type PrefixHit } fro
 export { LORA_TARGETS, type LoraConfig, type LoraTarget, validateLoraConfig } from './lora';
 export {
   type CoreInput,
+  inferenceBytes,
+  PACK_ALL_MAX_PARAMETERS,
   type LayerKV,
   type LogProbOptions,
   type LogProbResult,
@@ -32,7 +34,7 @@ export {
 } from './sampler';
 export { registerWasmKernels } from './wasm-kernels';
 export { modelShape, type TensorSpec, tensorSpecs } from './weights';
-export { type GenerationConfig, type LoadedCheckpoint, loadCheckpoint, saveCheckpoint } from './checkpoint';
+export { checkpointConfig, type GenerationConfig, type LoadedCheckpoint, loadCheckpoint, saveCheckpoint } from './checkpoint';
 export { registerGradients } from './gradients';
 export { floatToHalf, SafetensorsFile, type SafetensorsDtype, type TensorEntry, type TensorToWrite, writeSafetensors } from './safetensors';
 export { transpose2d } from './weights';

@@ -2,8 +2,8 @@ import * as tf from '@tensorflow/tfjs-core';
 
 import { applyGrads, maxAbsDiff, randomizeBiases, tinyConfig, tinyQwen2Config, useBackend, values } from '../test/helpers';
 import { referenceLogits } from '../test/reference';
-import { builtinConfig, configFromHf, type ModelConfig } from './config';
-import { TransformerModel } from './model';
+import { builtinConfig, configFromHf, type ModelConfig, parameterCount } from './config';
+import { inferenceBytes, PACK_ALL_MAX_PARAMETERS, TransformerModel } from './model';
 
 /** A Qwen3-shaped config: per-head q/k RMSNorm, head_dim ≠ hidden/heads, tied head. */
 function tinyQwen3Config(): ModelConfig {
@@ -87,6 +87,47 @@ describe.each(['cpu', 'wasm'] as const)('TransformerModel forward pass on %s', (
     model.logits([[1, 2, 3]]).dispose();
     model.dispose();
     expect(tf.memory().numTensors).toBe(before);
+  });
+});
+
+describe('inferenceBytes', () => {
+  afterAll(() => useBackend('cpu'));
+
+  // What the first inference pass allocates on wasm (fused and packed copies) is what the estimate says, to 1 %.
+  it.each([
+    ['tt-micro (fused layers)', () => builtinConfig('tt-micro')],
+    ['Qwen3 (q/k norms: every projection packed alone)', () => tinyQwen3Config()],
+  ])('should match the bytes a %s model derives for inference', async (_, config) => {
+    await useBackend('wasm');
+    const model = TransformerModel.random(config(), 1);
+    const weights = tf.memory().numBytes;
+    model.logits([[1, 2, 3]]).dispose();
+    const derived = tf.memory().numBytes - weights;
+    const expected = inferenceBytes(model.config) - 4 * parameterCount(model.config);
+    expect(derived).toBeGreaterThan(0);
+    expect(Math.abs(derived - expected) / expected).toBeLessThan(0.01);
+    model.dispose();
+  });
+
+  it('should leave models above PACK_ALL_MAX_PARAMETERS with their fused copies only (a 0.5B Qwen2 fits 3 GiB)', () => {
+    const qwen = configFromHf({
+      architectures: ['Qwen2ForCausalLM'],
+      model_type: 'qwen2',
+      vocab_size: 151936,
+      hidden_size: 896,
+      intermediate_size: 4864,
+      num_hidden_layers: 24,
+      num_attention_heads: 14,
+      num_key_value_heads: 2,
+      rms_norm_eps: 1e-6,
+      rope_theta: 1000000,
+      tie_word_embeddings: true,
+    });
+    const params = parameterCount(qwen);
+    expect(params).toBeGreaterThan(PACK_ALL_MAX_PARAMETERS);
+    const fused = 24 * 896 * (2 * (14 + 2) * 64 + 2 * 64 + 2 * 4864); // q|k|v|rot(q)|rot(k), gate|up
+    expect(inferenceBytes(qwen)).toBe(4 * (params + fused));
+    expect(inferenceBytes(qwen)).toBeLessThan(3 * 2 ** 30);
   });
 });
 

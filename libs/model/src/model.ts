@@ -84,6 +84,34 @@ interface Derived<T> {
   value: T;
 }
 
+/**
+ * Models up to this size also keep packed copies of the weights the fused layers do not cover (o_proj, down_proj, the
+ * head; every projection of a model with q/k norms). Above it they multiply through tfjs on the variables: the copies
+ * would add ≈ 4 bytes a parameter to a wasm heap that holds 4 GiB per engine (a 0.5B model is 2 GB of weights plus
+ * ≈ 1 GB of fused copies), and filling that heap corrupts it (tfjs-backend-wasm then returns garbage).
+ */
+export const PACK_ALL_MAX_PARAMETERS = 256_000_000;
+
+/**
+ * Bytes a model occupies when serving: its weights (4 a parameter), the fused inference copies (q|k|v|RoPE and
+ * gate|up per layer, unless q/k norms disable fusion) and, for models up to PACK_ALL_MAX_PARAMETERS, the packed copies
+ * of every other projection and of the head (panels padded to 8 columns). An estimate for memory budgets; KV caches
+ * are not included.
+ */
+export function inferenceBytes(c: ModelConfig): number {
+  const { hidden_size: C, intermediate_size: I, num_attention_heads: H, num_key_value_heads: Hkv, head_dim: D, num_hidden_layers: L } = c;
+  const pad = (n: number): number => Math.ceil(n / 8) * 8;
+  const params = parameterCount(c);
+  const fuse = !c.qk_norm;
+  const fused = fuse ? L * C * (pad(2 * (H + Hkv) * D + Hkv * D) + 2 * I) : 0;
+  let packed = 0;
+  if (params <= PACK_ALL_MAX_PARAMETERS) {
+    packed = L * (H * D * pad(C) + I * pad(C)) + C * pad(c.vocab_size); // o_proj, down_proj, head
+    if (!fuse) packed += L * C * (pad(H * D) + 2 * pad(Hkv * D) + 2 * pad(I)); // q, k, v, gate, up one by one
+  }
+  return 4 * (params + fused + packed);
+}
+
 interface FusedLayer {
   qkv: InferenceWeight; // [C, 2·(H+Hkv)·D + Hkv·D]
   bias: tf.Tensor1D | null;
@@ -120,6 +148,7 @@ export class TransformerModel {
   private readonly causalMasks = new Map<string, tf.Tensor4D>();
   private readonly dropoutRng: Rng;
   private readonly fusedCache = new Map<number, Derived<FusedLayer>>();
+  private readonly packAll: boolean;
   /** Single weights packed for inference matmuls on wasm, by name ('head' for the output projection). */
   private readonly packedCache = new Map<string, Derived<PackedWeight>>();
   /** tfjs variable names are global: each model prefixes its HF names with a unique id (`m3/model.norm.weight`). */
@@ -132,6 +161,7 @@ export class TransformerModel {
     this.dropoutRng = new Rng(seed ^ 0x5eed);
     this.variablePrefix = `m${TransformerModel.nextId++}/`;
     this.rotate = tf.keep(tf.tensor2d(rotateHalfMatrix(config.head_dim), [config.head_dim, config.head_dim]));
+    this.packAll = parameterCount(config) <= PACK_ALL_MAX_PARAMETERS;
   }
 
   /** A model with HF's init (normal std 0.02 for matrices, ones for norms, zeros for biases) from a seed. */
@@ -452,9 +482,12 @@ export class TransformerModel {
     return built;
   }
 
-  /** Whether inference matmuls here use packed weights: the wasm kernel runs and no gradient is being recorded. */
+  /**
+   * Whether inference matmuls outside the fused layers use packed copies: the wasm kernel runs, no gradient is being
+   * recorded, and the model is small enough for the copies (PACK_ALL_MAX_PARAMETERS).
+   */
   private packedInference(): boolean {
-    return tf.engine().state.gradientDepth === 0 && packedMatMulAvailable();
+    return this.packAll && tf.engine().state.gradientDepth === 0 && packedMatMulAvailable();
   }
 
   /** The packed form of `transform(weight(source))`, cached under `key` until the variable is reassigned. */

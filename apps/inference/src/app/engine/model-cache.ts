@@ -1,7 +1,10 @@
-import { builtinConfig, loadCheckpoint, parameterCount, PrefixCache, TransformerModel } from '@tracetune/model';
+import { backendMemoryLimitBytes, builtinConfig, checkpointConfig, inferenceBytes, loadCheckpoint, type ModelConfig, PrefixCache, TransformerModel } from '@tracetune/model';
 import { ByteTokenizer, type Tokenizer } from '@tracetune/tokenizer';
 import { join } from 'node:path';
 import type { ModelRef } from './protocol';
+
+/** Share of a bounded backend memory (the wasm heap) that one model's weights and inference copies may take. */
+const HEAP_SHARE_FOR_WEIGHTS = 0.75;
 
 export interface LoadedModel {
   id: string;
@@ -16,9 +19,10 @@ export interface LoadedModel {
 }
 
 /**
- * Models loaded on first use, kept in an LRU bounded by a memory budget (8 bytes a parameter: the weights, and the
- * inference copies the model derives from them, fused and packed for the matmul kernels; plus the prefix cache).
- * Concurrent first requests for one model share one load.
+ * Models loaded on first use, kept in an LRU bounded by a memory budget (`inferenceBytes`: the weights and the inference
+ * copies the model derives from them, fused and packed for the matmul kernels; plus the prefix cache). Concurrent first
+ * requests for one model share one load. A model that cannot fit the backend's memory (the wasm heap) is refused
+ * before any weight is read.
  */
 export class ModelCache {
   private readonly loaded = new Map<string, LoadedModel>();
@@ -65,14 +69,23 @@ export class ModelCache {
 
   private load(ref: ModelRef): LoadedModel {
     this.loads += 1;
+    const dir = ref.artifactKey ? join(this.dataDir, ...ref.artifactKey.split('/')) : null;
+    const config: ModelConfig | null = ref.builtin ? builtinConfig(ref.builtin) : dir ? checkpointConfig(dir) : null;
+    const bytes = config ? inferenceBytes(config) : 0;
+    const limit = backendMemoryLimitBytes();
+    if (limit !== null && bytes > limit * HEAP_SHARE_FOR_WEIGHTS) {
+      throw new Error(
+        `it needs ≈ ${Math.ceil(bytes / 2 ** 20)} MiB for its weights and inference copies, more than ${HEAP_SHARE_FOR_WEIGHTS * 100} % of the ${limit / 2 ** 30} GiB the wasm backend can hold per engine thread (the rest is for KV caches and activations); serve it where the native TensorFlow backend is installed`,
+      );
+    }
     let model: TransformerModel;
     let tokenizer: Tokenizer;
     if (ref.builtin) {
       // Built-in base models are their deterministic initialisation (seed 0): untrained, useful as fine-tuning bases.
       model = TransformerModel.random(builtinConfig(ref.builtin), 0);
       tokenizer = new ByteTokenizer();
-    } else if (ref.artifactKey) {
-      const checkpoint = loadCheckpoint(join(this.dataDir, ...ref.artifactKey.split('/')));
+    } else if (dir) {
+      const checkpoint = loadCheckpoint(dir);
       model = checkpoint.model;
       tokenizer = checkpoint.tokenizer;
     } else {
@@ -83,7 +96,7 @@ export class ModelCache {
       model,
       tokenizer,
       prefixes: new PrefixCache(this.prefixCacheBytes),
-      bytes: parameterCount(model.config) * 8 + this.prefixCacheBytes,
+      bytes: bytes + this.prefixCacheBytes,
       users: 0,
       lastUsed: Date.now(),
     };
