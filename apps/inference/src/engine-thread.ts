@@ -13,6 +13,7 @@ interface EngineOptions {
   backend: BackendChoice;
   memoryBudgetBytes: number;
   prefixCacheBytes: number;
+  kvBudgetBytes: number;
 }
 
 async function main(): Promise<void> {
@@ -30,7 +31,7 @@ async function main(): Promise<void> {
     if (outbox.push(message) === 1) queueMicrotask(flush);
   };
   const report = await setupBackend(options.backend);
-  const scheduler = new Scheduler(new ModelCache(options.dataDir, options.memoryBudgetBytes, options.prefixCacheBytes), post);
+  const scheduler = new Scheduler(new ModelCache(options.dataDir, options.memoryBudgetBytes, options.prefixCacheBytes), post, { kvBudgetBytes: options.kvBudgetBytes });
   port.on('message', (message: ToEngine) => {
     if (message.type === 'submit') void scheduler.submit(message.request);
     else scheduler.cancel(message.id);

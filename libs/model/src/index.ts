@@ -2,7 +2,7 @@ export { backendMemoryLimitBytes, type BackendChoice, type BackendLog, type Back
 export { BUILTIN_CONFIGS, builtinConfig, configFromHf, configToHf, type ModelConfig, parameterCount } from './config';
 export { type CachedPrefix, decodeStep, KVCache, prefill, prefillBatch, type StepLogits, uncachedLogits } from './kv-cache';
 export { createDecodeBatch, type DecodeBatch } from './decode-batch';
-export { decodeSlots, SlotCache, slotCacheAvailable } from './slot-cache';
+export { decodeSlots, SlotCache, slotCacheAvailable, slotCacheBytes } from './slot-cache';
 export { disposePrefix, PrefixCache, type PrefixCacheStats, type PrefixHit } from './prefix-cache';
 export { LORA_TARGETS, type LoraConfig, type LoraTarget, validateLoraConfig } from './lora';
 export {

@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 
 import { fusedAttentionAvailable } from './kernels/attention';
 import type { KVCache, StepLogits } from './kv-cache';
+import type { ModelConfig } from './config';
 import type { LayerKV, TransformerModel } from './model';
 
 /** The part of tfjs-backend-wasm's BackendWasm used to reach tensors' memory. */
@@ -11,6 +12,24 @@ interface HeapBackend {
 
 function heap(t: tf.Tensor): Float32Array {
   return (tf.backend() as unknown as HeapBackend).typedArrayFromHeap(t);
+}
+
+/** A SlotCache's first capacity; both double when needed. */
+const SLOT_ROWS = 4;
+const SLOT_COLUMNS = 64;
+
+/**
+ * Bytes of keys and values a SlotCache reaches when it has held `rows` sequences at once, the longest `columns` tokens
+ * long (capacities double from 4 rows and 64 columns and never shrink while the batch runs). For admission control.
+ */
+export function slotCacheBytes(config: ModelConfig, rows: number, columns: number): number {
+  const grow = (need: number, start: number): number => {
+    let capacity = start;
+    while (capacity < need) capacity *= 2;
+    return capacity;
+  };
+  const { num_hidden_layers: L, num_key_value_heads: Hkv, head_dim: D } = config;
+  return grow(rows, SLOT_ROWS) * grow(columns, SLOT_COLUMNS) * L * 2 * Hkv * D * 4;
 }
 
 /**
@@ -32,8 +51,8 @@ export class SlotCache {
 
   constructor(
     private readonly model: TransformerModel,
-    rows = 4,
-    columns = 64,
+    rows = SLOT_ROWS,
+    columns = SLOT_COLUMNS,
   ) {
     if (!slotCacheAvailable(model)) throw new Error('SlotCache needs the wasm backend and a head size that is a multiple of 4');
     this.layers = this.allocateBuffers(rows, columns);

@@ -64,6 +64,8 @@ export const envSchema = z.object({
   TRACETUNE_INFERENCE_MEMORY_MB: z.coerce.number().int().positive().default(4096),
   /** Inference engine threads (each with its own copy of the models); 0 = one per CPU core, up to 4, on wasm/cpu. */
   TRACETUNE_INFERENCE_THREADS: z.coerce.number().int().nonnegative().default(0),
+  /** MiB of keys/values of running sequences per inference engine thread (at their longest); more requests wait. */
+  TRACETUNE_INFERENCE_KV_MB: z.coerce.number().int().positive().default(1024),
   /** Automatic prefix caching: MiB of prompt-prefix keys/values kept per loaded model; 0 turns it off. */
   TRACETUNE_PREFIX_CACHE_MB: z.coerce.number().int().nonnegative().default(64),
   /** Judge endpoint for score_model / label_model graders (any OpenAI-compatible base URL). */

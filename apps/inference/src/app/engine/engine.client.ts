@@ -124,6 +124,7 @@ export class EngineClient implements OnModuleInit, OnModuleDestroy {
         backend: this.config.get('TRACETUNE_BACKEND'),
         memoryBudgetBytes: Math.floor((this.config.get('TRACETUNE_INFERENCE_MEMORY_MB') * 1024 * 1024) / count),
         prefixCacheBytes: this.config.get('TRACETUNE_PREFIX_CACHE_MB') * 1024 * 1024,
+        kvBudgetBytes: this.config.get('TRACETUNE_INFERENCE_KV_MB') * 1024 * 1024,
       },
     });
     const engine: Engine = { index, worker, ready: false, load: 0, served: 0 };

@@ -1,22 +1,48 @@
-import { setupBackend } from '@tracetune/model';
+import { builtinConfig, setupBackend, slotCacheBytes } from '@tracetune/model';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ModelCache } from './model-cache';
 import type { FromEngine, GenerationRequest } from './protocol';
-import { Scheduler } from './scheduler';
+import { Scheduler, type SchedulerOptions } from './scheduler';
 
 const MODEL = { id: 'tt-nano', builtin: 'tt-nano', artifactKey: null };
 
-/** Runs requests concurrently through a scheduler over `models`; returns each request's text in submission order. */
-async function generateAll(models: ModelCache, requests: GenerationRequest[]): Promise<string[]> {
+/**
+ * Runs requests concurrently through a scheduler over `models`; returns each request's text in submission order, the
+ * most requests that were streaming (first delta seen, not done) at once and the longest prompt in tokens.
+ */
+async function generateAll(models: ModelCache, requests: GenerationRequest[], options: SchedulerOptions = {}): Promise<string[]> {
+  return (await generateWithStats(models, requests, options)).texts;
+}
+
+async function generateWithStats(
+  models: ModelCache,
+  requests: GenerationRequest[],
+  options: SchedulerOptions = {},
+): Promise<{ texts: string[]; mostAtOnce: number; longestPrompt: number }> {
   const texts = new Map<string, string>();
+  let longestPrompt = 0;
   const pending = new Map<string, (error?: Error) => void>();
-  const scheduler = new Scheduler(models, (m: FromEngine) => {
-    if (m.type === 'delta') texts.set(m.id, (texts.get(m.id) ?? '') + m.text);
-    if (m.type === 'done') pending.get(m.id)?.();
-    if (m.type === 'error') pending.get(m.id)?.(new Error(m.message));
-  });
+  const streaming = new Set<string>();
+  let mostAtOnce = 0;
+  const scheduler = new Scheduler(
+    models,
+    (m: FromEngine) => {
+      if (m.type === 'accepted') longestPrompt = Math.max(longestPrompt, m.promptTokens);
+      if (m.type === 'delta') {
+        texts.set(m.id, (texts.get(m.id) ?? '') + m.text);
+        streaming.add(m.id);
+        mostAtOnce = Math.max(mostAtOnce, streaming.size);
+      }
+      if (m.type === 'done') {
+        streaming.delete(m.id);
+        pending.get(m.id)?.();
+      }
+      if (m.type === 'error') pending.get(m.id)?.(new Error(m.message));
+    },
+    options,
+  );
   await Promise.all(
     requests.map(
       (r) =>
@@ -26,7 +52,7 @@ async function generateAll(models: ModelCache, requests: GenerationRequest[]): P
         }),
     ),
   );
-  return requests.map((r) => texts.get(r.id) ?? '');
+  return { texts: requests.map((r) => texts.get(r.id) ?? ''), mostAtOnce, longestPrompt };
 }
 
 describe('Scheduler', () => {
@@ -68,5 +94,24 @@ describe('Scheduler', () => {
     expect(await generateAll(models, later)).toEqual(cold.slice(1));
     expect(model.prefixes.stats.hits).toBe(3);
     expect(model.prefixes.stats.reusedTokens).toBeGreaterThanOrEqual(3 * 40); // ≥ 40 shared byte tokens each
+  });
+  it('should queue requests beyond the KV budget and answer each as it would alone', async () => {
+    const questions = ['Name a colour.', 'Count to three.', 'What is 2+3?', 'Say hi.', 'Name a fruit.', 'Spell cat.'];
+    const requests = questions.map((q, i) => request(`kv${i}`, q));
+    const models = new ModelCache(dir, 1 << 30, 0);
+    const unbounded = await generateWithStats(models, requests);
+    expect(unbounded.mostAtOnce).toBe(6);
+    // Room for the slot cache at 4 rows (its first capacity) of the longest sequence; a fifth row would double it.
+    const config = builtinConfig('tt-nano');
+    const longest = unbounded.longestPrompt + 24;
+    const four = slotCacheBytes(config, 4, longest);
+    expect(slotCacheBytes(config, 5, longest)).toBe(2 * four);
+    const bounded = await generateWithStats(models, requests, { kvBudgetBytes: four });
+    expect(bounded.mostAtOnce).toBe(4);
+    expect(bounded.texts).toEqual(unbounded.texts); // greedy: batching does not change an answer
+    // A budget below one sequence still runs them, one at a time.
+    const single = await generateWithStats(models, requests, { kvBudgetBytes: 1 });
+    expect(single.mostAtOnce).toBe(1);
+    expect(single.texts).toEqual(unbounded.texts);
   });
 });

@@ -1,4 +1,4 @@
-import { createDecodeBatch, type DecodeBatch, logSoftmax, Rng, sampleToken, StopChecker, topN } from '@tracetune/model';
+import { createDecodeBatch, type DecodeBatch, logSoftmax, Rng, sampleToken, slotCacheBytes, StopChecker, topN } from '@tracetune/model';
 import { IncrementalDecoder, type Tokenizer } from '@tracetune/tokenizer';
 import { JsonPrefix } from './json-prefix';
 import type { ModelCache, LoadedModel } from './model-cache';
@@ -38,6 +38,23 @@ interface Batch {
   rows: Sequence[];
   /** Keys and values of `rows`, in the same order. */
   kv: DecodeBatch;
+  /** Most rows at once and longest worst case (prompt + max tokens) so far: the KV buffers never shrink while it runs. */
+  peakRows: number;
+  peakLength: number;
+}
+
+export interface SchedulerOptions {
+  /**
+   * Keys and values of all running sequences at their longest (prompt + max tokens, as the slot caches grow), in bytes:
+   * a sequence joins only while this holds (first come, first served), so a burst of requests queues instead of
+   * exhausting memory (on wasm, a full heap corrupts tfjs). One sequence always runs, whatever its size.
+   */
+  kvBudgetBytes?: number;
+}
+
+/** The most tokens a sequence can hold: its prompt and every token it may generate. */
+function longest(seq: Sequence): number {
+  return seq.prompt.length + seq.request.maxTokens;
 }
 
 function encodePrompt(tokenizer: Tokenizer, prompt: Prompt): number[] {
@@ -59,10 +76,15 @@ export class Scheduler {
   private readonly requests = new Map<string, RequestState>();
   private running = false;
 
+  private readonly kvBudgetBytes: number;
+
   constructor(
     private readonly models: ModelCache,
     private readonly post: (message: FromEngine) => void,
-  ) {}
+    options: SchedulerOptions = {},
+  ) {
+    this.kvBudgetBytes = options.kvBudgetBytes ?? Infinity;
+  }
 
   get activeSequences(): number {
     return this.waiting.length + [...this.batches.values()].reduce((s, b) => s + b.rows.length, 0);
@@ -149,14 +171,16 @@ export class Scheduler {
   private iterate(): void {
     try {
       const joining = new Map<string, Sequence[]>();
-      for (const seq of this.waiting.splice(0, ADMIT_PER_ITERATION)) {
-        if (seq.request.cancelled) this.finish(seq, 'stop', false);
-        else joining.set(seq.request.model.id, [...(joining.get(seq.request.model.id) ?? []), seq]);
-      }
+      for (const seq of this.admit()) joining.set(seq.request.model.id, [...(joining.get(seq.request.model.id) ?? []), seq]);
       for (const [id, rows] of joining) {
-        if (this.batches.has(id)) continue;
-        const model = rows[0].request.model;
-        this.batches.set(id, { model, rows: [], kv: createDecodeBatch(model.model, model.prefixes) });
+        let batch = this.batches.get(id);
+        if (!batch) {
+          const model = rows[0].request.model;
+          batch = { model, rows: [], kv: createDecodeBatch(model.model, model.prefixes), peakRows: 0, peakLength: 0 };
+          this.batches.set(id, batch);
+        }
+        batch.peakRows = Math.max(batch.peakRows, batch.rows.length + rows.length);
+        batch.peakLength = Math.max(batch.peakLength, ...rows.map(longest));
       }
       for (const [id, batch] of this.batches) {
         this.step(batch, joining.get(id) ?? []);
@@ -170,6 +194,41 @@ export class Scheduler {
     }
     if (this.waiting.length > 0 || this.batches.size > 0) setImmediate(() => this.iterate());
     else this.running = false;
+  }
+
+  /**
+   * The waiting sequences that join this iteration: in arrival order, up to ADMIT_PER_ITERATION, while the KV budget
+   * holds (the first that does not fit waits, and those behind it with it); cancelled ones are dropped on the way.
+   */
+  private admit(): Sequence[] {
+    const admitted: Sequence[] = [];
+    while (this.waiting.length > 0 && admitted.length < ADMIT_PER_ITERATION) {
+      const seq = this.waiting[0];
+      if (seq.request.cancelled) {
+        this.waiting.shift();
+        this.finish(seq, 'stop', false);
+        continue;
+      }
+      if (!this.fits([...admitted, seq])) break;
+      admitted.push(seq);
+      this.waiting.shift();
+    }
+    return admitted;
+  }
+
+  /** Whether the KV buffers of every batch, with `joining` added, stay within budget; always when nothing runs yet. */
+  private fits(joining: Sequence[]): boolean {
+    const running = [...this.batches.values()].some((b) => b.rows.length > 0);
+    if (!running && joining.length === 1) return true;
+    let bytes = 0;
+    for (const id of new Set([...this.batches.keys(), ...joining.map((s) => s.request.model.id)])) {
+      const batch = this.batches.get(id);
+      const joins = joining.filter((s) => s.request.model.id === id);
+      const config = (batch?.model ?? joins[0].request.model).model.config;
+      const rows = Math.max(batch?.peakRows ?? 0, (batch?.rows.length ?? 0) + joins.length);
+      bytes += slotCacheBytes(config, rows, Math.max(batch?.peakLength ?? 0, ...joins.map(longest)));
+    }
+    return bytes <= this.kvBudgetBytes;
   }
 
   /**
