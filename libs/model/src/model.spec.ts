@@ -1,27 +1,9 @@
 import * as tf from '@tensorflow/tfjs-core';
 
-import { applyGrads, maxAbsDiff, randomizeBiases, tinyConfig, tinyQwen2Config, useBackend, values } from '../test/helpers';
+import { applyGrads, maxAbsDiff, randomizeBiases, tinyConfig, tinyQwen2Config, tinyQwen3Config, useBackend, values } from '../test/helpers';
 import { referenceLogits } from '../test/reference';
-import { builtinConfig, configFromHf, type ModelConfig, parameterCount } from './config';
+import { builtinConfig, configFromHf, parameterCount } from './config';
 import { inferenceBytes, PACK_ALL_MAX_PARAMETERS, TransformerModel } from './model';
-
-/** A Qwen3-shaped config: per-head q/k RMSNorm, head_dim ≠ hidden/heads, tied head. */
-function tinyQwen3Config(): ModelConfig {
-  return configFromHf({
-    architectures: ['Qwen3ForCausalLM'],
-    model_type: 'qwen3',
-    vocab_size: 40,
-    hidden_size: 16,
-    intermediate_size: 24,
-    num_hidden_layers: 2,
-    num_attention_heads: 4,
-    num_key_value_heads: 2,
-    head_dim: 6,
-    rms_norm_eps: 1e-6,
-    rope_theta: 1000000,
-    tie_word_embeddings: true,
-  });
-}
 
 /** Random values in ±0.5 added to every weight whose name contains `part`, so that a misplaced or stale one shows. */
 function perturb(model: TransformerModel, part: string, seed: number): void {

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 
-import { registerAttention } from './kernels/attention';
-import { registerPackedMatMul } from './kernels/matmul';
+import { ATTENTION_KERNELS } from './kernels/attention';
+import { PACKED_MATMUL_KERNELS } from './kernels/matmul';
 
 /** The parts of the wasm backend a JS kernel needs (see tfjs-backend-wasm BackendWasm). */
 interface WasmBackendLike {
@@ -131,8 +131,7 @@ let registered = false;
 export function registerWasmKernels(): void {
   if (registered) return;
   registered = true;
-  registerAttention();
-  registerPackedMatMul();
+  for (const kernel of [...ATTENTION_KERNELS, ...PACKED_MATMUL_KERNELS]) tf.registerKernel(kernel);
   if (!tf.getKernel('UnsortedSegmentSum', 'wasm')) {
     tf.registerKernel({ kernelName: 'UnsortedSegmentSum', backendName: 'wasm', kernelFunc: unsortedSegmentSum as tf.KernelFunc });
   }

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 
 import { type BackendChoice, setupBackend } from '../src/backend';
-import type { ModelConfig } from '../src/config';
+import { configFromHf, type ModelConfig } from '../src/config';
 import { decodeStep, KVCache, prefill, uncachedLogits } from '../src/kv-cache';
 import type { TransformerModel } from '../src/model';
 
@@ -39,6 +39,15 @@ export function tinyConfig(overrides: Partial<ModelConfig> = {}): ModelConfig {
 /** Qwen2 flavour of the tiny config (q/k/v biases always on). */
 export function tinyQwen2Config(overrides: Partial<ModelConfig> = {}): ModelConfig {
   return tinyConfig({ architectures: ['Qwen2ForCausalLM'], model_type: 'qwen2', attention_bias: true, ...overrides });
+}
+
+/** Qwen3 flavour through configFromHf (its q/k norms come from model_type): head_dim 6 ≠ hidden/heads, tied head. */
+export function tinyQwen3Config(): ModelConfig {
+  const tiny = tinyConfig();
+  const sizes = ['vocab_size', 'hidden_size', 'intermediate_size', 'num_hidden_layers', 'num_attention_heads', 'num_key_value_heads', 'rms_norm_eps'] as const;
+  const hf: Record<string, unknown> = { architectures: ['Qwen3ForCausalLM'], model_type: 'qwen3', head_dim: 6, rope_theta: 1000000, tie_word_embeddings: true };
+  for (const key of sizes) hf[key] = tiny[key];
+  return configFromHf(hf);
 }
 
 /** Gives every zero-initialised bias random values so tests exercise them. */

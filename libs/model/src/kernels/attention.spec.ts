@@ -1,14 +1,10 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { execFileSync } from 'node:child_process';
-import { join } from 'node:path';
 
 import { expectContinuousBatching, maxAbsDiff, tinyConfig, useBackend } from '../../test/helpers';
 import { prefill, prefillBatch, uncachedLogits } from '../kv-cache';
 import { TransformerModel } from '../model';
 import { Rng } from '../rng';
 import { fusedAttention, fusedAttentionAvailable } from './attention';
-
-const ROOT = join(__dirname, '..', '..', '..', '..');
 
 /** Causal attention of T new queries per (row, head) in float64: the reference the kernel is held to. */
 function reference(q: Float32Array, k: Float32Array, v: Float32Array, valid: Int32Array, dims: Dims): Float64Array {
@@ -47,12 +43,6 @@ interface Dims {
 
 describe('fused attention kernel (wasm)', () => {
   beforeAll(() => useBackend('wasm'));
-
-  it('should run the binary assembled from the committed .wat source', () => {
-    // Throws (exit status 1) when attention.wasm.ts is not the assembly of attention.wat.
-    const report = execFileSync(process.execPath, [join(ROOT, 'tools', 'scripts', 'wasm-kernels.cjs'), '--check'], { encoding: 'utf8' });
-    expect(report).toMatch(/attention\.wasm\.ts: up to date/);
-  });
 
   it('should be available on wasm for head sizes in whole f32x4 groups only', () => {
     expect(fusedAttentionAvailable(32)).toBe(true);

@@ -61,15 +61,11 @@ function slotAttentionKernel(args: { inputs: tf.NamedTensorInfoMap; backend: unk
   return out;
 }
 
-let registered = false;
-
-/** Registers the kernel with the wasm backend (idempotent; called by registerWasmKernels). */
-export function registerAttention(): void {
-  if (registered) return;
-  registered = true;
-  tf.registerKernel({ kernelName: ATTENTION, backendName: 'wasm', kernelFunc: attentionKernel as tf.KernelFunc });
-  tf.registerKernel({ kernelName: SLOT_ATTENTION, backendName: 'wasm', kernelFunc: slotAttentionKernel as tf.KernelFunc });
-}
+/** The kernels for the wasm backend (registered by registerWasmKernels). */
+export const ATTENTION_KERNELS: tf.KernelConfig[] = [
+  { kernelName: ATTENTION, backendName: 'wasm', kernelFunc: attentionKernel as tf.KernelFunc },
+  { kernelName: SLOT_ATTENTION, backendName: 'wasm', kernelFunc: slotAttentionKernel as tf.KernelFunc },
+];
 
 /** Whether `fusedAttention` can run here: the wasm backend is active and head vectors are whole f32x4 groups. */
 export function fusedAttentionAvailable(headDim: number): boolean {

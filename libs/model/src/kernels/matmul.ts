@@ -42,14 +42,8 @@ function packedMatMulKernel(args: { inputs: tf.NamedTensorInfoMap; backend: unkn
   return out;
 }
 
-let registered = false;
-
-/** Registers the kernel with the wasm backend (idempotent; called by registerWasmKernels). */
-export function registerPackedMatMul(): void {
-  if (registered) return;
-  registered = true;
-  tf.registerKernel({ kernelName: PACKED_MATMUL, backendName: 'wasm', kernelFunc: packedMatMulKernel as tf.KernelFunc });
-}
+/** The kernel for the wasm backend (registered by registerWasmKernels). */
+export const PACKED_MATMUL_KERNELS: tf.KernelConfig[] = [{ kernelName: PACKED_MATMUL, backendName: 'wasm', kernelFunc: packedMatMulKernel as tf.KernelFunc }];
 
 /** Whether `packedMatMul` can run here: the wasm backend is active with the kernel registered. */
 export function packedMatMulAvailable(): boolean {

@@ -1,7 +1,8 @@
 ;; Matrix product for the wasm backend's inference passes: out [M, N] = a [M, K] · W [K, N], with W packed in panels
 ;; of eight columns, b [⌈N/8⌉, K, 8] (panel p holds columns 8p … 8p + 7 row by row, zeros past column N − 1).
 ;;
-;; Source of matmul.wasm.ts (regenerate with `node tools/scripts/wasm-kernels.cjs`; a spec checks that the two agree).
+;; Source of matmul.wasm.ts (regenerate with `node tools/scripts/wasm-kernels.cjs`; kernels.spec.ts checks that the
+;; two agree).
 ;; The module imports tfjs-backend-wasm's own memory, so it reads and writes tensors where they live.
 ;;
 ;; For each panel, four rows of a at a time: 4 × 8 outputs stay in eight f32x4 registers over the whole K, each step
