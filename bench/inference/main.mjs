@@ -8,6 +8,7 @@
 //     [--levels 1,4,16,32] [--rounds 2] [--prefix-cache-mb 64] [--engines 0]
 import { spawn } from 'node:child_process';
 import http from 'node:http';
+import { Worker } from 'node:worker_threads';
 import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -106,18 +107,37 @@ function request(seed) {
   });
 }
 
-/** `clients` concurrent clients, each sending `perClient` requests back to back, with /health probed meanwhile. */
-async function level(clients, perClient, round) {
-  let running = true;
-  const health = [];
-  const probe = (async () => {
-    while (running) {
+/**
+ * The /health probe runs on its own thread (its own event loop): on the load generator's, the round trip would also
+ * count the generator's pauses (parsing 32 streams, its garbage collections) as server latency. It probes every 20 ms
+ * while told to and answers 'stop' with the round trips it measured.
+ */
+const probe = new Worker(
+  `const { parentPort, workerData } = require('node:worker_threads');
+  let times = null;
+  parentPort.on('message', async (m) => {
+    if (m === 'stop') { parentPort.postMessage(times); times = null; return; }
+    times = [];
+    const mine = times;
+    while (times === mine) {
       const t = performance.now();
-      await fetch(`${url}/health`);
-      health.push(performance.now() - t);
+      await fetch(workerData + '/health');
+      mine.push(performance.now() - t);
       await new Promise((r) => setTimeout(r, 20));
     }
-  })();
+  });`,
+  { eval: true, workerData: url },
+);
+const probing = (message) =>
+  new Promise((resolve) => {
+    if (message === 'stop') probe.once('message', resolve);
+    probe.postMessage(message);
+    if (message !== 'stop') resolve(null);
+  });
+
+/** `clients` concurrent clients, each sending `perClient` requests back to back, with /health probed meanwhile. */
+async function level(clients, perClient, round) {
+  await probing('start');
   const started = performance.now();
   const results = (
     await Promise.all(
@@ -131,8 +151,7 @@ async function level(clients, perClient, round) {
     )
   ).flat();
   const seconds = (performance.now() - started) / 1000;
-  running = false;
-  await probe;
+  const health = await probing('stop');
   const tokens = results.reduce((s, r) => s + r.tokens, 0);
   return {
     clients,
@@ -151,8 +170,10 @@ async function level(clients, perClient, round) {
 // heap to the largest batch once (first batched prefills of a new size cost up to ≈ 0.5 s of allocation, a one-off per
 // server), and runs requests one at a time as long as a measured level does, so that the single-stream baseline is as
 // warm (JIT and wasm tier-up) as the batched levels after it.
+await probing('start'); // warms the probe thread's fetch up too (its first round trip loads undici)
 await Promise.all(Array.from({ length: Math.max(...levels) }, (_, i) => request(900000 + i)));
 for (let i = 0; i < 8; i++) await request(800000 + i);
+await probing('stop');
 const rows = [];
 // Every client sends 8 requests back to back at every level (the single stream too), so the batch spends most of
 // the run in its steady state rather than in ramp-up or in the tail where the last clients finish alone.
@@ -179,4 +200,5 @@ if (single && at16) {
   console.log(`\naggregate tokens/s at 16 clients = ${(at16.tokensPerSecond / single.tokensPerSecond).toFixed(2)}× single-stream (target ≥ 5×)`);
   console.log(`/health p99 across all levels = ${Math.max(...rows.map((r) => r.healthP99)).toFixed(1)} ms (target < 50 ms)`);
 }
+await probe.terminate();
 child.kill('SIGTERM');
