@@ -66,7 +66,6 @@ export type LogProbResult = {
 
 export type TokenBatch = number[][] | tf.Tensor2D;
 
-/** Inference-only fused weights of one layer (see TransformerModel.fusedLayer). */
 /** An inference weight [in, out]: packed for the wasm matmul kernel where it runs (kernels/matmul.ts), else plain. */
 type InferenceWeight = tf.Tensor2D | PackedWeight;
 
@@ -112,6 +111,7 @@ export function inferenceBytes(c: ModelConfig): number {
   return 4 * (params + fused + packed);
 }
 
+/** Inference-only fused weights of one layer (see TransformerModel.fusedLayer). */
 interface FusedLayer {
   qkv: InferenceWeight; // [C, 2·(H+Hkv)·D + Hkv·D]
   bias: tf.Tensor1D | null;
