@@ -7,6 +7,7 @@ export { disposePrefix, PrefixCache, type PrefixCacheStats, type PrefixHit } fro
 export { LORA_TARGETS, type LoraConfig, type LoraTarget, validateLoraConfig } from './lora';
 export {
   type CoreInput,
+  freezePeakBytes,
   inferenceBytes,
   PACK_ALL_MAX_PARAMETERS,
   type LayerKV,

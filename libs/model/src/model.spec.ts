@@ -3,7 +3,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { applyGrads, maxAbsDiff, randomizeBiases, tinyConfig, tinyQwen2Config, tinyQwen3Config, useBackend, values } from '../test/helpers';
 import { referenceLogits } from '../test/reference';
 import { builtinConfig, configFromHf, parameterCount } from './config';
-import { inferenceBytes, PACK_ALL_MAX_PARAMETERS, TransformerModel } from './model';
+import { freezePeakBytes, inferenceBytes, PACK_ALL_MAX_PARAMETERS, TransformerModel } from './model';
 
 /** Random values in ±0.5 added to every weight whose name contains `part`, so that a misplaced or stale one shows. */
 function perturb(model: TransformerModel, part: string, seed: number): void {
@@ -107,9 +107,69 @@ describe('inferenceBytes', () => {
     });
     const params = parameterCount(qwen);
     expect(params).toBeGreaterThan(PACK_ALL_MAX_PARAMETERS);
-    const fused = 24 * 896 * (2 * (14 + 2) * 64 + 2 * 64 + 2 * 4864); // q|k|v|rot(q)|rot(k), gate|up
+    const qkv = 2 * (14 + 2) * 64 + 2 * 64; // q|k|v|rot(q)|rot(k)
+    const fused = 24 * (896 * (qkv + 2 * 4864) + qkv); // with gate|up, and the fused q/k/v bias
     expect(inferenceBytes(qwen)).toBe(4 * (params + fused));
     expect(inferenceBytes(qwen)).toBeLessThan(3 * 2 ** 30);
+  });
+});
+
+describe('TransformerModel.freezeForServing (wasm)', () => {
+  beforeAll(() => useBackend('wasm'));
+  afterAll(() => useBackend('cpu'));
+
+  it.each([
+    ['Llama, untied head', () => tinyConfig()],
+    ['Qwen2 biases, tied head', () => tinyQwen2Config({ tie_word_embeddings: true })],
+    ['Qwen3 q/k norms', () => tinyQwen3Config()],
+  ])('should serve the same logits with its weights held once, packed (%s)', (_, config) => {
+    const tokens = [3, 1, 4, 1, 5, 9, 2, 6];
+    const before = tf.memory().numBytes;
+    const model = TransformerModel.random(config(), 12);
+    randomizeBiases(model);
+    const reference = referenceLogits(model, tokens).flat();
+    model.freezeForServing();
+    expect(model.frozenForServing).toBe(true);
+    // Held: what inferenceBytes says for a frozen model, besides the rotate-half matrix.
+    const D = model.config.head_dim;
+    const held = tf.memory().numBytes - before;
+    expect(Math.abs(held - inferenceBytes(model.config, { frozen: true }))).toBeLessThanOrEqual(4 * D * D);
+    const got = model.logits([tokens]);
+    expect(maxAbsDiff(values(got), reference)).toBeLessThan(1e-5);
+    got.dispose();
+    model.dispose();
+    expect(tf.memory().numBytes).toBe(before);
+  });
+
+  it('should refuse training, LoRA and its weights once frozen, with a clear error', () => {
+    const model = TransformerModel.random(tinyConfig(), 13);
+    model.freezeForServing();
+    expect(() => model.trainableVariables()).toThrow(/frozen for serving \(freezeForServing\): no training/);
+    expect(() => model.addLora({ rank: 2, alpha: 4, dropout: 0, targets: ['q_proj'] })).toThrow(/frozen for serving/);
+    expect(() => model.namedWeights()).toThrow(/frozen for serving/);
+    expect(() => tf.grad((x: tf.Tensor) => tf.sum(tf.mul(model.logits([[1, 2]]), x)))(tf.scalar(1))).toThrow(/frozen for serving/);
+    model.dispose();
+  });
+
+  it('should stay peak-bounded while freezing: all weights, the packed head and one layer', () => {
+    const config = builtinConfig('tt-micro');
+    const model = TransformerModel.random(config, 14);
+    const start = tf.memory().numBytes;
+    let peak = start;
+    const track = tf.engine().makeTensor.bind(tf.engine());
+    tf.engine().makeTensor = ((...args: Parameters<typeof track>) => {
+      const t = track(...args);
+      peak = Math.max(peak, tf.memory().numBytes);
+      return t;
+    }) as typeof track;
+    try {
+      model.freezeForServing();
+    } finally {
+      tf.engine().makeTensor = track;
+    }
+    expect(peak - start + 4 * parameterCount(config)).toBeLessThanOrEqual(freezePeakBytes(config));
+    expect(tf.memory().numBytes - start + 4 * parameterCount(config)).toBeLessThan(inferenceBytes(config)); // held once
+    model.dispose();
   });
 });
 

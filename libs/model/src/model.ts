@@ -94,21 +94,35 @@ export const PACK_ALL_MAX_PARAMETERS = 256_000_000;
 /**
  * Bytes a model occupies when serving: its weights (4 a parameter), the fused inference copies (q|k|v|RoPE and
  * gate|up per layer, unless q/k norms disable fusion) and, for models up to PACK_ALL_MAX_PARAMETERS, the packed copies
- * of every other projection and of the head (panels padded to 8 columns). An estimate for memory budgets; KV caches
- * are not included.
+ * of every other projection and of the head (panels padded to 8 columns). With `frozen` (see freezeForServing): every
+ * packed copy, and the weights they replace (the projections, an untied head) no longer counted. An estimate for
+ * memory budgets; KV caches are not included.
  */
-export function inferenceBytes(c: ModelConfig): number {
+export function inferenceBytes(c: ModelConfig, options: { frozen?: boolean } = {}): number {
   const { hidden_size: C, intermediate_size: I, num_attention_heads: H, num_key_value_heads: Hkv, head_dim: D, num_hidden_layers: L } = c;
   const pad = (n: number): number => Math.ceil(n / 8) * 8;
   const params = parameterCount(c);
   const fuse = !c.qk_norm;
-  const fused = fuse ? L * C * (pad(2 * (H + Hkv) * D + Hkv * D) + 2 * I) : 0;
+  const qkv = 2 * (H + Hkv) * D + Hkv * D;
+  const fused = fuse ? L * (C * (pad(qkv) + 2 * I) + (c.attention_bias ? qkv : 0)) : 0;
   let packed = 0;
-  if (params <= PACK_ALL_MAX_PARAMETERS) {
+  if (options.frozen || params <= PACK_ALL_MAX_PARAMETERS) {
     packed = L * (H * D * pad(C) + I * pad(C)) + C * pad(c.vocab_size); // o_proj, down_proj, head
     if (!fuse) packed += L * C * (pad(H * D) + 2 * pad(Hkv * D) + 2 * pad(I)); // q, k, v, gate, up one by one
   }
-  return 4 * (params + fused + packed);
+  const released = options.frozen ? L * (2 * C * H * D + 2 * C * Hkv * D + 3 * C * I) + (c.tie_word_embeddings ? 0 : C * c.vocab_size) : 0;
+  return 4 * (params - released + fused + packed);
+}
+
+/**
+ * A bound on the bytes a model holds while freezeForServing runs: layers are packed and released one by one, so it
+ * holds its weights or its frozen form (whichever is more), plus the packed head and a layer's copies in the making.
+ */
+export function freezePeakBytes(c: ModelConfig): number {
+  const { hidden_size: C, intermediate_size: I, num_attention_heads: H, num_key_value_heads: Hkv, head_dim: D } = c;
+  const pad = (n: number): number => Math.ceil(n / 8) * 8;
+  const layer = C * (pad(2 * (H + Hkv) * D + Hkv * D) + pad(2 * I)) + H * D * pad(C) + I * pad(C);
+  return Math.max(4 * parameterCount(c), inferenceBytes(c, { frozen: true })) + 4 * (C * pad(c.vocab_size) + 2 * layer);
 }
 
 /** Inference-only fused weights of one layer (see TransformerModel.fusedLayer). */
@@ -149,6 +163,8 @@ export class TransformerModel {
   private readonly dropoutRng: Rng;
   private readonly fusedCache = new Map<number, Derived<FusedLayer>>();
   private readonly packAll: boolean;
+  /** Set by freezeForServing: the projections live only as packed copies; no training, no new weights. */
+  private frozen = false;
   /** Single weights packed for inference matmuls on wasm, by name ('head' for the output projection). */
   private readonly packedCache = new Map<string, Derived<PackedWeight>>();
   /** tfjs variable names are global: each model prefixes its HF names with a unique id (`m3/model.norm.weight`). */
@@ -207,11 +223,13 @@ export class TransformerModel {
 
   /** All base weights by HF name (model layout: Linear weights [in, out]). */
   namedWeights(): ReadonlyMap<string, tf.Variable> {
+    this.assertNotFrozen('its weights');
     return this.weights;
   }
 
   /** The variables an optimizer should update: the LoRA adapters when present (base frozen), else all weights. */
   trainableVariables(): tf.Variable[] {
+    this.assertNotFrozen('training');
     if (this.lora) return [...this.lora.a.values(), ...this.lora.b.values()];
     return [...this.weights.values()];
   }
@@ -220,10 +238,51 @@ export class TransformerModel {
     return parameterCount(this.config);
   }
 
+  /**
+   * Makes this a serving-only model on the wasm backend: builds every packed inference weight now, whatever the model's
+   * size, and releases the variables they replace (every projection, an untied head), layer by layer, so the weights
+   * are held once, in the layout the matmul kernel reads (for a 0.5B Qwen2 ≈ 2.4 GB instead of ≈ 3 GB, and no matmul
+   * left to tfjs). Afterwards the model serves inference passes only: gradients, LoRA and reading the weights throw.
+   * Nothing happens on other backends, whose matmuls read the variables.
+   */
+  freezeForServing(): void {
+    if (this.frozen || !packedMatMulAvailable()) return;
+    if (this.lora) throw new Error('freezeForServing: merge or remove the LoRA adapters first');
+    const c = this.config;
+    const release = (name: string): void => {
+      const w = this.weights.get(name);
+      if (w && !w.isDisposed) w.dispose();
+    };
+    this.frozen = true;
+    try {
+      for (let l = 0; l < c.num_hidden_layers; l++) {
+        const p = `model.layers.${l}`;
+        const projections = ['self_attn.q_proj', 'self_attn.k_proj', 'self_attn.v_proj', 'mlp.gate_proj', 'mlp.up_proj'].map((n) => `${p}.${n}.weight`);
+        if (c.qk_norm) projections.forEach((name) => this.packed(name, name));
+        else this.fusedLayer(l);
+        for (const name of [`${p}.self_attn.o_proj.weight`, `${p}.mlp.down_proj.weight`]) {
+          this.packed(name, name);
+          release(name);
+        }
+        projections.forEach(release);
+      }
+      this.packed('head', c.tie_word_embeddings ? 'model.embed_tokens.weight' : 'lm_head.weight', (w) => (c.tie_word_embeddings ? tf.transpose(w) : w));
+      if (!c.tie_word_embeddings) release('lm_head.weight');
+    } catch (error) {
+      throw new Error(`freezeForServing failed, the model is unusable: ${(error as Error).message}`);
+    }
+  }
+
+  /** Whether freezeForServing has run. */
+  get frozenForServing(): boolean {
+    return this.frozen;
+  }
+
   // ---------------------------------------------------------------- LoRA
 
   /** Adds LoRA adapters and freezes the base weights. A ~ U(±1/√in), B = 0, so outputs start unchanged. */
   addLora(config: LoraConfig, seed = 0): void {
+    this.assertNotFrozen('LoRA adapters');
     if (this.lora) throw new Error('This model already has LoRA adapters; merge or remove them first');
     validateLoraConfig(config);
     const rng = new Rng(seed);
@@ -341,6 +400,7 @@ export class TransformerModel {
    * values per layer including the past ([B, Hkv, P+T, D]). Must run inside a tidy (public callers do).
    */
   core(input: CoreInput): { hidden: tf.Tensor2D; kv: LayerKV[] } {
+    if (this.frozen && !this.packedInference()) this.assertNotFrozen('gradients, and no backend but wasm');
     const c = this.config;
     const { batch: B, time: T } = input;
     const H = c.num_attention_heads;
@@ -462,8 +522,12 @@ export class TransformerModel {
       return tf.reshape(tf.concat([tf.neg(b), a], -1), w.shape);
     };
     const fuse = (q: tf.Tensor, k: tf.Tensor, v: tf.Tensor, axis: number): tf.Tensor => {
-      const qs = tf.mul(q, scale);
-      return tf.keep(tf.tidy(() => tf.concat([qs, k, v, rot(qs), rot(k)], axis)));
+      return tf.keep(
+        tf.tidy(() => {
+          const qs = tf.mul(q, scale);
+          return tf.concat([qs, k, v, rot(qs), rot(k)], axis);
+        }),
+      );
     };
     // Packed for the wasm matmul kernel where it runs (the concatenation then is only a step towards it).
     const prepare = (w: tf.Tensor2D): InferenceWeight => {
@@ -487,7 +551,11 @@ export class TransformerModel {
    * recorded, and the model is small enough for the copies (PACK_ALL_MAX_PARAMETERS).
    */
   private packedInference(): boolean {
-    return this.packAll && tf.engine().state.gradientDepth === 0 && packedMatMulAvailable();
+    return (this.packAll || this.frozen) && tf.engine().state.gradientDepth === 0 && packedMatMulAvailable();
+  }
+
+  private assertNotFrozen(what: string): void {
+    if (this.frozen) throw new Error(`This model is frozen for serving (freezeForServing): no ${what}`);
   }
 
   /** The packed form of `transform(weight(source))`, cached under `key` until the variable is reassigned. */
@@ -510,7 +578,7 @@ export class TransformerModel {
     for (const p of this.packedCache.values()) p.value.panels.dispose();
     this.packedCache.clear();
     this.removeLora();
-    for (const w of this.weights.values()) w.dispose();
+    for (const w of this.weights.values()) if (!w.isDisposed) w.dispose();
     this.weights.clear();
     for (const m of this.causalMasks.values()) m.dispose();
     this.causalMasks.clear();

@@ -56,7 +56,9 @@ export function randomizeBiases(model: TransformerModel, seed = 1): void {
   for (const [name, v] of model.namedWeights()) {
     if (!name.endsWith('.bias')) continue;
     const data = Float32Array.from({ length: v.size }, () => ((s = (s * 16807) % 2147483647) / 2147483647 - 0.5) * 0.5);
-    v.assign(tf.tensor(data, v.shape));
+    const values = tf.tensor(data, v.shape);
+    v.assign(values);
+    values.dispose(); // the variable holds its own reference to the data
   }
 }
 

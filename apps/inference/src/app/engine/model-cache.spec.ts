@@ -36,10 +36,11 @@ describe('ModelCache', () => {
     expect(models.residentIds).toEqual([]);
   });
 
-  it('should count a model by its weights, inference copies and prefix cache', async () => {
+  it('should freeze a model for serving on wasm and count its packed weights and prefix cache', async () => {
     const models = new ModelCache(dir, 1 << 30, 1 << 20);
     const model = await models.acquire({ id: 'tt-nano', builtin: 'tt-nano', artifactKey: null });
-    expect(model.bytes).toBe(inferenceBytes(model.model.config) + (1 << 20));
+    expect(model.model.frozenForServing).toBe(true);
+    expect(model.bytes).toBe(inferenceBytes(model.model.config, { frozen: true }) + (1 << 20));
     models.release(model);
   });
 });

@@ -1,4 +1,4 @@
-import { backendMemoryLimitBytes, builtinConfig, checkpointConfig, inferenceBytes, loadCheckpoint, type ModelConfig, PrefixCache, TransformerModel } from '@tracetune/model';
+import { backendMemoryLimitBytes, builtinConfig, checkpointConfig, freezePeakBytes, inferenceBytes, loadCheckpoint, type ModelConfig, PrefixCache, TransformerModel } from '@tracetune/model';
 import { ByteTokenizer, type Tokenizer } from '@tracetune/tokenizer';
 import { join } from 'node:path';
 import type { ModelRef } from './protocol';
@@ -71,11 +71,14 @@ export class ModelCache {
     this.loads += 1;
     const dir = ref.artifactKey ? join(this.dataDir, ...ref.artifactKey.split('/')) : null;
     const config: ModelConfig | null = ref.builtin ? builtinConfig(ref.builtin) : dir ? checkpointConfig(dir) : null;
-    const bytes = config ? inferenceBytes(config) : 0;
+    // On wasm (a bounded heap) models are frozen for serving: weights held once, packed (TransformerModel.freezeForServing).
     const limit = backendMemoryLimitBytes();
-    if (limit !== null && bytes > limit * HEAP_SHARE_FOR_WEIGHTS) {
+    const frozen = limit !== null;
+    const bytes = config ? inferenceBytes(config, { frozen }) : 0;
+    const peak = config && frozen ? Math.max(bytes, freezePeakBytes(config)) : bytes;
+    if (limit !== null && peak > limit * HEAP_SHARE_FOR_WEIGHTS) {
       throw new Error(
-        `it needs ≈ ${Math.ceil(bytes / 2 ** 20)} MiB for its weights and inference copies, more than ${HEAP_SHARE_FOR_WEIGHTS * 100} % of the ${limit / 2 ** 30} GiB the wasm backend can hold per engine thread (the rest is for KV caches and activations); serve it where the native TensorFlow backend is installed`,
+        `it needs ≈ ${Math.ceil(peak / 2 ** 20)} MiB for its weights and inference copies, more than ${HEAP_SHARE_FOR_WEIGHTS * 100} % of the ${limit / 2 ** 30} GiB the wasm backend can hold per engine thread (the rest is for KV caches and activations); serve it where the native TensorFlow backend is installed`,
       );
     }
     let model: TransformerModel;
@@ -91,6 +94,7 @@ export class ModelCache {
     } else {
       throw new Error(`model ${ref.id} has neither a built-in architecture nor weights`);
     }
+    if (frozen) model.freezeForServing();
     const entry: LoadedModel = {
       id: ref.id,
       model,
