@@ -115,14 +115,15 @@ export function inferenceBytes(c: ModelConfig, options: { frozen?: boolean } = {
 }
 
 /**
- * A bound on the bytes a model holds while freezeForServing runs: layers are packed and released one by one, so it
- * holds its weights or its frozen form (whichever is more), plus the packed head and a layer's copies in the making.
+ * A bound on the bytes a model holds while freezeForServing runs: layers are packed and released one by one and the
+ * head is packed last (from the embedding as is, no transposed copy), so it holds its weights or its frozen form,
+ * whichever is more, plus a layer's copies in the making.
  */
 export function freezePeakBytes(c: ModelConfig): number {
   const { hidden_size: C, intermediate_size: I, num_attention_heads: H, num_key_value_heads: Hkv, head_dim: D } = c;
   const pad = (n: number): number => Math.ceil(n / 8) * 8;
   const layer = C * (pad(2 * (H + Hkv) * D + Hkv * D) + pad(2 * I)) + H * D * pad(C) + I * pad(C);
-  return Math.max(4 * parameterCount(c), inferenceBytes(c, { frozen: true })) + 4 * (C * pad(c.vocab_size) + 2 * layer);
+  return Math.max(4 * parameterCount(c), inferenceBytes(c, { frozen: true })) + 4 * 2 * layer;
 }
 
 /** Inference-only fused weights of one layer (see TransformerModel.fusedLayer). */
@@ -241,7 +242,7 @@ export class TransformerModel {
   /**
    * Makes this a serving-only model on the wasm backend: builds every packed inference weight now, whatever the model's
    * size, and releases the variables they replace (every projection, an untied head), layer by layer, so the weights
-   * are held once, in the layout the matmul kernel reads (for a 0.5B Qwen2 ≈ 2.4 GB instead of ≈ 3 GB, and no matmul
+   * are held once, in the layout the matmul kernel reads (for a 0.5B Qwen2 2.43 GiB instead of 2.79, and no matmul
    * left to tfjs). Afterwards the model serves inference passes only: gradients, LoRA and reading the weights throw.
    * Nothing happens on other backends, whose matmuls read the variables.
    */
@@ -266,7 +267,7 @@ export class TransformerModel {
         }
         projections.forEach(release);
       }
-      this.packed('head', c.tie_word_embeddings ? 'model.embed_tokens.weight' : 'lm_head.weight', (w) => (c.tie_word_embeddings ? tf.transpose(w) : w));
+      this.packed('head', c.tie_word_embeddings ? 'model.embed_tokens.weight' : 'lm_head.weight', c.tie_word_embeddings);
       if (!c.tie_word_embeddings) release('lm_head.weight');
     } catch (error) {
       throw new Error(`freezeForServing failed, the model is unusable: ${(error as Error).message}`);
@@ -387,7 +388,7 @@ export class TransformerModel {
   head(hidden: tf.Tensor2D): tf.Tensor2D {
     const source = this.config.tie_word_embeddings ? 'model.embed_tokens.weight' : 'lm_head.weight';
     if (this.packedInference()) {
-      return packedMatMul(hidden, this.packed('head', source, (w) => (this.config.tie_word_embeddings ? tf.transpose(w) : w)));
+      return packedMatMul(hidden, this.packed('head', source, this.config.tie_word_embeddings));
     }
     const w = this.config.tie_word_embeddings
       ? tf.transpose(this.weight('model.embed_tokens.weight') as tf.Tensor2D) // [C, V]
@@ -558,16 +559,14 @@ export class TransformerModel {
     if (this.frozen) throw new Error(`This model is frozen for serving (freezeForServing): no ${what}`);
   }
 
-  /** The packed form of `transform(weight(source))`, cached under `key` until the variable is reassigned. */
-  private packed(key: string, source: string, transform: (w: tf.Tensor2D) => tf.Tensor2D = (w) => w): PackedWeight {
+  /** The packed form of `weight(source)` (or of its transpose), cached under `key` until the variable is reassigned. */
+  private packed(key: string, source: string, transposed = false): PackedWeight {
     const variable = this.weight(source);
     const hit = this.packedCache.get(key);
     if (hit && hit.sources[0] === variable.dataId) return hit.value;
     if (hit) hit.value.panels.dispose();
-    const value = tf.tidy(() => {
-      const packed = packWeight(transform(variable as tf.Tensor2D));
-      return { panels: tf.keep(packed.panels), columns: packed.columns };
-    });
+    const packed = packWeight(variable as tf.Tensor2D, transposed);
+    const value = { panels: tf.keep(packed.panels), columns: packed.columns };
     this.packedCache.set(key, { sources: [variable.dataId], value });
     return value;
   }

@@ -31,6 +31,14 @@ describe('packed matmul kernel (wasm)', () => {
     tf.dispose([w, packed.panels]);
   });
 
+  it('should pack a transposed weight (Wᵀ [N, K]) as it packs W', () => {
+    tf.tidy(() => {
+      const w = tf.tensor2d(Float32Array.from({ length: 5 * 11 }, (_, i) => i - 20), [5, 11]);
+      expect(Array.from(packWeight(tf.transpose(w) as tf.Tensor2D, true).panels.dataSync())).toEqual(Array.from(packWeight(w).panels.dataSync()));
+      expect(packWeight(tf.transpose(w) as tf.Tensor2D, true).columns).toBe(11);
+    });
+  });
+
   // Rows: one, two (a pair), three (a pair and one), whole groups of four, 1–3 left over (an overlapping last tile);
   // columns: whole panels, a partial last panel, fewer than one panel.
   it.each([

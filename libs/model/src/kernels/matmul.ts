@@ -50,15 +50,22 @@ export function packedMatMulAvailable(): boolean {
   return tf.getBackend() === 'wasm' && tf.getKernel(PACKED_MATMUL, 'wasm') !== undefined;
 }
 
-/** Packs a weight [K, N] into the kernel's panels (a new tensor, the caller's to keep and dispose). */
-export function packWeight(w: tf.Tensor2D): PackedWeight {
-  const [K, N] = w.shape;
+/**
+ * Packs a weight [K, N] into the kernel's panels (a new tensor, the caller's to keep and dispose). With `transposed`,
+ * `w` is Wᵀ [N, K] (a tied head's embedding [V, C]) and is read as such, without a transposed copy.
+ */
+export function packWeight(w: tf.Tensor2D, transposed = false): PackedWeight {
+  const [K, N] = transposed ? [w.shape[1], w.shape[0]] : w.shape;
   const source = w.dataSync();
   const panels = Math.ceil(N / 8);
   const data = new Float32Array(panels * K * 8);
   for (let p = 0; p < panels; p++) {
     const width = Math.min(8, N - 8 * p);
-    for (let k = 0; k < K; k++) data.set(source.subarray(k * N + 8 * p, k * N + 8 * p + width), (p * K + k) * 8);
+    if (transposed) {
+      for (let j = 0; j < width; j++) for (let k = 0; k < K; k++) data[(p * K + k) * 8 + j] = source[(8 * p + j) * K + k];
+    } else {
+      for (let k = 0; k < K; k++) data.set(source.subarray(k * N + 8 * p, k * N + 8 * p + width), (p * K + k) * 8);
+    }
   }
   return { panels: tf.tensor3d(data, [panels, K, 8]), columns: N };
 }
