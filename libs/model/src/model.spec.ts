@@ -91,7 +91,7 @@ describe('inferenceBytes', () => {
     model.dispose();
   });
 
-  it('should leave models above PACK_ALL_MAX_PARAMETERS with their fused copies only (a 0.5B Qwen2 fits 3 GiB)', () => {
+  it('should leave models above PACK_ALL_MAX_PARAMETERS with their fused copies only (a 0.5B Qwen2 fits 3 GiB, frozen or not)', () => {
     const qwen = configFromHf({
       architectures: ['Qwen2ForCausalLM'],
       model_type: 'qwen2',
@@ -111,6 +111,9 @@ describe('inferenceBytes', () => {
     const fused = 24 * (896 * (qkv + 2 * 4864) + qkv); // with gate|up, and the fused q/k/v bias
     expect(inferenceBytes(qwen)).toBe(4 * (params + fused));
     expect(inferenceBytes(qwen)).toBeLessThan(3 * 2 ** 30);
+    // Frozen for serving (the inference server on wasm): held once, and under the model cache's 3 GiB while freezing.
+    expect(inferenceBytes(qwen, { frozen: true })).toBeLessThan(inferenceBytes(qwen));
+    expect(freezePeakBytes(qwen)).toBeLessThan(3 * 2 ** 30);
   });
 });
 
