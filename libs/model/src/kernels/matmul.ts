@@ -36,9 +36,10 @@ function packedMatMulKernel(args: { inputs: tf.NamedTensorInfoMap; backend: unkn
     backend.typedArrayFromHeap(out).fill(0);
     return out;
   }
-  const scratch = backend.makeOutput([8], 'float32');
-  kernelsFor(backend).matmul(heapOffset(backend, x), heapOffset(backend, panels), heapOffset(backend, out), heapOffset(backend, scratch), M, K, N);
-  backend.disposeData(scratch.dataId);
+  // The kernel stores through scratch only in a last panel narrower than 8 columns: no allocation on the usual path.
+  const scratch = N % 8 === 0 ? null : backend.makeOutput([8], 'float32');
+  kernelsFor(backend).matmul(heapOffset(backend, x), heapOffset(backend, panels), heapOffset(backend, out), scratch ? heapOffset(backend, scratch) : 0, M, K, N);
+  if (scratch) backend.disposeData(scratch.dataId);
   return out;
 }
 

@@ -11,7 +11,8 @@
 ;; it. Four rows is what V8 keeps in the 16 vector registers of x86-64 without spilling (five or six rows measured
 ;; slower). Products of fewer than four rows take the same loop two rows at a time, then one.
 ;;
-;; All pointers are byte offsets; K ≥ 1 and M ≥ 1 (the caller handles empty products); scratch holds 8 f32.
+;; All pointers are byte offsets; K ≥ 1 and M ≥ 1 (the caller handles empty products); scratch holds 8 f32 (read
+;; only when N is not a multiple of 8).
 (module
   (import "env" "memory" (memory 1))
 
