@@ -40,7 +40,13 @@ export default [
             { sourceTag: 'lib:model', onlyDependOnLibsWithTags: ['lib:tokenizer'] },
             {
               sourceTag: 'lib:trainer',
-              onlyDependOnLibsWithTags: ['lib:rl-core', 'lib:model', 'lib:tokenizer', 'lib:graders', 'lib:contracts'],
+              onlyDependOnLibsWithTags: [
+                'lib:rl-core',
+                'lib:model',
+                'lib:tokenizer',
+                'lib:graders',
+                'lib:contracts',
+              ],
             },
             { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:lib'] },
             // Math libraries are framework-free: no NestJS, Prisma, Bull, drivers or native tfjs backends.
@@ -63,7 +69,8 @@ export default [
         {
           object: 'process',
           property: 'env',
-          message: 'Read configuration through @tracetune/config (Config.get); only libs/config reads process.env.',
+          message:
+            'Read configuration through @tracetune/config (Config.get); only libs/config reads process.env.',
         },
       ],
     },

@@ -1,5 +1,5 @@
-import react from '@vitejs/plugin-react';
 import { fileURLToPath } from 'node:url';
+import react from '@vitejs/plugin-react';
 import { defineConfig } from 'vite';
 
 const root = fileURLToPath(new URL('.', import.meta.url));
@@ -13,6 +13,10 @@ export default defineConfig({
   server: {
     port: 4200,
     // In development the dashboard talks to a locally running api.
-    proxy: { '/v1': 'http://127.0.0.1:8080', '/admin': 'http://127.0.0.1:8080', '/health': 'http://127.0.0.1:8080' },
+    proxy: {
+      '/v1': 'http://127.0.0.1:8080',
+      '/admin': 'http://127.0.0.1:8080',
+      '/health': 'http://127.0.0.1:8080',
+    },
   },
 });

@@ -8,11 +8,11 @@
 //     [--levels 1,4,16,32] [--rounds 2] [--prefix-cache-mb 64] [--engines 0]
 import { spawn } from 'node:child_process';
 import http from 'node:http';
-import { Worker } from 'node:worker_threads';
 import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { Worker } from 'node:worker_threads';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const { values } = parseArgs({
@@ -41,14 +41,27 @@ const port = await new Promise((resolve) => {
   });
 });
 const child = spawn(process.execPath, [join(root, 'dist/apps/inference/main.js')], {
-  env: { PATH: process.env.PATH, HOST: '127.0.0.1', INFERENCE_PORT: String(port), LOG_LEVEL: 'warn', TRACETUNE_BACKEND: values.backend, TRACETUNE_DATA_DIR: '/tmp/tt-bench-inference', TRACETUNE_PREFIX_CACHE_MB: values['prefix-cache-mb'], TRACETUNE_INFERENCE_THREADS: values.engines },
+  env: {
+    PATH: process.env.PATH,
+    HOST: '127.0.0.1',
+    INFERENCE_PORT: String(port),
+    LOG_LEVEL: 'warn',
+    TRACETUNE_BACKEND: values.backend,
+    TRACETUNE_DATA_DIR: '/tmp/tt-bench-inference',
+    TRACETUNE_PREFIX_CACHE_MB: values['prefix-cache-mb'],
+    TRACETUNE_INFERENCE_THREADS: values.engines,
+  },
   stdio: ['ignore', 'inherit', 'inherit'],
 });
 const url = `http://127.0.0.1:${port}`;
 for (;;) {
-  const health = await fetch(`${url}/health`).then((r) => r.json()).catch(() => null);
+  const health = await fetch(`${url}/health`)
+    .then((r) => r.json())
+    .catch(() => null);
   if (health?.details?.backend && health.details.backend !== 'starting') {
-    console.log(`inference up on the ${health.details.backend} backend; model ${values.model}, ${maxTokens} tokens per request, prefix cache ${values['prefix-cache-mb']} MiB, ${health.details.engines} engine thread(s)`);
+    console.log(
+      `inference up on the ${health.details.backend} backend; model ${values.model}, ${maxTokens} tokens per request, prefix cache ${values['prefix-cache-mb']} MiB, ${health.details.engines} engine thread(s)`,
+    );
     break;
   }
   await new Promise((r) => setTimeout(r, 200));
@@ -72,36 +85,50 @@ function request(seed) {
   const body = JSON.stringify({
     model: { id: values.model, builtin: values.model, artifactKey: null },
     // ignore_eos-like behaviour: a random-init model rarely emits its stop token, so requests run to max_tokens.
-    body: { messages: [{ role: 'user', content: `Benchmark request ${seed}: count to ten.` }], max_tokens: maxTokens, seed, stream: true, stream_options: { include_usage: true } },
+    body: {
+      messages: [{ role: 'user', content: `Benchmark request ${seed}: count to ten.` }],
+      max_tokens: maxTokens,
+      seed,
+      stream: true,
+      stream_options: { include_usage: true },
+    },
   });
   return new Promise((resolve, reject) => {
-    const req = http.request(`${url}/internal/chat/completions`, { method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (response) => {
-      response.setEncoding('utf8');
-      let buffer = '';
-      let first = null;
-      let last = null;
-      const gaps = [];
-      let tokens = 0;
-      response.on('data', (text) => {
-        buffer += text;
-        let at;
-        while ((at = buffer.indexOf('\n\n')) >= 0) {
-          const line = buffer.slice(0, at).replace(/^data: /, '');
-          buffer = buffer.slice(at + 2);
-          if (line === '[DONE]') continue;
-          const chunk = JSON.parse(line);
-          if (chunk.usage) tokens = chunk.usage.completion_tokens;
-          if (chunk.choices?.[0]?.delta?.content) {
-            const now = performance.now();
-            if (first === null) first = now - started;
-            else gaps.push(now - last);
-            last = now;
+    const req = http.request(
+      `${url}/internal/chat/completions`,
+      {
+        method: 'POST',
+        agent,
+        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+      },
+      (response) => {
+        response.setEncoding('utf8');
+        let buffer = '';
+        let first = null;
+        let last = null;
+        const gaps = [];
+        let tokens = 0;
+        response.on('data', (text) => {
+          buffer += text;
+          let at;
+          while ((at = buffer.indexOf('\n\n')) >= 0) {
+            const line = buffer.slice(0, at).replace(/^data: /, '');
+            buffer = buffer.slice(at + 2);
+            if (line === '[DONE]') continue;
+            const chunk = JSON.parse(line);
+            if (chunk.usage) tokens = chunk.usage.completion_tokens;
+            if (chunk.choices?.[0]?.delta?.content) {
+              const now = performance.now();
+              if (first === null) first = now - started;
+              else gaps.push(now - last);
+              last = now;
+            }
           }
-        }
-      });
-      response.on('end', () => resolve({ ttft: first ?? NaN, gaps, tokens }));
-      response.on('error', reject);
-    });
+        });
+        response.on('end', () => resolve({ ttft: first ?? NaN, gaps, tokens }));
+        response.on('error', reject);
+      },
+    );
     req.on('error', reject);
     req.end(body);
   });
@@ -160,8 +187,14 @@ async function level(clients, perClient, round) {
     // A completion that stops at once (its first token is the stop token) has no first content token.
     ttftP50: quantile(results.map((r) => r.ttft).filter(Number.isFinite), 0.5),
     ttftP99: quantile(results.map((r) => r.ttft).filter(Number.isFinite), 0.99),
-    tokenP50: quantile(results.flatMap((r) => r.gaps), 0.5),
-    tokenP99: quantile(results.flatMap((r) => r.gaps), 0.99),
+    tokenP50: quantile(
+      results.flatMap((r) => r.gaps),
+      0.5,
+    ),
+    tokenP99: quantile(
+      results.flatMap((r) => r.gaps),
+      0.99,
+    ),
     healthP99: quantile(health, 0.99),
   };
 }
@@ -183,12 +216,15 @@ for (let r = 0; r < rounds; r++) {
     console.log(`round ${r + 1}: ${clients} client(s) → ${row.tokensPerSecond.toFixed(1)} tokens/s`);
     const at = rows.findIndex((x) => x.clients === clients);
     if (at < 0) rows.push(row);
-    else if (row.tokensPerSecond > rows[at].tokensPerSecond) rows[at] = { ...row, healthP99: Math.max(row.healthP99, rows[at].healthP99) };
+    else if (row.tokensPerSecond > rows[at].tokensPerSecond)
+      rows[at] = { ...row, healthP99: Math.max(row.healthP99, rows[at].healthP99) };
     else rows[at].healthP99 = Math.max(row.healthP99, rows[at].healthP99);
   }
 }
 const single = rows.find((r) => r.clients === 1);
-console.log(`\nbest of ${rounds} round(s) per level\nclients  requests  tokens/s  ×single  TTFT p50/p99 ms   per-token p50/p99 ms  /health p99 ms`);
+console.log(
+  `\nbest of ${rounds} round(s) per level\nclients  requests  tokens/s  ×single  TTFT p50/p99 ms   per-token p50/p99 ms  /health p99 ms`,
+);
 for (const r of rows) {
   const f = (x) => (Number.isFinite(x) ? x.toFixed(1) : '-');
   console.log(
@@ -197,8 +233,12 @@ for (const r of rows) {
 }
 const at16 = rows.find((r) => r.clients === 16);
 if (single && at16) {
-  console.log(`\naggregate tokens/s at 16 clients = ${(at16.tokensPerSecond / single.tokensPerSecond).toFixed(2)}× single-stream (target ≥ 5×)`);
-  console.log(`/health p99 across all levels = ${Math.max(...rows.map((r) => r.healthP99)).toFixed(1)} ms (target < 50 ms)`);
+  console.log(
+    `\naggregate tokens/s at 16 clients = ${(at16.tokensPerSecond / single.tokensPerSecond).toFixed(2)}× single-stream (target ≥ 5×)`,
+  );
+  console.log(
+    `/health p99 across all levels = ${Math.max(...rows.map((r) => r.healthP99)).toFixed(1)} ms (target < 50 ms)`,
+  );
 }
 await probe.terminate();
 child.kill('SIGTERM');

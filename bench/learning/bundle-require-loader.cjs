@@ -8,7 +8,10 @@ const { join } = require('node:path');
 const PATTERN = /eval\('require'\)/g;
 
 module.exports = function bundleRequireLoader(source) {
-  if (!PATTERN.test(source)) throw new Error(`${this.resourcePath}: no eval('require') to replace; update bench/learning/bundle-require-loader.cjs`);
+  if (!PATTERN.test(source))
+    throw new Error(
+      `${this.resourcePath}: no eval('require') to replace; update bench/learning/bundle-require-loader.cjs`,
+    );
   const target = JSON.stringify(join(__dirname, 'bundled-require.ts'));
   return `import { bundledRequire as __bundledRequire } from ${target};\n${source.replace(PATTERN, '__bundledRequire')}`;
 };

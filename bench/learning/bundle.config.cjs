@@ -31,9 +31,18 @@ module.exports = {
       {
         test: /\.ts$/,
         exclude: /node_modules/,
-        use: [{ loader: 'ts-loader', options: { transpileOnly: true, configFile: tsconfig, compilerOptions: { noEmit: false } } }],
+        use: [
+          {
+            loader: 'ts-loader',
+            options: { transpileOnly: true, configFile: tsconfig, compilerOptions: { noEmit: false } },
+          },
+        ],
       },
-      { test: /libs[\\/]model[\\/]src[\\/]backend\.ts$/, enforce: 'pre', use: [{ loader: join(__dirname, 'bundle-require-loader.cjs') }] },
+      {
+        test: /libs[\\/]model[\\/]src[\\/]backend\.ts$/,
+        enforce: 'pre',
+        use: [{ loader: join(__dirname, 'bundle-require-loader.cjs') }],
+      },
     ],
   },
   plugins: [

@@ -4,13 +4,17 @@
  * wasm binaries lie next to the bundle file, so `resolve` answers a path in the bundle's own folder. The native
  * tfjs-node backends are not bundled: asking for them throws like a missing package, and setupBackend falls back.
  */
+import { join } from 'node:path';
 import * as cpu from '@tensorflow/tfjs-backend-cpu';
 import * as wasm from '@tensorflow/tfjs-backend-wasm';
-import { join } from 'node:path';
 
-const BUNDLED: Record<string, unknown> = { '@tensorflow/tfjs-backend-wasm': wasm, '@tensorflow/tfjs-backend-cpu': cpu };
+const BUNDLED: Record<string, unknown> = {
+  '@tensorflow/tfjs-backend-wasm': wasm,
+  '@tensorflow/tfjs-backend-cpu': cpu,
+};
 
-const missing = (name: string): Error => Object.assign(new Error(`Cannot find module '${name}' (not in the bundle)`), { code: 'MODULE_NOT_FOUND' });
+const missing = (name: string): Error =>
+  Object.assign(new Error(`Cannot find module '${name}' (not in the bundle)`), { code: 'MODULE_NOT_FOUND' });
 
 export const bundledRequire = Object.assign(
   (name: string): unknown => {

@@ -20,8 +20,14 @@ export interface Arm {
 
 export const ARMS: readonly Arm[] = [
   { name: 'grpo', algorithm: { name: 'grpo', advantage_clamp_min: null } },
-  { name: 'grpo_lambda_recent', algorithm: { name: 'grpo_lambda', trace_style: 'recent', lambda: 0.99, advantage_clamp_min: -0.1 } },
-  { name: 'grpo_lambda_both', algorithm: { name: 'grpo_lambda', trace_style: 'both', lambda: 0.99, advantage_clamp_min: -0.1 } },
+  {
+    name: 'grpo_lambda_recent',
+    algorithm: { name: 'grpo_lambda', trace_style: 'recent', lambda: 0.99, advantage_clamp_min: -0.1 },
+  },
+  {
+    name: 'grpo_lambda_both',
+    algorithm: { name: 'grpo_lambda', trace_style: 'both', lambda: 0.99, advantage_clamp_min: -0.1 },
+  },
   { name: 'grpo_clamp', algorithm: { name: 'grpo', advantage_clamp_min: -0.1 } },
 ];
 
@@ -48,7 +54,10 @@ export interface BenchConfig {
 }
 
 /** Defaults per preset. Full: the configuration chosen by the sweep in docs/trainer.md ("Learning benchmark"). */
-export const PRESETS: Record<'quick' | 'full', Omit<BenchConfig, 'backend' | 'preset'> & { seeds: number[] }> = {
+export const PRESETS: Record<
+  'quick' | 'full',
+  Omit<BenchConfig, 'backend' | 'preset'> & { seeds: number[] }
+> = {
   quick: {
     task: TASK_LABEL,
     warmupSteps: 500,
@@ -100,7 +109,9 @@ export function rlCommon(config: BenchConfig): Partial<ResolvedAlgorithm> {
 export function modeLabel(config: BenchConfig, seeds: readonly number[], arms: readonly string[]): string {
   const preset = PRESETS[config.preset];
   const same =
-    (Object.keys(preset) as (keyof typeof preset)[]).every((k) => k === 'seeds' || preset[k] === config[k as keyof BenchConfig]) &&
+    (Object.keys(preset) as (keyof typeof preset)[]).every(
+      (k) => k === 'seeds' || preset[k] === config[k as keyof BenchConfig],
+    ) &&
     seeds.join(',') === preset.seeds.join(',') &&
     arms.join(',') === ARMS.map((a) => a.name).join(',');
   return same ? config.preset : `custom (from ${config.preset})`;
@@ -108,7 +119,8 @@ export function modeLabel(config: BenchConfig, seeds: readonly number[], arms: r
 
 /** The knobs as one line for report headers. */
 export function describeRl(config: BenchConfig): string {
-  const tuning = config.loraRank > 0 ? `LoRA rank ${config.loraRank} (α ${2 * config.loraRank})` : 'full fine-tuning';
+  const tuning =
+    config.loraRank > 0 ? `LoRA rank ${config.loraRank} (α ${2 * config.loraRank})` : 'full fine-tuning';
   return (
     `RL: ${config.rlSteps} steps × ${config.promptsPerStep} prompts × G = ${config.numGenerations} (≤ ${config.maxCompletionTokens} tokens), ` +
     `${tuning}, LR ${config.lr} constant${config.lrWarmupSteps ? ` after ${config.lrWarmupSteps} warm-up steps` : ''}, temperature ${config.temperature}, β = 0, held-out greedy eval every ${config.evalEvery} steps`

@@ -14,13 +14,14 @@
  * final held-out accuracy, on curves smoothed over 3 evaluations), grad norms per arm and throughput per phase, and
  * writes an SVG plot. The report depends only on the results, so shards merged with `--merge` print the same.
  */
-import { type BackendChoice, setupBackend } from '@tracetune/model';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 
-import { ARMS, type BenchConfig, PRESETS } from './config';
+import { setupBackend, type BackendChoice } from '@tracetune/model';
+
+import { ARMS, PRESETS, type BenchConfig } from './config';
 import { formatReport, formatSvg } from './report';
-import { mergeResults, type ResultsFile, type RunResult, sortRuns, writeResults } from './results';
+import { mergeResults, sortRuns, writeResults, type ResultsFile, type RunResult } from './results';
 import { evaluateBase, heldOutSet, log, runArm, warmUp, warmupStepsOf } from './run';
 
 const { values: args } = parseArgs({
@@ -52,7 +53,11 @@ const { values: args } = parseArgs({
   },
 });
 
-const list = (s: string): string[] => s.split(',').map((x) => x.trim()).filter(Boolean);
+const list = (s: string): string[] =>
+  s
+    .split(',')
+    .map((x) => x.trim())
+    .filter(Boolean);
 const num = (name: string, s: string | undefined): number | undefined => {
   if (s === undefined) return undefined;
   const v = Number(s);
@@ -79,14 +84,20 @@ function configFromArgs(): { config: BenchConfig; seeds: number[] } {
   };
   if (args.seeds && args['seed-list']) throw new Error('give --seeds N or --seed-list, not both');
   const count = num('seeds', args.seeds);
-  const seeds = args['seed-list'] ? list(args['seed-list']).map((s) => num('seed-list', s) as number) : count !== undefined ? Array.from({ length: count }, (_, i) => i + 1) : presetSeeds;
+  const seeds = args['seed-list']
+    ? list(args['seed-list']).map((s) => num('seed-list', s) as number)
+    : count !== undefined
+      ? Array.from({ length: count }, (_, i) => i + 1)
+      : presetSeeds;
   return { config, seeds };
 }
 
 function selectedArms(): typeof ARMS {
   if (!args.arms) return ARMS;
   const names = list(args.arms);
-  for (const n of names) if (!ARMS.some((a) => a.name === n)) throw new Error(`--arms: unknown arm ${n}; known: ${ARMS.map((a) => a.name).join(', ')}`);
+  for (const n of names)
+    if (!ARMS.some((a) => a.name === n))
+      throw new Error(`--arms: unknown arm ${n}; known: ${ARMS.map((a) => a.name).join(', ')}`);
   return ARMS.filter((a) => names.includes(a.name));
 }
 
@@ -116,7 +127,10 @@ async function train(): Promise<void> {
   let warmupDir = args['warmup-dir'];
   if (warmupDir) {
     const steps = warmupStepsOf(warmupDir);
-    if (args['warmup-steps'] && steps !== config.warmupSteps) throw new Error(`--warmup-dir ${warmupDir} has ${steps} SFT steps, not --warmup-steps ${config.warmupSteps}`);
+    if (args['warmup-steps'] && steps !== config.warmupSteps)
+      throw new Error(
+        `--warmup-dir ${warmupDir} has ${steps} SFT steps, not --warmup-steps ${config.warmupSteps}`,
+      );
     config.warmupSteps = steps;
   } else {
     log(`warm-up: ${config.warmupSteps} SFT steps`);
@@ -126,11 +140,16 @@ async function train(): Promise<void> {
     process.stdout.write(`${warmupDir}\n`);
     return;
   }
-  log(`backend ${report.backend}; seeds ${seeds.join(',')} × arms ${arms.map((a) => a.name).join(',')}; ${JSON.stringify(config)}`);
+  log(
+    `backend ${report.backend}; seeds ${seeds.join(',')} × arms ${arms.map((a) => a.name).join(',')}; ${JSON.stringify(config)}`,
+  );
   const base = await evaluateBase(warmupDir, heldOutSet(config.heldOut), config);
-  log(`warm-up ready after ${((Date.now() - started) / 1000).toFixed(0)} s; held-out greedy accuracy ${base.accuracy.toFixed(3)}, mean length ${base.meanLength.toFixed(1)}`);
+  log(
+    `warm-up ready after ${((Date.now() - started) / 1000).toFixed(0)} s; held-out greedy accuracy ${base.accuracy.toFixed(3)}, mean length ${base.meanLength.toFixed(1)}`,
+  );
   const results: RunResult[] = [];
-  for (const seed of seeds) for (const arm of arms) results.push(await runArm(config, warmupDir, arm, seed, base, work));
+  for (const seed of seeds)
+    for (const arm of arms) results.push(await runArm(config, warmupDir, arm, seed, base, work));
   const data: ResultsFile = { config, base, results };
   if (args['json-out']) {
     writeResults(args['json-out'], data);

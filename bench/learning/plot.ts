@@ -32,10 +32,16 @@ export function svgPlot(steps: readonly number[], curves: readonly Curve[], titl
   curves.forEach((c, k) => {
     const color = colors[k % colors.length];
     const upper = steps.map((s, i) => `${x(s).toFixed(1)},${y(c.mean[i] + c.sd[i]).toFixed(1)}`);
-    const lower = steps.map((s, i) => `${x(s).toFixed(1)},${y(Math.max(0, c.mean[i] - c.sd[i])).toFixed(1)}`).reverse();
+    const lower = steps
+      .map((s, i) => `${x(s).toFixed(1)},${y(Math.max(0, c.mean[i] - c.sd[i])).toFixed(1)}`)
+      .reverse();
     parts.push(`<polygon points="${[...upper, ...lower].join(' ')}" fill="${color}" opacity="0.12"/>`);
-    parts.push(`<polyline points="${steps.map((s, i) => `${x(s).toFixed(1)},${y(c.mean[i]).toFixed(1)}`).join(' ')}" fill="none" stroke="${color}" stroke-width="2"/>`);
-    parts.push(`<line x1="${W - m.r + 12}" y1="${m.t + 18 * k}" x2="${W - m.r + 32}" y2="${m.t + 18 * k}" stroke="${color}" stroke-width="2"/>`);
+    parts.push(
+      `<polyline points="${steps.map((s, i) => `${x(s).toFixed(1)},${y(c.mean[i]).toFixed(1)}`).join(' ')}" fill="none" stroke="${color}" stroke-width="2"/>`,
+    );
+    parts.push(
+      `<line x1="${W - m.r + 12}" y1="${m.t + 18 * k}" x2="${W - m.r + 32}" y2="${m.t + 18 * k}" stroke="${color}" stroke-width="2"/>`,
+    );
     parts.push(`<text x="${W - m.r + 38}" y="${m.t + 18 * k + 4}">${c.name}</text>`);
   });
   parts.push('</svg>');

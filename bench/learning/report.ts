@@ -3,7 +3,7 @@
  * byte-identical output.
  */
 import { ARMS, describeRl, modeLabel } from './config';
-import { type Curve, svgPlot } from './plot';
+import { svgPlot, type Curve } from './plot';
 import type { ResultsFile, RunResult } from './results';
 import { mean, sd, smooth3 } from './stats';
 
@@ -18,7 +18,8 @@ function curvesOf(data: ResultsFile): { steps: number[]; seeds: number[]; curves
   if (!data.results.length) throw new Error('no runs to report');
   const steps = data.results[0].evalSteps;
   for (const r of data.results) {
-    if (r.evalSteps.join(',') !== steps.join(',')) throw new Error(`${r.arm} seed ${r.seed} evaluated at other steps (${r.evalSteps.join(',')})`);
+    if (r.evalSteps.join(',') !== steps.join(','))
+      throw new Error(`${r.arm} seed ${r.seed} evaluated at other steps (${r.evalSteps.join(',')})`);
   }
   const seeds = [...new Set(data.results.map((r) => r.seed))].sort((a, b) => a - b);
   const curves = ARMS.filter((arm) => data.results.some((r) => r.arm === arm.name)).map((arm) => {
@@ -30,7 +31,8 @@ function curvesOf(data: ResultsFile): { steps: number[]; seeds: number[]; curves
 }
 
 /** First evaluation after step 0 at which a smoothed curve reaches `target`, or -1. */
-const reachIndex = (smoothed: readonly number[], target: number): number => smoothed.findIndex((v, i) => i > 0 && v >= target);
+const reachIndex = (smoothed: readonly number[], target: number): number =>
+  smoothed.findIndex((v, i) => i > 0 && v >= target);
 
 function targetLines(data: ResultsFile, steps: number[], curves: ArmCurve[]): string[] {
   const grpo = curves.find((c) => c.name === 'grpo');
@@ -42,14 +44,19 @@ function targetLines(data: ResultsFile, steps: number[], curves: ArmCurve[]): st
       `its smoothed curve first reaches it at step ${steps[reachIndex(smooth3(grpo.mean), target)] ?? '?'})`,
   ];
   if (target <= data.base.accuracy) {
-    out.push(`  undefined: GRPO's final accuracy does not exceed the warm-up's (${data.base.accuracy.toFixed(3)}), so there is nothing to reach`);
+    out.push(
+      `  undefined: GRPO's final accuracy does not exceed the warm-up's (${data.base.accuracy.toFixed(3)}), so there is nothing to reach`,
+    );
   }
   const reached: Record<string, number | null> = {};
   for (const c of curves.filter((c) => c !== grpo)) {
     const sm = smooth3(c.mean);
     const at = reachIndex(sm, target);
     reached[c.name] = at < 0 ? null : steps[at];
-    const when = at < 0 ? 'never (within the run)' : `step ${steps[at]} (${((100 * steps[at]) / lastStep).toFixed(0)} % of GRPO's ${lastStep})`;
+    const when =
+      at < 0
+        ? 'never (within the run)'
+        : `step ${steps[at]} (${((100 * steps[at]) / lastStep).toFixed(0)} % of GRPO's ${lastStep})`;
     out.push(`  ${c.name.padEnd(20)} reaches it at ${when}; final smoothed ${sm[sm.length - 1].toFixed(3)}`);
   }
   const clamp = reached['grpo_clamp'];
@@ -57,9 +64,18 @@ function targetLines(data: ResultsFile, steps: number[], curves: ArmCurve[]): st
     if (!(name in reached)) continue;
     const at = reached[name];
     const met = at !== null && target > data.base.accuracy && at <= TARGET_FRACTION * lastStep;
-    const vsClamp =
-      !('grpo_clamp' in reached) ? 'no clamp control in these results' : at === null ? 'no' : clamp === null ? 'yes (the clamp control never reaches it)' : at < clamp ? `yes (clamp control: step ${clamp})` : `no (clamp control: step ${clamp})`;
-    out.push(`  ${name}: target ≤ ${TARGET_FRACTION * 100} % of GRPO's steps ${met ? 'met' : 'not met'}; faster than the clamp control: ${vsClamp}`);
+    const vsClamp = !('grpo_clamp' in reached)
+      ? 'no clamp control in these results'
+      : at === null
+        ? 'no'
+        : clamp === null
+          ? 'yes (the clamp control never reaches it)'
+          : at < clamp
+            ? `yes (clamp control: step ${clamp})`
+            : `no (clamp control: step ${clamp})`;
+    out.push(
+      `  ${name}: target ≤ ${TARGET_FRACTION * 100} % of GRPO's steps ${met ? 'met' : 'not met'}; faster than the clamp control: ${vsClamp}`,
+    );
   }
   return out;
 }
@@ -67,9 +83,15 @@ function targetLines(data: ResultsFile, steps: number[], curves: ArmCurve[]): st
 export function formatReport(data: ResultsFile): string {
   const { config, base } = data;
   const { steps, seeds, curves } = curvesOf(data);
-  const mode = modeLabel(config, seeds, curves.map((c) => c.name));
+  const mode = modeLabel(
+    config,
+    seeds,
+    curves.map((c) => c.name),
+  );
   const out: string[] = [];
-  out.push(`\n## Learning benchmark (${mode}): tt-nano, ${config.task}, ${seeds.length} paired seeds (${seeds.join(', ')})`);
+  out.push(
+    `\n## Learning benchmark (${mode}): tt-nano, ${config.task}, ${seeds.length} paired seeds (${seeds.join(', ')})`,
+  );
   out.push(
     `warm-up: ${config.warmupSteps} SFT steps; held-out greedy accuracy after warm-up ${base.accuracy.toFixed(3)} on ${config.heldOut} prompts ` +
       `(mean length ${base.meanLength.toFixed(1)} tokens); backend ${config.backend}`,
@@ -78,11 +100,27 @@ export function formatReport(data: ResultsFile): string {
   out.push(`held-out accuracy, mean ± std over seeds, at step:\n`);
   out.push(`| arm | ${steps.join(' | ')} |`);
   out.push(`|---|${steps.map(() => '---').join('|')}|`);
-  for (const c of curves) out.push(`| ${c.name} | ${c.mean.map((v, i) => (i === 0 ? v.toFixed(3) : `${v.toFixed(3)} ± ${c.sd[i].toFixed(3)}`)).join(' | ')} |`);
+  for (const c of curves)
+    out.push(
+      `| ${c.name} | ${c.mean.map((v, i) => (i === 0 ? v.toFixed(3) : `${v.toFixed(3)} ± ${c.sd[i].toFixed(3)}`)).join(' | ')} |`,
+    );
   out.push(`\nfinal held-out accuracy per seed (paired):`);
-  for (const c of curves) out.push(`  ${c.name.padEnd(20)} ${seeds.map((s) => c.runs.find((r) => r.seed === s)?.evalAccuracy.at(-1)?.toFixed(3) ?? '  -  ').join(' ')}`);
+  for (const c of curves)
+    out.push(
+      `  ${c.name.padEnd(20)} ${seeds
+        .map(
+          (s) =>
+            c.runs
+              .find((r) => r.seed === s)
+              ?.evalAccuracy.at(-1)
+              ?.toFixed(3) ?? '  -  ',
+        )
+        .join(' ')}`,
+    );
   out.push(...targetLines(data, steps, curves));
-  out.push(`\nper arm: grad norm (mean, max), training reward (first 3 steps → last 3 steps), phase throughput (tokens/s) and wall time per run`);
+  out.push(
+    `\nper arm: grad norm (mean, max), training reward (first 3 steps → last 3 steps), phase throughput (tokens/s) and wall time per run`,
+  );
   for (const c of curves) {
     const norms = c.runs.flatMap((r) => r.gradNorms);
     const early = mean(c.runs.flatMap((r) => r.rewards.slice(0, 3)));
@@ -95,12 +133,22 @@ export function formatReport(data: ResultsFile): string {
     );
   }
   const seconds = data.results.map((r) => r.seconds);
-  out.push(`\n${data.results.length} runs: ${mean(seconds).toFixed(0)} s/run on average (max ${Math.max(...seconds).toFixed(0)} s), ${seconds.reduce((a, b) => a + b, 0).toFixed(0)} s in all`);
+  out.push(
+    `\n${data.results.length} runs: ${mean(seconds).toFixed(0)} s/run on average (max ${Math.max(...seconds).toFixed(0)} s), ${seconds.reduce((a, b) => a + b, 0).toFixed(0)} s in all`,
+  );
   return out.join('\n') + '\n';
 }
 
 export function formatSvg(data: ResultsFile): string {
   const { steps, seeds, curves } = curvesOf(data);
-  const mode = modeLabel(data.config, seeds, curves.map((c) => c.name));
-  return svgPlot(steps, curves, `GRPO vs GRPO-λ, tt-nano arithmetic (${seeds.length} seeds × ${data.config.rlSteps} steps, ${mode})`);
+  const mode = modeLabel(
+    data.config,
+    seeds,
+    curves.map((c) => c.name),
+  );
+  return svgPlot(
+    steps,
+    curves,
+    `GRPO vs GRPO-λ, tt-nano arithmetic (${seeds.length} seeds × ${data.config.rlSteps} steps, ${mode})`,
+  );
 }

@@ -45,10 +45,17 @@ export function mergeResults(paths: readonly string[]): ResultsFile {
   const key = JSON.stringify(first.data.config);
   const runs: RunResult[] = [];
   for (const { path, data } of shards) {
-    if (JSON.stringify(data.config) !== key) throw new Error(`--merge: ${path} has another config than ${first.path}:\n  ${JSON.stringify(data.config)}\n  ${key}`);
-    if (data.base.accuracy !== first.data.base.accuracy) throw new Error(`--merge: ${path} measured another warm-up accuracy (${data.base.accuracy} vs ${first.data.base.accuracy})`);
+    if (JSON.stringify(data.config) !== key)
+      throw new Error(
+        `--merge: ${path} has another config than ${first.path}:\n  ${JSON.stringify(data.config)}\n  ${key}`,
+      );
+    if (data.base.accuracy !== first.data.base.accuracy)
+      throw new Error(
+        `--merge: ${path} measured another warm-up accuracy (${data.base.accuracy} vs ${first.data.base.accuracy})`,
+      );
     for (const r of data.results) {
-      if (runs.some((o) => o.arm === r.arm && o.seed === r.seed)) throw new Error(`--merge: ${r.arm} seed ${r.seed} appears twice (${path})`);
+      if (runs.some((o) => o.arm === r.arm && o.seed === r.seed))
+        throw new Error(`--merge: ${r.arm} seed ${r.seed} appears twice (${path})`);
       runs.push(r);
     }
   }

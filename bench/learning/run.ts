@@ -1,4 +1,7 @@
 /** The benchmark's two phases: the SFT warm-up and one RL run (one arm, one seed) from it. */
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
+
 import {
   DEFAULT_LORA,
   evaluateModelDir,
@@ -8,14 +11,12 @@ import {
   resolveAlgorithm,
   resolveHyperparameters,
   runTraining,
-  type StepMetrics,
   toJsonl,
+  type StepMetrics,
   type TrainingRunSpec,
 } from '@tracetune/trainer';
-import { rmSync } from 'node:fs';
-import { join } from 'node:path';
 
-import { type Arm, type BenchConfig, rlCommon, TASK } from './config';
+import { rlCommon, TASK, type Arm, type BenchConfig } from './config';
 import type { BaseEval, RunResult } from './results';
 import { mean } from './stats';
 
@@ -43,7 +44,10 @@ export async function warmUp(steps: number, work: string): Promise<string> {
     checkpointRoot: root,
     callbacks: {
       onStep: (step, total, m) => {
-        if (step % 25 === 0 || step === total) log(`  warm-up step ${step}/${total} loss ${m['loss'].toFixed(3)} (${((Date.now() - t0) / 1000).toFixed(0)} s)`);
+        if (step % 25 === 0 || step === total)
+          log(
+            `  warm-up step ${step}/${total} loss ${m['loss'].toFixed(3)} (${((Date.now() - t0) / 1000).toFixed(0)} s)`,
+          );
       },
     },
   });
@@ -61,7 +65,11 @@ export const trainSet = (): string => toJsonl(generateArithmetic({ n: 2000, seed
 export const heldOutSet = (n: number): string => toJsonl(generateArithmetic({ n, seed: 99, ...TASK }), 'rft');
 
 /** Greedy held-out accuracy of the warm-up (step 0 of every curve). */
-export async function evaluateBase(warmupDir: string, heldOut: string, config: BenchConfig): Promise<BaseEval> {
+export async function evaluateBase(
+  warmupDir: string,
+  heldOut: string,
+  config: BenchConfig,
+): Promise<BaseEval> {
   const m = await evaluateModelDir(warmupDir, heldOut, mathAnswerGrader(), {
     samples: 0,
     maxCompletionTokens: config.maxCompletionTokens,
@@ -73,14 +81,26 @@ export async function evaluateBase(warmupDir: string, heldOut: string, config: B
   return { accuracy: m['eval_accuracy'], meanLength: m['eval_completions/mean_length'] };
 }
 
-export async function runArm(config: BenchConfig, warmupDir: string, arm: Arm, seed: number, base: BaseEval, work: string): Promise<RunResult> {
+export async function runArm(
+  config: BenchConfig,
+  warmupDir: string,
+  arm: Arm,
+  seed: number,
+  base: BaseEval,
+  work: string,
+): Promise<RunResult> {
   const spec: TrainingRunSpec = {
     method: 'reinforcement',
     baseModel: { kind: 'directory', path: warmupDir },
     trainingJsonl: trainSet(),
     validationJsonl: heldOutSet(config.heldOut),
     grader: mathAnswerGrader(),
-    hyperparameters: resolveHyperparameters({ batch_size: config.promptsPerStep, n_epochs: 100, eval_interval: config.evalEvery, eval_samples: 0 }),
+    hyperparameters: resolveHyperparameters({
+      batch_size: config.promptsPerStep,
+      n_epochs: 100,
+      eval_interval: config.evalEvery,
+      eval_samples: 0,
+    }),
     algorithm: resolveAlgorithm({ ...rlCommon(config), ...arm.algorithm }),
     lora: config.loraRank > 0 ? { ...DEFAULT_LORA, rank: config.loraRank, alpha: 2 * config.loraRank } : null,
     seed,
@@ -89,9 +109,23 @@ export async function runArm(config: BenchConfig, warmupDir: string, arm: Arm, s
     passThreshold: 1,
     // Constant LR after an optional linear warm-up, the same in every arm: the arms differ only in the estimator;
     // Adam absorbs the trace weights' global scale. One optimiser update per step (μ = 1): +0.5 keeps floor() exact.
-    trainer: { maxSteps: config.rlSteps, lrSchedule: 'constant', warmupRatio: (config.lrWarmupSteps + 0.5) / config.rlSteps, baseLearningRate: config.lr },
+    trainer: {
+      maxSteps: config.rlSteps,
+      lrSchedule: 'constant',
+      warmupRatio: (config.lrWarmupSteps + 0.5) / config.rlSteps,
+      baseLearningRate: config.lr,
+    },
   };
-  const result: RunResult = { arm: arm.name, seed, evalSteps: [0], evalAccuracy: [base.accuracy], gradNorms: [], phase: {}, rewards: [], seconds: 0 };
+  const result: RunResult = {
+    arm: arm.name,
+    seed,
+    evalSteps: [0],
+    evalAccuracy: [base.accuracy],
+    gradNorms: [],
+    phase: {},
+    rewards: [],
+    seconds: 0,
+  };
   const phaseSums: Record<string, number[]> = {};
   const t0 = Date.now();
   const root = join(work, `${arm.name}-s${seed}`);
@@ -101,12 +135,15 @@ export async function runArm(config: BenchConfig, warmupDir: string, arm: Arm, s
       onStep: (step, _total, m: StepMetrics) => {
         result.gradNorms.push(m['grad_norm']);
         result.rewards.push(m['reward']);
-        for (const [k, v] of Object.entries(m)) if (k.startsWith('throughput/') || k.startsWith('time/')) (phaseSums[k] ??= []).push(v);
+        for (const [k, v] of Object.entries(m))
+          if (k.startsWith('throughput/') || k.startsWith('time/')) (phaseSums[k] ??= []).push(v);
         if (m['eval_accuracy'] !== undefined) {
           result.evalSteps.push(step);
           result.evalAccuracy.push(m['eval_accuracy']);
           const recent = mean(result.rewards.slice(-config.evalEvery));
-          log(`    ${arm.name} s${seed} step ${step}: held-out ${m['eval_accuracy'].toFixed(3)}, reward ${recent.toFixed(3)} (${((Date.now() - t0) / 1000).toFixed(0)} s)`);
+          log(
+            `    ${arm.name} s${seed} step ${step}: held-out ${m['eval_accuracy'].toFixed(3)}, reward ${recent.toFixed(3)} (${((Date.now() - t0) / 1000).toFixed(0)} s)`,
+          );
         }
       },
     },
@@ -114,6 +151,8 @@ export async function runArm(config: BenchConfig, warmupDir: string, arm: Arm, s
   rmSync(root, { recursive: true, force: true });
   result.seconds = (Date.now() - t0) / 1000;
   for (const [k, v] of Object.entries(phaseSums)) result.phase[k] = mean(v);
-  log(`  ${arm.name} seed ${seed}: held-out acc ${result.evalAccuracy.map((a) => a.toFixed(3)).join(' ')} (${result.seconds.toFixed(0)} s)`);
+  log(
+    `  ${arm.name} seed ${seed}: held-out acc ${result.evalAccuracy.map((a) => a.toFixed(3)).join(' ')} (${result.seconds.toFixed(0)} s)`,
+  );
   return result;
 }

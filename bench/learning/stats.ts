@@ -1,4 +1,5 @@
-export const mean = (xs: readonly number[]): number => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : Number.NaN);
+export const mean = (xs: readonly number[]): number =>
+  xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : Number.NaN;
 
 /** Sample standard deviation (0 for fewer than two values). */
 export const sd = (xs: readonly number[]): number => {
@@ -8,4 +9,5 @@ export const sd = (xs: readonly number[]): number => {
 };
 
 /** Trailing mean over (up to) 3 points. */
-export const smooth3 = (xs: readonly number[]): number[] => xs.map((_, i) => mean(xs.slice(Math.max(0, i - 2), i + 1)));
+export const smooth3 = (xs: readonly number[]): number[] =>
+  xs.map((_, i) => mean(xs.slice(Math.max(0, i - 2), i + 1)));

@@ -9,6 +9,7 @@
  *   npx ts-node -T -r tsconfig-paths/register -P tsconfig.bench.json bench/model/decode-kernels.ts [--rows 1,4,8,16,24]
  */
 import * as tf from '@tensorflow/tfjs-core';
+
 import { builtinConfig, decodeSlots, setupBackend, SlotCache, TransformerModel } from '@tracetune/model';
 
 import { PACKED_MATMUL, packedMatMul, packWeight } from '../../libs/model/src/kernels/matmul';
@@ -31,8 +32,15 @@ async function main(): Promise<void> {
   const H = config.num_attention_heads;
   const Hkv = config.num_key_value_heads;
   const D = config.head_dim;
-  const shapes = [[C, 2 * (H + Hkv) * D + Hkv * D], [H * D, C], [C, 2 * I], [I, C]];
-  const layers = Array.from({ length: config.num_hidden_layers }, () => shapes.map(([k, n]) => tf.randomNormal([k, n]) as tf.Tensor2D));
+  const shapes = [
+    [C, 2 * (H + Hkv) * D + Hkv * D],
+    [H * D, C],
+    [C, 2 * I],
+    [I, C],
+  ];
+  const layers = Array.from({ length: config.num_hidden_layers }, () =>
+    shapes.map(([k, n]) => tf.randomNormal([k, n]) as tf.Tensor2D),
+  );
   const packed = layers.map((l) => l.map((w) => packWeight(w)));
   const macsPerRow = shapes.reduce((s, [k, n]) => s + k * n, 0) * layers.length;
   const matmuls = new Map<string, number>();
@@ -42,7 +50,11 @@ async function main(): Promise<void> {
       for (const kind of ['xnnpack', 'packed'] as const) {
         const run = (): void => {
           for (let l = 0; l < layers.length; l++) {
-            for (let i = 0; i < shapes.length; i++) (kind === 'packed' ? packedMatMul(inputs[i], packed[l][i]) : tf.matMul(inputs[i], layers[l][i])).dispose();
+            for (let i = 0; i < shapes.length; i++)
+              (kind === 'packed'
+                ? packedMatMul(inputs[i], packed[l][i])
+                : tf.matMul(inputs[i], layers[l][i])
+              ).dispose();
           }
         };
         for (let i = 0; i < 10; i++) run();
@@ -54,13 +66,17 @@ async function main(): Promise<void> {
       tf.dispose(inputs);
     }
   }
-  console.log(`tt-micro decode-step matmuls (${(macsPerRow / 1e6).toFixed(2)} M MAC per row), best of ${ROUNDS} rounds`);
+  console.log(
+    `tt-micro decode-step matmuls (${(macsPerRow / 1e6).toFixed(2)} M MAC per row), best of ${ROUNDS} rounds`,
+  );
   console.log('rows  XNNPACK ms  GMAC/s  packed ms  GMAC/s  speed-up');
   for (const M of ROWS) {
     const x = matmuls.get(`xnnpack ${M}`) as number;
     const p = matmuls.get(`packed ${M}`) as number;
     const g = (ms: number): string => ((M * macsPerRow) / ms / 1e6).toFixed(1).padStart(6);
-    console.log(`${String(M).padStart(4)}  ${x.toFixed(3).padStart(10)}  ${g(x)}  ${p.toFixed(3).padStart(9)}  ${g(p)}  ${(x / p).toFixed(2).padStart(7)}×`);
+    console.log(
+      `${String(M).padStart(4)}  ${x.toFixed(3).padStart(10)}  ${g(x)}  ${p.toFixed(3).padStart(9)}  ${g(p)}  ${(x / p).toFixed(2).padStart(7)}×`,
+    );
   }
 
   // Whole decode steps: one model per variant (each keeps its own derived weights).
@@ -91,7 +107,9 @@ async function main(): Promise<void> {
     const x = steps.get(`xnnpack ${M}`) as number;
     const p = steps.get(`packed ${M}`) as number;
     const gain = (ms: number, one: number): string => `${((M * one) / ms).toFixed(2)}×`.padStart(13);
-    console.log(`${String(M).padStart(4)}  ${x.toFixed(3).padStart(15)}  ${gain(x, single.xnnpack)}  ${p.toFixed(3).padStart(14)}  ${gain(p, single.packed)}  ${(x / p).toFixed(2).padStart(7)}×`);
+    console.log(
+      `${String(M).padStart(4)}  ${x.toFixed(3).padStart(15)}  ${gain(x, single.xnnpack)}  ${p.toFixed(3).padStart(14)}  ${gain(p, single.packed)}  ${(x / p).toFixed(2).padStart(7)}×`,
+    );
   }
 }
 

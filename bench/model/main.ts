@@ -6,10 +6,11 @@
  *
  *   npx ts-node -T -r tsconfig-paths/register -P tsconfig.bench.json bench/model/main.ts [--quick] [--threads N]
  */
-import * as tf from '@tensorflow/tfjs-core';
-import { builtinConfig, generate, type ModelConfig, setupBackend, TransformerModel } from '@tracetune/model';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+
+import { builtinConfig, generate, setupBackend, TransformerModel, type ModelConfig } from '@tracetune/model';
 
 const quick = process.argv.includes('--quick');
 const threadsArg = process.argv.indexOf('--threads');
@@ -38,7 +39,9 @@ function benchTfjs(config: ModelConfig): { figures: Figures; profile: [string, n
   const targets = randomIds(TRAIN.batch, TRAIN.seq, 2);
   const opt = tf.train.adam(1e-3);
   const step = (): void => {
-    const { value, grads } = tf.variableGrads(() => tf.neg(tf.mean(model.logProbsOfTargets(ids, targets).logProbs)) as tf.Scalar);
+    const { value, grads } = tf.variableGrads(
+      () => tf.neg(tf.mean(model.logProbsOfTargets(ids, targets).logProbs)) as tf.Scalar,
+    );
     applyGrads(opt, grads);
     value.dataSync();
     tf.dispose([value, grads]);
@@ -69,7 +72,9 @@ async function profileStep(config: ModelConfig): Promise<[string, number][]> {
   const ids = randomIds(TRAIN.batch, TRAIN.seq, 1);
   const opt = tf.train.adam(1e-3);
   const run = (): void => {
-    const { value, grads } = tf.variableGrads(() => tf.neg(tf.mean(model.logProbsOfTargets(ids, ids).logProbs)) as tf.Scalar);
+    const { value, grads } = tf.variableGrads(
+      () => tf.neg(tf.mean(model.logProbsOfTargets(ids, ids).logProbs)) as tf.Scalar,
+    );
     applyGrads(opt, grads);
     tf.dispose([value, grads]);
   };
@@ -95,17 +100,32 @@ function best(a: Figures | undefined, b: Figures): Figures {
 
 function benchTorch(config: ModelConfig): (Figures & { torch: string; threads: number }) | string {
   const probe = spawnSync('/usr/bin/python3', ['-c', 'import torch'], { encoding: 'utf8' });
-  if (probe.error || probe.status !== 0) return 'PyTorch not importable from /usr/bin/python3 (apt-get install python3-torch libopenblas0-pthread)';
+  if (probe.error || probe.status !== 0)
+    return 'PyTorch not importable from /usr/bin/python3 (apt-get install python3-torch libopenblas0-pthread)';
   const job = { config, train: TRAIN, generate: GEN, threads: torchThreads };
-  const r = spawnSync('/usr/bin/python3', [join(__dirname, 'torch_bench.py'), JSON.stringify(job)], { encoding: 'utf8' });
+  const r = spawnSync('/usr/bin/python3', [join(__dirname, 'torch_bench.py'), JSON.stringify(job)], {
+    encoding: 'utf8',
+  });
   if (r.status !== 0) return `torch_bench.py failed: ${r.stderr.trim().split('\n').pop()}`;
-  const o = JSON.parse(r.stdout) as { train_step_ms: number; sample_tokens_per_s: Record<string, number>; torch: string; threads: number };
-  return { trainStepMs: o.train_step_ms, tokensPerS: o.sample_tokens_per_s, torch: o.torch, threads: o.threads };
+  const o = JSON.parse(r.stdout) as {
+    train_step_ms: number;
+    sample_tokens_per_s: Record<string, number>;
+    torch: string;
+    threads: number;
+  };
+  return {
+    trainStepMs: o.train_step_ms,
+    tokensPerS: o.sample_tokens_per_s,
+    torch: o.torch,
+    threads: o.threads,
+  };
 }
 
 async function main(): Promise<void> {
   const report = await setupBackend('wasm', (m) => console.log(m));
-  console.log(`backend: ${report.backend}; train batch ${TRAIN.batch}×${TRAIN.seq}; sampling prompt ${GEN.prompt}, ${GEN.new} new tokens`);
+  console.log(
+    `backend: ${report.backend}; train batch ${TRAIN.batch}×${TRAIN.seq}; sampling prompt ${GEN.prompt}, ${GEN.new} new tokens`,
+  );
   console.log('(2 shared cores: other processes on this machine make timings noisy)\n');
   for (const name of ['tt-nano', 'tt-micro']) {
     const config = builtinConfig(name);
@@ -117,24 +137,38 @@ async function main(): Promise<void> {
     for (let r = 0; r < rounds; r++) {
       figures = best(figures, benchTfjs(config).figures);
       const t = benchTorch(config);
-      torch = typeof t === 'string' || torch === undefined || typeof torch === 'string' ? t : { ...t, ...best(torch, t) };
+      torch =
+        typeof t === 'string' || torch === undefined || typeof torch === 'string'
+          ? t
+          : { ...t, ...best(torch, t) };
     }
     if (!figures || !torch) throw new Error('no rounds ran');
     console.log(`== ${name} (C=${config.hidden_size}, ${config.num_hidden_layers} layers)`);
-    const line = (label: string, ours: number, theirs: number | undefined, unit: string, lowerIsBetter: boolean): void => {
+    const line = (
+      label: string,
+      ours: number,
+      theirs: number | undefined,
+      unit: string,
+      lowerIsBetter: boolean,
+    ): void => {
       // Ratio = tfjs time / torch time (train) or torch throughput / tfjs throughput (sampling): < 1 means tfjs is faster.
-      const ratio = theirs === undefined ? '' : `   torch ${theirs.toFixed(1)} ${unit}   ratio ${(lowerIsBetter ? ours / theirs : theirs / ours).toFixed(2)}× (tfjs time / torch time)`;
+      const ratio =
+        theirs === undefined
+          ? ''
+          : `   torch ${theirs.toFixed(1)} ${unit}   ratio ${(lowerIsBetter ? ours / theirs : theirs / ours).toFixed(2)}× (tfjs time / torch time)`;
       console.log(`  ${label.padEnd(22)} tfjs-wasm ${ours.toFixed(1)} ${unit}${ratio}`);
     };
     const t = typeof torch === 'string' ? undefined : torch;
     line('train step', figures.trainStepMs, t?.trainStepMs, 'ms', true);
-    for (const b of GEN.batches) line(`sampling batch ${b}`, figures.tokensPerS[String(b)], t?.tokensPerS[String(b)], 'tok/s', false);
+    for (const b of GEN.batches)
+      line(`sampling batch ${b}`, figures.tokensPerS[String(b)], t?.tokensPerS[String(b)], 'tok/s', false);
     if (typeof torch === 'string') console.log(`  (no PyTorch baseline: ${torch})`);
     else console.log(`  (PyTorch ${torch.torch}, ${torch.threads} thread(s); tfjs-wasm runs on one thread)`);
     const profile = await profileStep(config);
     const total = profile.reduce((s, [, ms]) => s + ms, 0);
     console.log(`  train-step profile (kernel wall time, total ${total.toFixed(0)} ms):`);
-    for (const [k, ms] of profile.slice(0, 10)) console.log(`    ${k.padEnd(24)} ${ms.toFixed(1).padStart(8)} ms  ${((100 * ms) / total).toFixed(1)}%`);
+    for (const [k, ms] of profile.slice(0, 10))
+      console.log(`    ${k.padEnd(24)} ${ms.toFixed(1).padStart(8)} ms  ${((100 * ms) / total).toFixed(1)}%`);
     console.log('');
   }
 }

@@ -4,9 +4,10 @@
  * the same run. Run: npx ts-node -P tsconfig.bench.json bench/rl-core/main.ts [--quick]
  */
 import * as path from 'node:path';
-
 import * as tf from '@tensorflow/tfjs-core';
+
 import '@tensorflow/tfjs-backend-cpu';
+
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 
 import {

@@ -8,9 +8,10 @@
  *   npm run demo -- --api-key tt-… [--base-url http://localhost:8080] [--quick]
  * (the key may also come from TRACETUNE_API_KEY; `npm start` prints the bootstrap admin key once).
  */
-import { generateArithmetic, mathAnswerGrader, toJsonl, type TaskProblem } from '@tracetune/trainer';
-import OpenAI, { toFile } from 'openai';
 import { parseArgs } from 'node:util';
+import OpenAI, { toFile } from 'openai';
+
+import { generateArithmetic, mathAnswerGrader, toJsonl, type TaskProblem } from '@tracetune/trainer';
 
 const { values } = parseArgs({
   options: {
@@ -21,7 +22,9 @@ const { values } = parseArgs({
 });
 const apiKey = values['api-key'] ?? process.env['TRACETUNE_API_KEY'];
 if (!apiKey) {
-  console.error('Pass --api-key tt-… (the bootstrap admin key printed by `npm start`) or set TRACETUNE_API_KEY.');
+  console.error(
+    'Pass --api-key tt-… (the bootstrap admin key printed by `npm start`) or set TRACETUNE_API_KEY.',
+  );
   process.exit(64);
 }
 const baseUrl = values['base-url']!.replace(/\/$/, '');
@@ -36,7 +39,10 @@ const sizes = values.quick
   : { sft: 1600, sftEpochs: 3, rl: 64, heldOut: 48 };
 
 async function upload(name: string, text: string): Promise<string> {
-  const file = await client.files.create({ file: await toFile(Buffer.from(text), name), purpose: 'fine-tune' });
+  const file = await client.files.create({
+    file: await toFile(Buffer.from(text), name),
+    purpose: 'fine-tune',
+  });
   const done = await client.files.waitForProcessing(file.id);
   if (done.status !== 'processed') throw new Error(`${name}: ${done.status_details}`);
   return file.id;
@@ -61,7 +67,12 @@ async function follow(jobId: string, label: string): Promise<OpenAI.FineTuning.F
 async function accuracy(model: string, problems: TaskProblem[]): Promise<number> {
   let correct = 0;
   for (const p of problems) {
-    const answer = await client.chat.completions.create({ model, messages: [{ role: 'user', content: p.prompt }], temperature: 0, max_tokens: 64 });
+    const answer = await client.chat.completions.create({
+      model,
+      messages: [{ role: 'user', content: p.prompt }],
+      temperature: 0,
+      max_tokens: 64,
+    });
     const graded = await client.fineTuning.alpha.graders.run({
       grader: grader as never,
       model_sample: answer.choices[0].message.content ?? '',
@@ -75,8 +86,14 @@ async function accuracy(model: string, problems: TaskProblem[]): Promise<number>
 async function main(): Promise<void> {
   console.log(`Tracetune demo against ${baseUrl}`);
   const heldOut = generateArithmetic({ n: sizes.heldOut, seed: 3, ...task });
-  const sftFile = await upload('arithmetic-sft.jsonl', toJsonl(generateArithmetic({ n: sizes.sft, seed: 1, ...task }), 'sft'));
-  const rlFile = await upload('arithmetic-rl.jsonl', toJsonl(generateArithmetic({ n: sizes.rl, seed: 2, ...task }), 'rft'));
+  const sftFile = await upload(
+    'arithmetic-sft.jsonl',
+    toJsonl(generateArithmetic({ n: sizes.sft, seed: 1, ...task }), 'sft'),
+  );
+  const rlFile = await upload(
+    'arithmetic-rl.jsonl',
+    toJsonl(generateArithmetic({ n: sizes.rl, seed: 2, ...task }), 'rft'),
+  );
   const validFile = await upload('arithmetic-valid.jsonl', toJsonl(heldOut, 'rft'));
 
   const sft = await client.fineTuning.jobs.create({
@@ -84,7 +101,12 @@ async function main(): Promise<void> {
     training_file: sftFile,
     suffix: 'demo-sft',
     seed: 1,
-    method: { type: 'supervised', supervised: { hyperparameters: { n_epochs: sizes.sftEpochs, batch_size: 16, learning_rate_multiplier: 6 } } },
+    method: {
+      type: 'supervised',
+      supervised: {
+        hyperparameters: { n_epochs: sizes.sftEpochs, batch_size: 16, learning_rate_multiplier: 6 },
+      },
+    },
   });
   const warm = await follow(sft.id, 'SFT warm-up');
   if (warm.status !== 'succeeded') throw new Error(`SFT failed: ${JSON.stringify(warm.error)}`);
@@ -101,7 +123,13 @@ async function main(): Promise<void> {
       type: 'reinforcement',
       reinforcement: {
         grader,
-        hyperparameters: { batch_size: 8, n_epochs: 1, eval_interval: 4, eval_samples: 2, learning_rate_multiplier: 0.2 },
+        hyperparameters: {
+          batch_size: 8,
+          n_epochs: 1,
+          eval_interval: 4,
+          eval_samples: 2,
+          learning_rate_multiplier: 0.2,
+        },
         algorithm: { name: 'grpo_lambda', num_generations: 8, max_completion_tokens: 48, beta: 0 },
       },
     } as never,
@@ -109,7 +137,9 @@ async function main(): Promise<void> {
   const tuned = await follow(rl.id, 'GRPO-λ');
   if (tuned.status !== 'succeeded') throw new Error(`GRPO-λ failed: ${JSON.stringify(tuned.error)}`);
   const after = await accuracy(tuned.fine_tuned_model!, heldOut);
-  console.log(`held-out accuracy: ${(100 * before).toFixed(1)} % after SFT → ${(100 * after).toFixed(1)} % after GRPO-λ`);
+  console.log(
+    `held-out accuracy: ${(100 * before).toFixed(1)} % after SFT → ${(100 * after).toFixed(1)} % after GRPO-λ`,
+  );
   console.log(`model: ${tuned.fine_tuned_model}`);
   console.log(`dashboard: ${baseUrl}/dashboard/  (runs ${sft.id} and ${rl.id})`);
 }

@@ -9,14 +9,14 @@
 //   node tools/scripts/db.mjs status           list applied / pending migrations; exit 1 when behind
 //   node tools/scripts/db.mjs diff             exit 2 when prisma/schema.prisma and the migrations drift (CI)
 //   node tools/scripts/db.mjs reset            drop everything and re-apply the migrations (development only)
-import { PrismaPg } from '@prisma/adapter-pg';
-import { bindMigrationAwareSqlAdapterFactory } from '@prisma/driver-adapter-utils';
-import * as engineGlue from '@prisma/schema-engine-wasm/schema_engine_bg';
 import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { PrismaPg } from '@prisma/adapter-pg';
+import { bindMigrationAwareSqlAdapterFactory } from '@prisma/driver-adapter-utils';
+import * as engineGlue from '@prisma/schema-engine-wasm/schema_engine_bg';
 import pg from 'pg';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -85,8 +85,13 @@ async function ensureDatabase(config) {
 }
 
 async function loadEngine(config, verbose) {
-  const wasmPath = join(dirname(fileURLToPath(import.meta.resolve('@prisma/schema-engine-wasm'))), 'schema_engine_bg.wasm');
-  const { instance } = await WebAssembly.instantiate(await readFile(wasmPath), { './schema_engine_bg.js': engineGlue });
+  const wasmPath = join(
+    dirname(fileURLToPath(import.meta.resolve('@prisma/schema-engine-wasm'))),
+    'schema_engine_bg.wasm',
+  );
+  const { instance } = await WebAssembly.instantiate(await readFile(wasmPath), {
+    './schema_engine_bg.js': engineGlue,
+  });
   engineGlue.__wbg_set_wasm(instance.exports);
   instance.exports.__wbindgen_start();
   const schema = await readFile(schemaPath, 'utf8');
@@ -108,14 +113,20 @@ async function migrationsList() {
         const value = await readFile(join(migrationsDir, name, 'migration.sql'), 'utf8');
         return { path: name, migrationFile: { path: 'migration.sql', content: { tag: 'ok', value } } };
       } catch (error) {
-        return { path: name, migrationFile: { path: 'migration.sql', content: { tag: 'error', value: String(error) } } };
+        return {
+          path: name,
+          migrationFile: { path: 'migration.sql', content: { tag: 'error', value: String(error) } },
+        };
       }
     }),
   );
   const lockPath = join(migrationsDir, 'migration_lock.toml');
   return {
     baseDir: migrationsDir,
-    lockfile: { path: 'migration_lock.toml', content: existsSync(lockPath) ? await readFile(lockPath, 'utf8') : null },
+    lockfile: {
+      path: 'migration_lock.toml',
+      content: existsSync(lockPath) ? await readFile(lockPath, 'utf8') : null,
+    },
     shadowDbInitScript: '',
     migrationDirectories,
   };
@@ -123,7 +134,10 @@ async function migrationsList() {
 
 const commands = {
   async deploy(engine) {
-    const { appliedMigrationNames } = await engine.applyMigrations({ migrationsList: await migrationsList(), filters });
+    const { appliedMigrationNames } = await engine.applyMigrations({
+      migrationsList: await migrationsList(),
+      filters,
+    });
     console.log(
       appliedMigrationNames.length
         ? `applied ${appliedMigrationNames.length} migration(s): ${appliedMigrationNames.join(', ')}`
@@ -134,8 +148,13 @@ const commands = {
 
   async status(engine) {
     const list = await migrationsList();
-    const result = await engine.diagnoseMigrationHistory({ migrationsList: list, optInToShadowDatabase: false, filters });
-    const pending = result.history?.diagnostic === 'databaseIsBehind' ? result.history.unappliedMigrationNames : [];
+    const result = await engine.diagnoseMigrationHistory({
+      migrationsList: list,
+      optInToShadowDatabase: false,
+      filters,
+    });
+    const pending =
+      result.history?.diagnostic === 'databaseIsBehind' ? result.history.unappliedMigrationNames : [];
     console.log(`${list.migrationDirectories.length} migration(s) in prisma/migrations`);
     if (result.history) console.log(JSON.stringify(result.history, null, 2));
     if (result.failedMigrationNames?.length) console.log(`failed: ${result.failedMigrationNames.join(', ')}`);
@@ -151,7 +170,9 @@ const commands = {
     let list = await migrationsList();
     const diagnostic = await engine.devDiagnostic({ migrationsList: list, filters });
     if (diagnostic.action.tag === 'reset') {
-      console.error(`the database needs a reset before a new migration can be created: ${diagnostic.action.reason}`);
+      console.error(
+        `the database needs a reset before a new migration can be created: ${diagnostic.action.reason}`,
+      );
       console.error('run `node tools/scripts/db.mjs reset` on a development database, then retry');
       return 1;
     }
@@ -174,7 +195,10 @@ const commands = {
     await writeFile(join(dir, `migration.${created.extension}`), created.migrationScript);
     const lockPath = join(migrationsDir, 'migration_lock.toml');
     if (!existsSync(lockPath)) {
-      await writeFile(lockPath, '# Please do not edit this file manually\n# It should be added in your version-control system (e.g., Git)\nprovider = "postgresql"\n');
+      await writeFile(
+        lockPath,
+        '# Please do not edit this file manually\n# It should be added in your version-control system (e.g., Git)\nprovider = "postgresql"\n',
+      );
     }
     console.log(`created prisma/migrations/${created.generatedMigrationName}`);
     return commands.deploy(engine);
@@ -189,7 +213,9 @@ const commands = {
       filters,
     });
     if (result.exitCode === 2) {
-      console.error('prisma/schema.prisma and prisma/migrations drift; this SQL is missing from the migrations:');
+      console.error(
+        'prisma/schema.prisma and prisma/migrations drift; this SQL is missing from the migrations:',
+      );
       console.error(result.stdout);
       console.error('run `npm run db:migrate -- <name>` and commit the new migration');
     } else {

@@ -11,7 +11,11 @@ const args = new Set(process.argv.slice(2));
 
 function step(title, command, commandArgs, extraEnv = {}) {
   console.log(`\n▶ ${title}`);
-  const result = spawnSync(command, commandArgs, { cwd: root, stdio: 'inherit', env: { ...process.env, ...extraEnv } });
+  const result = spawnSync(command, commandArgs, {
+    cwd: root,
+    stdio: 'inherit',
+    env: { ...process.env, ...extraEnv },
+  });
   if (result.status !== 0) {
     console.error(`✖ ${title} failed (exit ${result.status})`);
     process.exit(result.status ?? 1);
@@ -19,19 +23,28 @@ function step(title, command, commandArgs, extraEnv = {}) {
 }
 
 if (!args.has('--no-build')) {
-  step('building api, worker, inference and dashboard', 'npx', ['nx', 'run-many', '-t', 'build', '-p', 'api', 'worker', 'inference', 'dashboard'], {
-    NX_DAEMON: 'false',
-  });
+  step(
+    'building api, worker, inference and dashboard',
+    'npx',
+    ['nx', 'run-many', '-t', 'build', '-p', 'api', 'worker', 'inference', 'dashboard'],
+    {
+      NX_DAEMON: 'false',
+    },
+  );
 }
 step('applying database migrations', process.execPath, [join(root, 'tools', 'scripts', 'db.mjs'), 'deploy']);
 
 const apps = ['api', 'worker', 'inference'];
 const children = apps.map((app) => {
-  const child = spawn(process.execPath, ['--enable-source-maps', join(root, 'dist', 'apps', app, 'main.js')], {
-    cwd: root,
-    stdio: 'inherit',
-    env: process.env,
-  });
+  const child = spawn(
+    process.execPath,
+    ['--enable-source-maps', join(root, 'dist', 'apps', app, 'main.js')],
+    {
+      cwd: root,
+      stdio: 'inherit',
+      env: process.env,
+    },
+  );
   child.on('exit', (code, signal) => {
     if (stopping) return;
     console.error(`✖ ${app} exited (${signal ?? code}); stopping the others`);
@@ -45,10 +58,12 @@ function stop(code = 0) {
   stopping = true;
   for (const child of children) if (child.exitCode === null) child.kill('SIGTERM');
   setTimeout(() => process.exit(code), 5_000).unref();
-  Promise.all(children.map((c) => (c.exitCode === null ? new Promise((r) => c.once('exit', r)) : null))).then(() =>
-    process.exit(code),
+  Promise.all(children.map((c) => (c.exitCode === null ? new Promise((r) => c.once('exit', r)) : null))).then(
+    () => process.exit(code),
   );
 }
 process.on('SIGINT', () => stop(0));
 process.on('SIGTERM', () => stop(0));
-console.log('\nTracetune is starting: api on PORT (default 8080) — http://localhost:8080/health, /docs, /dashboard');
+console.log(
+  '\nTracetune is starting: api on PORT (default 8080) — http://localhost:8080/health, /docs, /dashboard',
+);

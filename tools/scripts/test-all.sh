@@ -14,6 +14,9 @@ bash tools/scripts/ensure-chromium.sh
 section "database: schema and migrations agree"
 node tools/scripts/db.mjs diff
 
+section "format: prettier --check (with import order)"
+npx prettier --check . --log-level warn
+
 section "lint and typecheck"
 npx nx run-many -t lint typecheck --parallel=2 --outputStyle=static
 

@@ -1,6 +1,9 @@
 import 'reflect-metadata';
-import { Config, ConfigError } from '@tracetune/config';
+
 import { writeFileSync } from 'node:fs';
+
+import { Config, ConfigError } from '@tracetune/config';
+
 import { createApp } from './app/create-app';
 import { buildOpenApiDocument } from './app/openapi/openapi';
 

@@ -1,11 +1,13 @@
-import type { NestExpressApplication } from '@nestjs/platform-express';
-import { Config, loadConfig } from '@tracetune/config';
-import { randomToken } from '@tracetune/contracts';
-import { createTestDatabase, type TestDatabase } from '@tracetune/testing';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { NestExpressApplication } from '@nestjs/platform-express';
 import OpenAI from 'openai';
+
+import { Config, loadConfig } from '@tracetune/config';
+import { randomToken } from '@tracetune/contracts';
+import { createTestDatabase, type TestDatabase } from '@tracetune/testing';
+
 import { createApp } from '../src/app/create-app';
 
 export interface TestApi {

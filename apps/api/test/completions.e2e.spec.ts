@@ -1,10 +1,12 @@
-import { builtinConfig, saveCheckpoint, setupBackend, TransformerModel } from '@tracetune/model';
-import { queryDatabase } from '@tracetune/testing';
-import { ByteTokenizer } from '@tracetune/tokenizer';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import OpenAI from 'openai';
+
+import { builtinConfig, saveCheckpoint, setupBackend, TransformerModel } from '@tracetune/model';
+import { queryDatabase } from '@tracetune/testing';
+import { ByteTokenizer } from '@tracetune/tokenizer';
+
 import { startTestApi, type TestApi } from './api-test-app';
 import { startApp, type RunningProcess } from './processes';
 
@@ -26,10 +28,16 @@ describe('chat and completions (official openai SDK, real inference process)', (
     model.dispose();
     const dataDir = await mkdtemp(join(tmpdir(), 'tt-inf-data-'));
     // Two engine threads (data parallel): requests of one test may run on either, and must not notice.
-    inference = await startApp('inference', { TRACETUNE_DATA_DIR: dataDir, TRACETUNE_BACKEND: 'wasm', TRACETUNE_INFERENCE_THREADS: '2' }, (h) => (h['details'] as { backend: string }).backend !== 'starting');
+    inference = await startApp(
+      'inference',
+      { TRACETUNE_DATA_DIR: dataDir, TRACETUNE_BACKEND: 'wasm', TRACETUNE_INFERENCE_THREADS: '2' },
+      (h) => (h['details'] as { backend: string }).backend !== 'starting',
+    );
     api = await startTestApi({ INFERENCE_URL: inference.url, TRACETUNE_DATA_DIR: dataDir });
     client = api.openai(api.adminKey);
-    await api.root(api.adminKey).post('/admin/models/import', { body: { path: join(dir, 'tiny'), id: 'acme/tiny' } });
+    await api
+      .root(api.adminKey)
+      .post('/admin/models/import', { body: { path: join(dir, 'tiny'), id: 'acme/tiny' } });
   }, 120_000);
   afterAll(async () => {
     await api?.close();
@@ -40,17 +48,31 @@ describe('chat and completions (official openai SDK, real inference process)', (
   const messages: OpenAI.ChatCompletionMessageParam[] = [{ role: 'user', content: 'What is 2+2?' }];
 
   it('should answer a chat completion with exact usage', async () => {
-    const completion = await client.chat.completions.create({ model: 'tt-nano', messages, max_tokens: 8, seed: 1 });
+    const completion = await client.chat.completions.create({
+      model: 'tt-nano',
+      messages,
+      max_tokens: 8,
+      seed: 1,
+    });
     expect(completion.object).toBe('chat.completion');
     expect(completion.choices).toHaveLength(1);
     expect(completion.choices[0].message.role).toBe('assistant');
     expect(['stop', 'length']).toContain(completion.choices[0].finish_reason);
-    expect(completion.usage!.total_tokens).toBe(completion.usage!.prompt_tokens + completion.usage!.completion_tokens);
+    expect(completion.usage!.total_tokens).toBe(
+      completion.usage!.prompt_tokens + completion.usage!.completion_tokens,
+    );
     expect(completion.usage!.completion_tokens).toBeLessThanOrEqual(8);
   });
 
   it('should stream chunks, end with a usage chunk, and match the non-streamed text for the same seed', async () => {
-    const stream = await client.chat.completions.create({ model: 'tt-nano', messages, max_tokens: 12, seed: 5, stream: true, stream_options: { include_usage: true } });
+    const stream = await client.chat.completions.create({
+      model: 'tt-nano',
+      messages,
+      max_tokens: 12,
+      seed: 5,
+      stream: true,
+      stream_options: { include_usage: true },
+    });
     let text = '';
     let usage: OpenAI.CompletionUsage | null | undefined;
     let finish: string | null = null;
@@ -63,20 +85,44 @@ describe('chat and completions (official openai SDK, real inference process)', (
     }
     expect(usage?.completion_tokens).toBeGreaterThan(0);
     expect(finish).not.toBeNull();
-    const whole = await client.chat.completions.create({ model: 'tt-nano', messages, max_tokens: 12, seed: 5 });
+    const whole = await client.chat.completions.create({
+      model: 'tt-nano',
+      messages,
+      max_tokens: 12,
+      seed: 5,
+    });
     expect(whole.choices[0].message.content).toBe(text);
   });
 
   it('should reproduce outputs for a seed and give n distinct choices', async () => {
-    const a = await client.chat.completions.create({ model: 'tt-nano', messages, max_tokens: 16, seed: 42, n: 3 });
-    const b = await client.chat.completions.create({ model: 'tt-nano', messages, max_tokens: 16, seed: 42, n: 3 });
+    const a = await client.chat.completions.create({
+      model: 'tt-nano',
+      messages,
+      max_tokens: 16,
+      seed: 42,
+      n: 3,
+    });
+    const b = await client.chat.completions.create({
+      model: 'tt-nano',
+      messages,
+      max_tokens: 16,
+      seed: 42,
+      n: 3,
+    });
     expect(a.choices.map((c) => c.index)).toEqual([0, 1, 2]);
     expect(b.choices.map((c) => c.message.content)).toEqual(a.choices.map((c) => c.message.content));
     expect(new Set(a.choices.map((c) => c.message.content)).size).toBeGreaterThan(1);
   });
 
   it('should return log-probs with top alternatives', async () => {
-    const completion = await client.chat.completions.create({ model: 'tt-nano', messages, max_tokens: 4, seed: 2, logprobs: true, top_logprobs: 3 });
+    const completion = await client.chat.completions.create({
+      model: 'tt-nano',
+      messages,
+      max_tokens: 4,
+      seed: 2,
+      logprobs: true,
+      top_logprobs: 3,
+    });
     const content = completion.choices[0].logprobs!.content!;
     expect(content.length).toBe(completion.usage!.completion_tokens);
     for (const token of content) {
@@ -88,16 +134,33 @@ describe('chat and completions (official openai SDK, real inference process)', (
 
   it('should stop at a stop sequence', async () => {
     // Greedy decoding of this seedless model repeats itself; find a character it emits and stop on it.
-    const free = await client.completions.create({ model: 'tt-nano', prompt: 'abc', max_tokens: 20, temperature: 0 });
+    const free = await client.completions.create({
+      model: 'tt-nano',
+      prompt: 'abc',
+      max_tokens: 20,
+      temperature: 0,
+    });
     const stopAt = free.choices[0].text.slice(3, 4);
     expect(stopAt.length).toBe(1);
-    const stopped = await client.completions.create({ model: 'tt-nano', prompt: 'abc', max_tokens: 20, temperature: 0, stop: [stopAt] });
+    const stopped = await client.completions.create({
+      model: 'tt-nano',
+      prompt: 'abc',
+      max_tokens: 20,
+      temperature: 0,
+      stop: [stopAt],
+    });
     expect(stopped.choices[0].text).toBe(free.choices[0].text.slice(0, free.choices[0].text.indexOf(stopAt)));
     expect(stopped.choices[0].finish_reason).toBe('stop');
   });
 
   it('should answer legacy completions for a prompt array', async () => {
-    const completion = await client.completions.create({ model: 'tt-nano', prompt: ['one', 'two'], max_tokens: 3, seed: 1, logprobs: 2 });
+    const completion = await client.completions.create({
+      model: 'tt-nano',
+      prompt: ['one', 'two'],
+      max_tokens: 3,
+      seed: 1,
+      logprobs: 2,
+    });
     expect(completion.object).toBe('text_completion');
     expect(completion.choices.map((c) => c.index)).toEqual([0, 1]);
     expect(completion.choices[0].finish_reason).toBe('length');
@@ -119,19 +182,31 @@ describe('chat and completions (official openai SDK, real inference process)', (
   });
 
   it('should serve an imported checkpoint from artifact storage', async () => {
-    const completion = await client.chat.completions.create({ model: 'acme/tiny', messages, max_tokens: 4, seed: 1 });
+    const completion = await client.chat.completions.create({
+      model: 'acme/tiny',
+      messages,
+      max_tokens: 4,
+      seed: 1,
+    });
     expect(completion.model).toBe('acme/tiny');
     expect(completion.usage!.completion_tokens).toBeGreaterThan(0);
   });
 
-  it('should answer an unknown model and another organization\'s fine-tuned model with NotFoundError', async () => {
-    await expect(client.chat.completions.create({ model: 'nope', messages })).rejects.toBeInstanceOf(OpenAI.NotFoundError);
-    await queryDatabase(api.db.url, "INSERT INTO organizations (id, name) VALUES ('org-other', 'other') ON CONFLICT DO NOTHING");
+  it("should answer an unknown model and another organization's fine-tuned model with NotFoundError", async () => {
+    await expect(client.chat.completions.create({ model: 'nope', messages })).rejects.toBeInstanceOf(
+      OpenAI.NotFoundError,
+    );
+    await queryDatabase(
+      api.db.url,
+      "INSERT INTO organizations (id, name) VALUES ('org-other', 'other') ON CONFLICT DO NOTHING",
+    );
     await queryDatabase(
       api.db.url,
       `INSERT INTO models (id, organization_id, kind, source, architecture) VALUES ('ft:tt-nano:org-other::abcd1234', 'org-other', 'fine_tuned', 'trained', '{}')`,
     );
-    await expect(client.chat.completions.create({ model: 'ft:tt-nano:org-other::abcd1234', messages })).rejects.toBeInstanceOf(OpenAI.NotFoundError);
+    await expect(
+      client.chat.completions.create({ model: 'ft:tt-nano:org-other::abcd1234', messages }),
+    ).rejects.toBeInstanceOf(OpenAI.NotFoundError);
   });
 
   it('should refuse unsupported parameters by name and context overflow with the limits', async () => {
@@ -163,7 +238,14 @@ describe('chat and completions (official openai SDK, real inference process)', (
     const streams = await Promise.all(
       Array.from({ length: 8 }, (_, i) =>
         (async () => {
-          const stream = await client.chat.completions.create({ model: 'tt-nano', messages, max_tokens: 32, seed: i, stream: true, stream_options: { include_usage: true } });
+          const stream = await client.chat.completions.create({
+            model: 'tt-nano',
+            messages,
+            max_tokens: 32,
+            seed: i,
+            stream: true,
+            stream_options: { include_usage: true },
+          });
           let tokens = 0;
           for await (const chunk of stream) if (chunk.usage) tokens = chunk.usage.completion_tokens;
           return tokens;
@@ -178,7 +260,11 @@ describe('chat and completions (official openai SDK, real inference process)', (
 
   it('should free the batch slot of a stream the client closes', async () => {
     const running = async (): Promise<number> =>
-      ((await fetch(`${inference.url}/health`).then((r) => r.json())) as { details: { runningPerEngine: number[] } }).details.runningPerEngine.reduce((a, b) => a + b, 0);
+      (
+        (await fetch(`${inference.url}/health`).then((r) => r.json())) as {
+          details: { runningPerEngine: number[] };
+        }
+      ).details.runningPerEngine.reduce((a, b) => a + b, 0);
     expect(await running()).toBe(0);
     // The same seeded request run to the end: it generates all its tokens (no early stop token), which takes a while.
     const request = { model: 'tt-micro', messages, max_tokens: 300, seed: 9 };
@@ -195,7 +281,8 @@ describe('chat and completions (official openai SDK, real inference process)', (
     started = performance.now();
     // The api's aborted upstream request reaches the engine, which confirms once the row has left its batch: far
     // sooner than the generation would have ended by itself.
-    while ((await running()) > 0 && performance.now() - started < fullMs) await new Promise((r) => setTimeout(r, 10));
+    while ((await running()) > 0 && performance.now() - started < fullMs)
+      await new Promise((r) => setTimeout(r, 10));
     const dropMs = performance.now() - started;
     expect(await running()).toBe(0);
     expect(dropMs).toBeLessThan(fullMs / 4);
@@ -203,19 +290,25 @@ describe('chat and completions (official openai SDK, real inference process)', (
 
   it('should spread concurrent requests over the engine threads once the first is full, with the same answers', async () => {
     const health = async (): Promise<number[]> =>
-      ((await fetch(`${inference.url}/health`).then((r) => r.json())) as { details: { requestsPerEngine: number[] } }).details.requestsPerEngine;
+      (
+        (await fetch(`${inference.url}/health`).then((r) => r.json())) as {
+          details: { requestsPerEngine: number[] };
+        }
+      ).details.requestsPerEngine;
     const before = await health();
     expect(before).toHaveLength(2);
     // Seeds whose completions run all 300 tokens (no early stop token): every request is still running when the last
     // of the 12 arrives, so the first engine holds 8 running sequences and the rest spill to the other.
     const seeds = [9, 10, 11, 21];
-    const ask = (seed: number) => client.chat.completions.create({ model: 'tt-micro', messages, max_tokens: 300, seed });
+    const ask = (seed: number) =>
+      client.chat.completions.create({ model: 'tt-micro', messages, max_tokens: 300, seed });
     const answers = await Promise.all(Array.from({ length: 12 }, (_, i) => ask(seeds[i % 4])));
     const after = await health();
     expect(after[1] - before[1]).toBeGreaterThanOrEqual(1);
     expect(after[0] + after[1] - before[0] - before[1]).toBe(12);
     // Requests i, i + 4 and i + 8 share a seed but may have run on different engines: the same text either way.
-    for (let i = 4; i < 12; i++) expect(answers[i].choices[0].message.content).toBe(answers[i % 4].choices[0].message.content);
+    for (let i = 4; i < 12; i++)
+      expect(answers[i].choices[0].message.content).toBe(answers[i % 4].choices[0].message.content);
     expect(answers.every((a) => a.usage?.completion_tokens === 300)).toBe(true);
   }, 60_000);
 });

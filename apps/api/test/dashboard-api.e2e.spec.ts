@@ -1,7 +1,9 @@
+import OpenAI, { toFile } from 'openai';
+
 import type { CreatedApiKey } from '@tracetune/contracts';
 import { FineTuningJobsRepository } from '@tracetune/db';
 import { queryDatabase } from '@tracetune/testing';
-import OpenAI, { toFile } from 'openai';
+
 import { startTestApi, type TestApi } from './api-test-app';
 
 const rftLine = (a: number, b: number) =>
@@ -132,11 +134,9 @@ describe('dashboard API: job metrics and the live job stream (real api, no worke
   });
 
   it("should answer 404 for another organization's job, on metrics and on the stream", async () => {
-    const other = await api
-      .root(api.adminKey)
-      .post<CreatedApiKey>('/admin/api-keys', {
-        body: { name: 'other', role: 'member', organization_id: 'org-other' },
-      });
+    const other = await api.root(api.adminKey).post<CreatedApiKey>('/admin/api-keys', {
+      body: { name: 'other', role: 'member', organization_id: 'org-other' },
+    });
     for (const path of [`/v1/fine_tuning/jobs/${jobId}/metrics`, `/v1/fine_tuning/jobs/${jobId}/stream`]) {
       const response = await get(path, other.key);
       expect(response.status).toBe(404);

@@ -1,15 +1,22 @@
-import type { CreatedApiKey } from '@tracetune/contracts';
-import { queryDatabase } from '@tracetune/testing';
 import { readdir } from 'node:fs/promises';
 import { request as httpRequest } from 'node:http';
 import { join } from 'node:path';
 import OpenAI, { toFile } from 'openai';
+
+import type { CreatedApiKey } from '@tracetune/contracts';
+import { queryDatabase } from '@tracetune/testing';
+
 import { startTestApi, type TestApi } from './api-test-app';
 
 const rftLine = (a: number, b: number) =>
   JSON.stringify({ messages: [{ role: 'user', content: `What is ${a}+${b}?` }], answer: String(a + b) });
 const chatLine = (a: number, b: number) =>
-  JSON.stringify({ messages: [{ role: 'user', content: `What is ${a}+${b}?` }, { role: 'assistant', content: String(a + b) }] });
+  JSON.stringify({
+    messages: [
+      { role: 'user', content: `What is ${a}+${b}?` },
+      { role: 'assistant', content: String(a + b) },
+    ],
+  });
 const jsonl = (lines: string[]) => `${lines.join('\n')}\n`;
 
 /** Every file under a folder, recursively (to prove nothing is left behind). */
@@ -29,7 +36,10 @@ describe('Files API (official openai SDK, real storage and PostgreSQL)', () => {
   afterAll(() => api.close());
 
   async function upload(content: string | Buffer, purpose = 'fine-tune', name = 'data.jsonl') {
-    return client.files.create({ file: await toFile(Buffer.from(content), name), purpose: purpose as 'fine-tune' });
+    return client.files.create({
+      file: await toFile(Buffer.from(content), name),
+      purpose: purpose as 'fine-tune',
+    });
   }
 
   async function fileRows(): Promise<number> {
@@ -38,8 +48,17 @@ describe('Files API (official openai SDK, real storage and PostgreSQL)', () => {
   }
 
   it('should store and validate an RFT file, so waitForProcessing returns processed', async () => {
-    const created = await upload(jsonl([rftLine(1, 2), rftLine(3, 4), rftLine(5, 6)]), 'fine-tune', 'rft.jsonl');
-    expect(created).toMatchObject({ object: 'file', purpose: 'fine-tune', filename: 'rft.jsonl', status: 'processed' });
+    const created = await upload(
+      jsonl([rftLine(1, 2), rftLine(3, 4), rftLine(5, 6)]),
+      'fine-tune',
+      'rft.jsonl',
+    );
+    expect(created).toMatchObject({
+      object: 'file',
+      purpose: 'fine-tune',
+      filename: 'rft.jsonl',
+      status: 'processed',
+    });
     expect(created.id).toMatch(/^file-/);
     const done = await client.files.waitForProcessing(created.id);
     expect(done.status).toBe('processed');
@@ -61,7 +80,8 @@ describe('Files API (official openai SDK, real storage and PostgreSQL)', () => {
 
   it('should list across pages with the SDK cursor', async () => {
     const ids = [];
-    for (let i = 0; i < 3; i++) ids.push((await upload(jsonl([rftLine(i, i)]), 'fine-tune', `page-${i}.jsonl`)).id);
+    for (let i = 0; i < 3; i++)
+      ids.push((await upload(jsonl([rftLine(i, i)]), 'fine-tune', `page-${i}.jsonl`)).id);
     const firstPage = await client.files.list({ limit: 2 });
     expect(firstPage.data).toHaveLength(2);
     expect(firstPage.has_more).toBe(true);
@@ -78,10 +98,18 @@ describe('Files API (official openai SDK, real storage and PostgreSQL)', () => {
     ['bytes that are not UTF-8', Buffer.from([0x7b, 0xff, 0xfe, 0x7d, 0x0a]), /line 1 is not valid UTF-8/],
     [
       'invalid JSON at line 7',
-      jsonl([...Array.from({ length: 6 }, (_, i) => rftLine(i, 1)), '{"messages": [{"role": "user"', rftLine(9, 9)]),
+      jsonl([
+        ...Array.from({ length: 6 }, (_, i) => rftLine(i, 1)),
+        '{"messages": [{"role": "user"',
+        rftLine(9, 9),
+      ]),
       /line 7 is not valid JSON/,
     ],
-    ['a chat line without an assistant message', jsonl([JSON.stringify({ messages: [{ role: 'assistant', content: 'hi' }], x: 1 })]), /line 1/],
+    [
+      'a chat line without an assistant message',
+      jsonl([JSON.stringify({ messages: [{ role: 'assistant', content: 'hi' }], x: 1 })]),
+      /line 1/,
+    ],
   ])('should mark %s as error with a line-numbered status_details', async (_name, content, detail) => {
     const created = await upload(content as string);
     const done = await client.files.waitForProcessing(created.id);
@@ -90,7 +118,10 @@ describe('Files API (official openai SDK, real storage and PostgreSQL)', () => {
   });
 
   it('should report a 50 MB single line against a 1 MB line limit, streaming it without failing the upload', async () => {
-    const line = JSON.stringify({ messages: [{ role: 'user', content: 'x'.repeat(50 * 1024 * 1024) }], answer: '1' });
+    const line = JSON.stringify({
+      messages: [{ role: 'user', content: 'x'.repeat(50 * 1024 * 1024) }],
+      answer: '1',
+    });
     const created = await upload(`${line}\n${rftLine(1, 1)}\n`);
     expect(created.status).toBe('error');
     expect(created.status_details).toMatch(/line 1 is longer than 1048576 bytes/);
@@ -136,9 +167,9 @@ describe('Files API (official openai SDK, real storage and PostgreSQL)', () => {
 
   it("should keep organizations apart: another org's key can neither see nor fetch the file", async () => {
     const mine = await upload(jsonl([rftLine(7, 7)]));
-    const other = await api
-      .root(api.adminKey)
-      .post<CreatedApiKey>('/admin/api-keys', { body: { name: 'b', role: 'member', organization_id: 'org-b' } });
+    const other = await api.root(api.adminKey).post<CreatedApiKey>('/admin/api-keys', {
+      body: { name: 'b', role: 'member', organization_id: 'org-b' },
+    });
     const theirs = api.openai(other.key);
     await expect(theirs.files.retrieve(mine.id)).rejects.toBeInstanceOf(OpenAI.NotFoundError);
     await expect(theirs.files.content(mine.id)).rejects.toBeInstanceOf(OpenAI.NotFoundError);

@@ -1,17 +1,29 @@
-import type { CreatedApiKey } from '@tracetune/contracts';
-import { builtinConfig, saveCheckpoint, setupBackend, TransformerModel } from '@tracetune/model';
-import { ByteTokenizer } from '@tracetune/tokenizer';
 import { mkdtemp, rm, unlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import OpenAI, { toFile } from 'openai';
+
+import type { CreatedApiKey } from '@tracetune/contracts';
+import { builtinConfig, saveCheckpoint, setupBackend, TransformerModel } from '@tracetune/model';
+import { ByteTokenizer } from '@tracetune/tokenizer';
+
 import { startTestApi, type TestApi } from './api-test-app';
 
 const rftLine = (a: number, b: number) =>
   JSON.stringify({ messages: [{ role: 'user', content: `What is ${a}+${b}?` }], answer: String(a + b) });
 const chatLine = (a: number, b: number) =>
-  JSON.stringify({ messages: [{ role: 'user', content: `What is ${a}+${b}?` }, { role: 'assistant', content: `#### ${a + b}` }] });
-const mathGrader = { type: 'math_answer', name: 'math', input: '{{sample.output_text}}', reference: '{{item.answer}}' };
+  JSON.stringify({
+    messages: [
+      { role: 'user', content: `What is ${a}+${b}?` },
+      { role: 'assistant', content: `#### ${a + b}` },
+    ],
+  });
+const mathGrader = {
+  type: 'math_answer',
+  name: 'math',
+  input: '{{sample.output_text}}',
+  reference: '{{item.answer}}',
+};
 
 type BadRequest = InstanceType<typeof OpenAI.BadRequestError>;
 
@@ -25,7 +37,12 @@ describe('fine-tuning jobs API (official openai SDK; no worker running, so jobs 
     api = await startTestApi();
     client = api.openai(api.adminKey);
     const upload = async (lines: string[]) =>
-      (await client.files.create({ file: await toFile(Buffer.from(lines.join('\n')), 'd.jsonl'), purpose: 'fine-tune' })).id;
+      (
+        await client.files.create({
+          file: await toFile(Buffer.from(lines.join('\n')), 'd.jsonl'),
+          purpose: 'fine-tune',
+        })
+      ).id;
     rftFile = await upload([rftLine(1, 2), rftLine(3, 4), rftLine(5, 6)]);
     chatFile = await upload([chatLine(1, 2), chatLine(3, 4)]);
   });
@@ -35,15 +52,28 @@ describe('fine-tuning jobs API (official openai SDK; no worker running, so jobs 
     ({
       model: 'tt-nano',
       training_file: rftFile,
-      method: { type: 'reinforcement', reinforcement: { grader: mathGrader, hyperparameters: { batch_size: 2 }, algorithm } },
+      method: {
+        type: 'reinforcement',
+        reinforcement: { grader: mathGrader, hyperparameters: { batch_size: 2 }, algorithm },
+      },
       ...extra,
     }) as unknown as OpenAI.FineTuning.JobCreateParams;
 
   it('should create a GRPO-λ job with every default resolved and stored', async () => {
-    const job = await client.fineTuning.jobs.create(rlJob({ suffix: 'math', seed: 7, metadata: { team: 'rl' } }));
-    expect(job).toMatchObject({ object: 'fine_tuning.job', model: 'tt-nano', status: 'queued', seed: 7, training_file: rftFile });
+    const job = await client.fineTuning.jobs.create(
+      rlJob({ suffix: 'math', seed: 7, metadata: { team: 'rl' } }),
+    );
+    expect(job).toMatchObject({
+      object: 'fine_tuning.job',
+      model: 'tt-nano',
+      status: 'queued',
+      seed: 7,
+      training_file: rftFile,
+    });
     expect(job.id).toMatch(/^ftjob-/);
-    const method = job.method as unknown as { reinforcement: { algorithm: Record<string, unknown>; hyperparameters: Record<string, unknown> } };
+    const method = job.method as unknown as {
+      reinforcement: { algorithm: Record<string, unknown>; hyperparameters: Record<string, unknown> };
+    };
     expect(method.reinforcement.algorithm).toMatchObject({
       name: 'grpo_lambda',
       lambda: 0.99,
@@ -53,19 +83,32 @@ describe('fine-tuning jobs API (official openai SDK; no worker running, so jobs 
       advantage_clamp_min: -0.1,
       num_generations: 8,
     });
-    expect(method.reinforcement.hyperparameters).toMatchObject({ batch_size: 2, n_epochs: 1, total_steps: 2 });
+    expect(method.reinforcement.hyperparameters).toMatchObject({
+      batch_size: 2,
+      n_epochs: 1,
+      total_steps: 2,
+    });
     const events = await client.fineTuning.jobs.listEvents(job.id);
-    expect(events.data.map((e) => e.message)).toEqual(expect.arrayContaining([`Created fine-tuning job: ${job.id}`, 'Job enqueued']));
+    expect(events.data.map((e) => e.message)).toEqual(
+      expect.arrayContaining([`Created fine-tuning job: ${job.id}`, 'Job enqueued']),
+    );
     expect((await client.fineTuning.jobs.retrieve(job.id)).id).toBe(job.id);
   });
 
   it('should default plain GRPO to no advantage clamp', async () => {
     const job = await client.fineTuning.jobs.create(rlJob({}, { name: 'grpo' }));
-    expect((job.method as unknown as { reinforcement: { algorithm: { advantage_clamp_min: null } } }).reinforcement.algorithm.advantage_clamp_min).toBeNull();
+    expect(
+      (job.method as unknown as { reinforcement: { algorithm: { advantage_clamp_min: null } } }).reinforcement
+        .algorithm.advantage_clamp_min,
+    ).toBeNull();
   });
 
   it('should create a supervised job from chat data', async () => {
-    const job = await client.fineTuning.jobs.create({ model: 'tt-nano', training_file: chatFile, method: { type: 'supervised' } });
+    const job = await client.fineTuning.jobs.create({
+      model: 'tt-nano',
+      training_file: chatFile,
+      method: { type: 'supervised' },
+    });
     expect(job.status).toBe('queued');
     expect(job.hyperparameters).toMatchObject({ n_epochs: 3, batch_size: 2 });
   });
@@ -81,7 +124,9 @@ describe('fine-tuning jobs API (official openai SDK; no worker running, so jobs 
     const body = rlJob({ suffix: 'retried' });
     const first = await client.fineTuning.jobs.create(body);
     // What the SDK sends when it retries after a lost response: the same body, marked as a retry.
-    const retried = await client.fineTuning.jobs.create(body, { headers: { 'x-stainless-retry-count': '1' } });
+    const retried = await client.fineTuning.jobs.create(body, {
+      headers: { 'x-stainless-retry-count': '1' },
+    });
     expect(retried.id).toBe(first.id);
     const deliberate = await client.fineTuning.jobs.create(body);
     expect(deliberate.id).not.toBe(first.id);
@@ -131,13 +176,17 @@ describe('fine-tuning jobs API (official openai SDK; no worker running, so jobs 
 
   it('should refuse batch size 0', async () => {
     const body = rlJob();
-    (body.method as unknown as { reinforcement: { hyperparameters: { batch_size: number } } }).reinforcement.hyperparameters.batch_size = 0;
+    (
+      body.method as unknown as { reinforcement: { hyperparameters: { batch_size: number } } }
+    ).reinforcement.hyperparameters.batch_size = 0;
     const error = (await client.fineTuning.jobs.create(body).catch((e: unknown) => e)) as BadRequest;
     expect(error.param).toBe('method.reinforcement.hyperparameters.batch_size');
   });
 
   it('should refuse a file with the wrong format for the method', async () => {
-    const asRl = (await client.fineTuning.jobs.create(rlJob({ training_file: chatFile })).catch((e: unknown) => e)) as BadRequest;
+    const asRl = (await client.fineTuning.jobs
+      .create(rlJob({ training_file: chatFile }))
+      .catch((e: unknown) => e)) as BadRequest;
     expect(asRl).toBeInstanceOf(OpenAI.BadRequestError);
     expect(asRl.param).toBe('training_file');
     expect(asRl.code).toBe('invalid_file_format');
@@ -148,8 +197,13 @@ describe('fine-tuning jobs API (official openai SDK; no worker running, so jobs 
   });
 
   it('should refuse a file that is not processed', async () => {
-    const bad = await client.files.create({ file: await toFile(Buffer.from('not json\n'), 'bad.jsonl'), purpose: 'fine-tune' });
-    const error = (await client.fineTuning.jobs.create(rlJob({ training_file: bad.id })).catch((e: unknown) => e)) as BadRequest;
+    const bad = await client.files.create({
+      file: await toFile(Buffer.from('not json\n'), 'bad.jsonl'),
+      purpose: 'fine-tune',
+    });
+    const error = (await client.fineTuning.jobs
+      .create(rlJob({ training_file: bad.id }))
+      .catch((e: unknown) => e)) as BadRequest;
     expect(error.param).toBe('training_file');
     expect(error.code).toBe('file_not_processed');
   });
@@ -164,9 +218,9 @@ describe('fine-tuning jobs API (official openai SDK; no worker running, so jobs 
   });
 
   it("should refuse another organization's file and hide jobs across organizations", async () => {
-    const other = await api
-      .root(api.adminKey)
-      .post<CreatedApiKey>('/admin/api-keys', { body: { name: 'b', role: 'member', organization_id: 'org-b' } });
+    const other = await api.root(api.adminKey).post<CreatedApiKey>('/admin/api-keys', {
+      body: { name: 'b', role: 'member', organization_id: 'org-b' },
+    });
     const theirs = api.openai(other.key);
     const error = (await theirs.fineTuning.jobs.create(rlJob()).catch((e: unknown) => e)) as BadRequest;
     expect(error.param).toBe('training_file');

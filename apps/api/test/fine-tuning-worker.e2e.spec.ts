@@ -1,9 +1,11 @@
-import { freePort, queryDatabase } from '@tracetune/testing';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import OpenAI, { toFile } from 'openai';
+
+import { freePort, queryDatabase } from '@tracetune/testing';
+
 import { startTestApi, type TestApi } from './api-test-app';
 import { startApp, type RunningProcess } from './processes';
 
@@ -13,12 +15,21 @@ import { startApp, type RunningProcess } from './processes';
  */
 const rftLine = (a: number, b: number) =>
   JSON.stringify({ messages: [{ role: 'user', content: `${a}+${b}=` }], answer: String(a + b) });
-const mathGrader = { type: 'math_answer', name: 'math', input: '{{sample.output_text}}', reference: '{{item.answer}}' };
+const mathGrader = {
+  type: 'math_answer',
+  name: 'math',
+  input: '{{sample.output_text}}',
+  reference: '{{item.answer}}',
+};
 const TERMINAL = ['succeeded', 'failed', 'cancelled'];
 
 let currentStack: Stack | undefined;
 
-async function until<T>(what: string, probe: () => Promise<T | null | undefined | false>, timeoutMs = 120_000): Promise<T> {
+async function until<T>(
+  what: string,
+  probe: () => Promise<T | null | undefined | false>,
+  timeoutMs = 120_000,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await probe();
@@ -44,9 +55,17 @@ interface Stack {
   close(): Promise<void>;
 }
 
-async function startStack(redisUrl = 'redis://127.0.0.1:6379', apiEnv: Record<string, string> = {}): Promise<Stack> {
+async function startStack(
+  redisUrl = 'redis://127.0.0.1:6379',
+  apiEnv: Record<string, string> = {},
+): Promise<Stack> {
   const dataDir = await mkdtemp(join(tmpdir(), 'tt-worker-'));
-  const api = await startTestApi({ TRACETUNE_DATA_DIR: dataDir, REDIS_URL: redisUrl, TRACETUNE_JOB_LOCK_MS: '4000', ...apiEnv });
+  const api = await startTestApi({
+    TRACETUNE_DATA_DIR: dataDir,
+    REDIS_URL: redisUrl,
+    TRACETUNE_JOB_LOCK_MS: '4000',
+    ...apiEnv,
+  });
   const client = api.openai(api.adminKey);
   const workers: RunningProcess[] = [];
   const env = (id: string) => ({
@@ -59,10 +78,16 @@ async function startStack(redisUrl = 'redis://127.0.0.1:6379', apiEnv: Record<st
     TRACETUNE_WORKER_ID: id,
   });
   const upload = async (lines: string[]) =>
-    (await client.files.create({ file: await toFile(Buffer.from(lines.join('\n')), 'math.jsonl'), purpose: 'fine-tune' })).id;
+    (
+      await client.files.create({
+        file: await toFile(Buffer.from(lines.join('\n')), 'math.jsonl'),
+        purpose: 'fine-tune',
+      })
+    ).id;
   const files = new Map<number, string>();
   const trainingFile = async (steps: number) => {
-    if (!files.has(steps)) files.set(steps, await upload(Array.from({ length: 2 * steps }, (_, i) => rftLine(i, i + 1))));
+    if (!files.has(steps))
+      files.set(steps, await upload(Array.from({ length: 2 * steps }, (_, i) => rftLine(i, i + 1))));
     return files.get(steps)!;
   };
   const validationFile = await upload([rftLine(20, 1), rftLine(30, 2)]);
@@ -88,7 +113,11 @@ async function startStack(redisUrl = 'redis://127.0.0.1:6379', apiEnv: Record<st
   return stack;
 }
 
-async function rlJob(stack: Stack, steps: number, extra: Record<string, unknown> = {}): Promise<OpenAI.FineTuning.JobCreateParams> {
+async function rlJob(
+  stack: Stack,
+  steps: number,
+  extra: Record<string, unknown> = {},
+): Promise<OpenAI.FineTuning.JobCreateParams> {
   return {
     model: 'tt-nano',
     training_file: await stack.trainingFile(steps),
@@ -114,7 +143,11 @@ async function finished(client: OpenAI, id: string): Promise<OpenAI.FineTuning.F
 }
 
 async function metricSteps(stack: Stack, jobId: string): Promise<number[]> {
-  const rows = await queryDatabase<{ step: number }>(stack.api.db.url, 'SELECT step FROM training_metrics WHERE job_id = $1 ORDER BY step', [jobId]);
+  const rows = await queryDatabase<{ step: number }>(
+    stack.api.db.url,
+    'SELECT step FROM training_metrics WHERE job_id = $1 ORDER BY step',
+    [jobId],
+  );
   return rows.map((r) => r.step);
 }
 
@@ -136,10 +169,18 @@ describe('fine-tuning jobs on real workers', () => {
     expect(job.fine_tuned_model).toMatch(/^ft:tt-nano:org-default:e2e:/);
     expect(job.trained_tokens).toBeGreaterThan(0);
     const events = [];
-    for await (const event of client.fineTuning.jobs.listEvents(created.id, { limit: 50 })) events.push(event);
+    for await (const event of client.fineTuning.jobs.listEvents(created.id, { limit: 50 }))
+      events.push(event);
     const metrics = events.filter((e) => e.type === 'metrics');
     expect(metrics).toHaveLength(4);
-    expect(metrics[0].data).toEqual(expect.objectContaining({ step: 4, reward: expect.any(Number), kl: expect.any(Number), grad_norm: expect.any(Number) }));
+    expect(metrics[0].data).toEqual(
+      expect.objectContaining({
+        step: 4,
+        reward: expect.any(Number),
+        kl: expect.any(Number),
+        grad_norm: expect.any(Number),
+      }),
+    );
     const checkpoints = await client.fineTuning.jobs.checkpoints.list(created.id);
     expect(checkpoints.data.length).toBeGreaterThan(0);
     expect(checkpoints.data[0].fine_tuned_model_checkpoint).toMatch(/:ckpt-step-\d+$/);
@@ -181,30 +222,44 @@ describe('fine-tuning jobs on real workers', () => {
     const job = await finished(client, created.id);
     expect(job.status).toBe('succeeded');
     expect(await metricSteps(stack, created.id)).toEqual(Array.from({ length: 30 }, (_, i) => i + 1));
-    const messages = (await client.fineTuning.jobs.listEvents(created.id, { limit: 100 })).data.map((e) => e.message);
+    const messages = (await client.fineTuning.jobs.listEvents(created.id, { limit: 100 })).data.map(
+      (e) => e.message,
+    );
     expect(messages.some((m) => m.startsWith(`Resuming from checkpoint at step ${pausedAt}`))).toBe(true);
   }, 240_000);
 
   it('should resume a job from its checkpoint after its worker is SIGKILLed, counting no step twice', async () => {
     const { client } = stack;
     const created = await client.fineTuning.jobs.create(await rlJob(stack, 8));
-    await until('a checkpoint', async () => (await client.fineTuning.jobs.checkpoints.list(created.id)).data.length > 0);
+    await until(
+      'a checkpoint',
+      async () => (await client.fineTuning.jobs.checkpoints.list(created.id)).data.length > 0,
+    );
     for (const worker of stack.workers.splice(0)) await worker.stop('SIGKILL');
     await stack.startWorker('worker-b');
     const job = await finished(client, created.id);
     expect(job.status).toBe('succeeded');
     expect(await metricSteps(stack, created.id)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
-    const messages = (await client.fineTuning.jobs.listEvents(created.id, { limit: 100 })).data.map((e) => e.message);
-    expect(messages.some((m) => /^Resuming from checkpoint at step \d+ \(attempt 2, worker worker-b\)/.test(m))).toBe(true);
-    const metricEvents = (await client.fineTuning.jobs.listEvents(created.id, { limit: 100 })).data.filter((e) => e.type === 'metrics');
-    expect(metricEvents.map((e) => (e.data as { step: number }).step).sort((a, b) => a - b)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+    const messages = (await client.fineTuning.jobs.listEvents(created.id, { limit: 100 })).data.map(
+      (e) => e.message,
+    );
+    expect(
+      messages.some((m) => /^Resuming from checkpoint at step \d+ \(attempt 2, worker worker-b\)/.test(m)),
+    ).toBe(true);
+    const metricEvents = (await client.fineTuning.jobs.listEvents(created.id, { limit: 100 })).data.filter(
+      (e) => e.type === 'metrics',
+    );
+    expect(metricEvents.map((e) => (e.data as { step: number }).step).sort((a, b) => a - b)).toEqual([
+      1, 2, 3, 4, 5, 6, 7, 8,
+    ]);
   }, 240_000);
 
   it('should run four jobs on two workers, each job on one worker at a time', async () => {
     const { client } = stack;
     if (stack.workers.length < 2) await stack.startWorker('worker-c');
     const jobs = [];
-    for (const seed of [100, 101, 102, 103]) jobs.push(await client.fineTuning.jobs.create(await rlJob(stack, 2, { seed })));
+    for (const seed of [100, 101, 102, 103])
+      jobs.push(await client.fineTuning.jobs.create(await rlJob(stack, 2, { seed })));
     const done = await Promise.all(jobs.map((j) => finished(client, j.id)));
     expect(done.map((j) => j.status)).toEqual(['succeeded', 'succeeded', 'succeeded', 'succeeded']);
     const attempts = await queryDatabase<{ attempt: number; worker_id: string }>(
@@ -223,8 +278,17 @@ describe('a job survives a Redis restart', () => {
   let stack: Stack;
 
   const startRedis = async () => {
-    redis = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
-    await until('redis', async () => spawnSync('redis-cli', ['-p', String(port), 'ping'], { encoding: 'utf8' }).stdout.includes('PONG'), 10_000);
+    redis = spawn(
+      'redis-server',
+      ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+      { stdio: 'ignore' },
+    );
+    await until(
+      'redis',
+      async () =>
+        spawnSync('redis-cli', ['-p', String(port), 'ping'], { encoding: 'utf8' }).stdout.includes('PONG'),
+      10_000,
+    );
   };
 
   beforeAll(async () => {
@@ -263,15 +327,24 @@ describe('workers take only jobs they can run', () => {
   afterAll(() => stack.close());
 
   it('should advertise its backend and leave accelerated jobs to workers with an accelerator', async () => {
-    const health = (await (await fetch(`${worker.url}/health`)).json()) as { details: Record<string, unknown> };
-    expect(health.details).toMatchObject({ worker_id: 'worker-cpu', backend: 'wasm', accelerator: 'none', queues: ['training'] });
+    const health = (await (await fetch(`${worker.url}/health`)).json()) as {
+      details: Record<string, unknown>;
+    };
+    expect(health.details).toMatchObject({
+      worker_id: 'worker-cpu',
+      backend: 'wasm',
+      accelerator: 'none',
+      queues: ['training'],
+    });
     const { client } = stack;
     const created = await client.fineTuning.jobs.create(await rlJob(stack, 2));
     await new Promise((r) => setTimeout(r, 4_000));
     const job = await client.fineTuning.jobs.retrieve(created.id);
     expect(job.status).toBe('queued');
     const messages = (await client.fineTuning.jobs.listEvents(created.id)).data.map((e) => e.message);
-    expect(messages.some((m) => m.startsWith('Waiting for a worker with an accelerator: tt-nano has'))).toBe(true);
+    expect(messages.some((m) => m.startsWith('Waiting for a worker with an accelerator: tt-nano has'))).toBe(
+      true,
+    );
     expect((await client.fineTuning.jobs.cancel(created.id)).status).toBe('cancelled');
   }, 60_000);
 });

@@ -1,8 +1,10 @@
-import type { CreatedApiKey, ListResponse, ApiKeyObject } from '@tracetune/contracts';
-import { queryDatabase, WORKSPACE_ROOT } from '@tracetune/testing';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import OpenAI from 'openai';
+
+import type { ApiKeyObject, CreatedApiKey, ListResponse } from '@tracetune/contracts';
+import { queryDatabase, WORKSPACE_ROOT } from '@tracetune/testing';
+
 import { buildOpenApiDocument } from '../src/app/openapi/openapi';
 import { startTestApi, type TestApi } from './api-test-app';
 
@@ -38,18 +40,26 @@ describe('api foundation (real PostgreSQL and Redis, official openai SDK)', () =
       const spec = (await (await fetch(`${api.url}/docs/openapi.json`)).json()) as {
         openapi: string;
         paths: Record<string, Record<string, unknown>>;
-        components: { schemas: Record<string, { properties?: Record<string, unknown>; required?: string[] }> };
+        components: {
+          schemas: Record<string, { properties?: Record<string, unknown>; required?: string[] }>;
+        };
       };
       expect(spec.openapi).toMatch(/^3\./);
       expect(Object.keys(spec.paths)).toEqual(expect.arrayContaining(['/admin/api-keys', '/health']));
-      expect(JSON.stringify(spec.paths['/admin/api-keys'].post)).toContain('#/components/schemas/CreateApiKeyDto');
+      expect(JSON.stringify(spec.paths['/admin/api-keys'].post)).toContain(
+        '#/components/schemas/CreateApiKeyDto',
+      );
       const schema = spec.components.schemas['CreateApiKeyDto'];
-      expect(Object.keys(schema.properties ?? {})).toEqual(expect.arrayContaining(['name', 'role', 'organization_id']));
+      expect(Object.keys(schema.properties ?? {})).toEqual(
+        expect.arrayContaining(['name', 'role', 'organization_id']),
+      );
       expect(schema.required).toContain('name');
     });
 
     it('should match the committed docs/openapi.json (run `npm run openapi` after changing the API)', () => {
-      const committed = JSON.parse(readFileSync(join(WORKSPACE_ROOT, 'docs', 'openapi.json'), 'utf8')) as unknown;
+      const committed = JSON.parse(
+        readFileSync(join(WORKSPACE_ROOT, 'docs', 'openapi.json'), 'utf8'),
+      ) as unknown;
       expect(JSON.parse(JSON.stringify(buildOpenApiDocument(api.app)))).toEqual(committed);
     });
 
@@ -74,13 +84,21 @@ describe('api foundation (real PostgreSQL and Redis, official openai SDK)', () =
       expect(response.status).toBe(401);
       expect(response.headers.get('x-request-id')).toBeTruthy();
       expect(await response.json()).toEqual({
-        error: { message: expect.stringContaining('Bearer'), type: 'authentication_error', param: null, code: 'missing_api_key' },
+        error: {
+          message: expect.stringContaining('Bearer'),
+          type: 'authentication_error',
+          param: null,
+          code: 'missing_api_key',
+        },
       });
     });
 
     it('should answer a wrong key with AuthenticationError and never echo the whole key', async () => {
       const wrong = 'tt-thisisnotarealkeyatallreally1234';
-      const error = await api.root(wrong).get('/admin/api-keys').catch((e: unknown) => e);
+      const error = await api
+        .root(wrong)
+        .get('/admin/api-keys')
+        .catch((e: unknown) => e);
       expect(error).toBeInstanceOf(OpenAI.AuthenticationError);
       expect((error as InstanceType<typeof OpenAI.AuthenticationError>).code).toBe('invalid_api_key');
       expect((error as Error).message).not.toContain(wrong);
@@ -90,14 +108,20 @@ describe('api foundation (real PostgreSQL and Redis, official openai SDK)', () =
       const created = await createKey({ name: 'to revoke', role: 'member' });
       await expect(api.root(created.key).get('/health')).resolves.toBeDefined();
       await admin.delete(`/admin/api-keys/${created.id}`);
-      const error = await api.root(created.key).get('/admin/api-keys').catch((e: unknown) => e);
+      const error = await api
+        .root(created.key)
+        .get('/admin/api-keys')
+        .catch((e: unknown) => e);
       expect(error).toBeInstanceOf(OpenAI.AuthenticationError);
       expect((error as InstanceType<typeof OpenAI.AuthenticationError>).code).toBe('revoked_api_key');
     });
 
     it('should refuse a member key on admin routes with PermissionDeniedError', async () => {
       const member = await createKey({ name: 'member', role: 'member' });
-      const error = await api.root(member.key).get('/admin/api-keys').catch((e: unknown) => e);
+      const error = await api
+        .root(member.key)
+        .get('/admin/api-keys')
+        .catch((e: unknown) => e);
       expect(error).toBeInstanceOf(OpenAI.PermissionDeniedError);
     });
   });
@@ -107,7 +131,11 @@ describe('api foundation (real PostgreSQL and Redis, official openai SDK)', () =
       const created = await createKey({ name: 'ci', role: 'admin' });
       expect(created.key).toMatch(/^tt-[A-Za-z0-9]{48}$/);
       expect(created.prefix).toBe(created.key.slice(0, 10));
-      const rows = await queryDatabase<{ hash: string }>(api.db.url, 'SELECT hash FROM api_keys WHERE id = $1', [created.id]);
+      const rows = await queryDatabase<{ hash: string }>(
+        api.db.url,
+        'SELECT hash FROM api_keys WHERE id = $1',
+        [created.id],
+      );
       expect(rows[0].hash).toMatch(/^[0-9a-f]{64}$/);
       expect(rows[0].hash).not.toContain(created.key);
       const list = await admin.get<ListResponse<ApiKeyObject>>('/admin/api-keys');
@@ -140,11 +168,21 @@ describe('api foundation (real PostgreSQL and Redis, official openai SDK)', () =
 
   describe('errors', () => {
     it('should answer an unknown route with NotFoundError in the envelope', async () => {
-      const error = await api.openai(api.adminKey).get('/no/such/route').catch((e: unknown) => e);
+      const error = await api
+        .openai(api.adminKey)
+        .get('/no/such/route')
+        .catch((e: unknown) => e);
       expect(error).toBeInstanceOf(OpenAI.NotFoundError);
-      const response = await fetch(`${api.url}/v1/no/such/route`, { headers: { authorization: `Bearer ${api.adminKey}` } });
+      const response = await fetch(`${api.url}/v1/no/such/route`, {
+        headers: { authorization: `Bearer ${api.adminKey}` },
+      });
       expect(await response.json()).toEqual({
-        error: { message: 'Invalid URL (GET /v1/no/such/route)', type: 'not_found_error', param: null, code: 'unknown_url' },
+        error: {
+          message: 'Invalid URL (GET /v1/no/such/route)',
+          type: 'not_found_error',
+          param: null,
+          code: 'unknown_url',
+        },
       });
       expect(response.headers.get('x-request-id')).toBeTruthy();
     });

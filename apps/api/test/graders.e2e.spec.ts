@@ -1,13 +1,17 @@
-import { freePort } from '@tracetune/testing';
 import { createServer, type Server } from 'node:http';
 import OpenAI from 'openai';
+
+import { freePort } from '@tracetune/testing';
+
 import { startTestApi, type TestApi } from './api-test-app';
 
 /**
  * A stand-in for a third-party LLM judge: an OpenAI-compatible chat completions endpoint on 127.0.0.1 that answers
  * every judge request with a fixed structured verdict.
  */
-async function startJudge(verdict: Record<string, unknown>): Promise<{ server: Server; url: string; calls: () => number }> {
+async function startJudge(
+  verdict: Record<string, unknown>,
+): Promise<{ server: Server; url: string; calls: () => number }> {
   let calls = 0;
   const server = createServer((request, response) => {
     let body = '';
@@ -21,7 +25,13 @@ async function startJudge(verdict: Record<string, unknown>): Promise<{ server: S
           object: 'chat.completion',
           created: 0,
           model,
-          choices: [{ index: 0, finish_reason: 'stop', message: { role: 'assistant', content: JSON.stringify(verdict) } }],
+          choices: [
+            {
+              index: 0,
+              finish_reason: 'stop',
+              message: { role: 'assistant', content: JSON.stringify(verdict) },
+            },
+          ],
           usage: { prompt_tokens: 10, completion_tokens: 5, total_tokens: 15 },
         }),
       );
@@ -51,7 +61,13 @@ describe('grader run/validate endpoints (official openai SDK)', () => {
     client.fineTuning.alpha.graders.run({ grader: grader as never, model_sample, item });
 
   it('should run string_check with OpenAI semantics', async () => {
-    const grader = { type: 'string_check', name: 'exact', input: '{{sample.output_text}}', reference: '{{item.answer}}', operation: 'eq' };
+    const grader = {
+      type: 'string_check',
+      name: 'exact',
+      input: '{{sample.output_text}}',
+      reference: '{{item.answer}}',
+      operation: 'eq',
+    };
     expect((await run(grader, '42', { answer: '42' })).reward).toBe(1);
     const miss = await run(grader, '41', { answer: '42' });
     expect(miss.reward).toBe(0);
@@ -60,13 +76,24 @@ describe('grader run/validate endpoints (official openai SDK)', () => {
   });
 
   it('should run text_similarity', async () => {
-    const grader = { type: 'text_similarity', name: 'sim', input: '{{sample.output_text}}', reference: '{{item.ref}}', evaluation_metric: 'rouge_l' };
+    const grader = {
+      type: 'text_similarity',
+      name: 'sim',
+      input: '{{sample.output_text}}',
+      reference: '{{item.ref}}',
+      evaluation_metric: 'rouge_l',
+    };
     const result = await run(grader, 'the cat sat on the mat', { ref: 'the cat sat on the mat' });
     expect(result.reward).toBeCloseTo(1, 6);
   });
 
   it('should run math_answer on a worked solution', async () => {
-    const grader = { type: 'math_answer', name: 'math', input: '{{sample.output_text}}', reference: '{{item.answer}}' };
+    const grader = {
+      type: 'math_answer',
+      name: 'math',
+      input: '{{sample.output_text}}',
+      reference: '{{item.answer}}',
+    };
     expect((await run(grader, 'First 3*4=12, then 12+1=13.\n#### 13', { answer: '13' })).reward).toBe(1);
     expect((await run(grader, 'so the answer is \\boxed{\\frac{1}{2}}', { answer: '0.5' })).reward).toBe(1);
   });
@@ -76,8 +103,20 @@ describe('grader run/validate endpoints (official openai SDK)', () => {
       type: 'multi',
       name: 'combined',
       graders: {
-        exact: { type: 'string_check', name: 'exact', input: '{{sample.output_text}}', reference: '{{item.answer}}', operation: 'eq' },
-        close: { type: 'string_check', name: 'close', input: '{{sample.output_text}}', reference: '{{item.answer}}', operation: 'ilike' },
+        exact: {
+          type: 'string_check',
+          name: 'exact',
+          input: '{{sample.output_text}}',
+          reference: '{{item.answer}}',
+          operation: 'eq',
+        },
+        close: {
+          type: 'string_check',
+          name: 'close',
+          input: '{{sample.output_text}}',
+          reference: '{{item.answer}}',
+          operation: 'ilike',
+        },
       },
       calculate_output: '0.5 * exact + 0.5 * close',
     };
@@ -89,7 +128,13 @@ describe('grader run/validate endpoints (official openai SDK)', () => {
   it('should run score_model and label_model through the configured judge', async () => {
     const before = judge.calls();
     const score = await run(
-      { type: 'score_model', name: 'judge', model: 'judge-model', input: [{ role: 'user', content: 'Rate: {{sample.output_text}}' }], range: [0, 1] },
+      {
+        type: 'score_model',
+        name: 'judge',
+        model: 'judge-model',
+        input: [{ role: 'user', content: 'Rate: {{sample.output_text}}' }],
+        range: [0, 1],
+      },
       'an answer',
     );
     expect(score.reward).toBeCloseTo(0.75, 9);
@@ -110,13 +155,20 @@ describe('grader run/validate endpoints (official openai SDK)', () => {
   });
 
   it('should run a sandboxed javascript grader', async () => {
-    const grader = { type: 'javascript', name: 'js', source: 'function grade(sample, item) { return sample.output_text.length === item.n ? 1 : 0; }' };
+    const grader = {
+      type: 'javascript',
+      name: 'js',
+      source: 'function grade(sample, item) { return sample.output_text.length === item.n ? 1 : 0; }',
+    };
     expect((await run(grader, 'abc', { n: 3 })).reward).toBe(1);
   });
 
   it('should stop a javascript grader that loops forever, answering with a counted error', async () => {
     const started = Date.now();
-    const result = await run({ type: 'javascript', name: 'spin', source: 'function grade() { for (;;) {} }' }, 'x');
+    const result = await run(
+      { type: 'javascript', name: 'spin', source: 'function grade() { for (;;) {} }' },
+      'x',
+    );
     expect(Date.now() - started).toBeLessThan(5_000);
     expect(result.reward).toBe(0);
     expect(result.metadata.errors.unresponsive_reward_error).toBe(true);
@@ -124,7 +176,11 @@ describe('grader run/validate endpoints (official openai SDK)', () => {
 
   it('should stop a javascript grader that allocates without bound', async () => {
     const result = await run(
-      { type: 'javascript', name: 'hog', source: 'function grade() { const a = []; for (;;) a.push(new Array(1e5).fill(1)); }' },
+      {
+        type: 'javascript',
+        name: 'hog',
+        source: 'function grade() { const a = []; for (;;) a.push(new Array(1e5).fill(1)); }',
+      },
       'x',
     );
     expect(result.reward).toBe(0);
@@ -132,14 +188,26 @@ describe('grader run/validate endpoints (official openai SDK)', () => {
   });
 
   it('should count a missing template variable as an error, not fail the request', async () => {
-    const grader = { type: 'string_check', name: 'exact', input: '{{sample.output_text}}', reference: '{{item.answer}}', operation: 'eq' };
+    const grader = {
+      type: 'string_check',
+      name: 'exact',
+      input: '{{sample.output_text}}',
+      reference: '{{item.answer}}',
+      operation: 'eq',
+    };
     const result = await run(grader, '42', { other: 1 });
     expect(result.reward).toBe(0);
     expect(result.metadata.errors.invalid_variable_error).toBe(true);
   });
 
   it('should validate a good grader by echoing it back', async () => {
-    const grader = { type: 'string_check', name: 'exact', input: '{{sample.output_text}}', reference: '{{item.answer}}', operation: 'eq' };
+    const grader = {
+      type: 'string_check',
+      name: 'exact',
+      input: '{{sample.output_text}}',
+      reference: '{{item.answer}}',
+      operation: 'eq',
+    };
     const result = await client.fineTuning.alpha.graders.validate({ grader: grader as never });
     expect(result.grader).toMatchObject(grader);
   });
@@ -147,14 +215,25 @@ describe('grader run/validate endpoints (official openai SDK)', () => {
   it.each([
     [{ type: 'regex_check', name: 'x' }, 'grader.type', /string_check/],
     [
-      { type: 'multi', name: 'm', graders: { a: { type: 'string_check', name: 'a', input: 'x', reference: 'x', operation: 'eq' } }, calculate_output: '(a +' },
+      {
+        type: 'multi',
+        name: 'm',
+        graders: { a: { type: 'string_check', name: 'a', input: 'x', reference: 'x', operation: 'eq' } },
+        calculate_output: '(a +',
+      },
       'grader.calculate_output',
       /./,
     ],
-    [{ type: 'python', name: 'py', source: 'def grade(sample, item): return 1' }, 'grader.type', /javascript/],
+    [
+      { type: 'python', name: 'py', source: 'def grade(sample, item): return 1' },
+      'grader.type',
+      /javascript/,
+    ],
     [{ type: 'javascript', name: 'broken', source: 'function grade( {' }, 'grader.source', /compile/],
   ])('should refuse an invalid grader %j with a 400 naming %s', async (grader, param, message) => {
-    const error = await client.fineTuning.alpha.graders.validate({ grader: grader as never }).catch((e: unknown) => e);
+    const error = await client.fineTuning.alpha.graders
+      .validate({ grader: grader as never })
+      .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(OpenAI.BadRequestError);
     expect((error as InstanceType<typeof OpenAI.BadRequestError>).param).toBe(param);
     expect((error as Error).message).toMatch(message);
@@ -172,7 +251,12 @@ describe('grader endpoints with the judge down', () => {
 
   it('should answer with a counted model_grader_server_error and score 0', async () => {
     const result = await api.openai(api.adminKey).fineTuning.alpha.graders.run({
-      grader: { type: 'score_model', name: 'judge', model: 'm', input: [{ role: 'user', content: '{{sample.output_text}}' }] } as never,
+      grader: {
+        type: 'score_model',
+        name: 'judge',
+        model: 'm',
+        input: [{ role: 'user', content: '{{sample.output_text}}' }],
+      } as never,
       model_sample: 'x',
     });
     expect(result.reward).toBe(0);

@@ -1,6 +1,7 @@
-import { freePort, WORKSPACE_ROOT } from '@tracetune/testing';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
+
+import { freePort, WORKSPACE_ROOT } from '@tracetune/testing';
 
 export interface RunningProcess {
   child: ChildProcess;
@@ -21,11 +22,21 @@ export async function startApp(
   const port = await freePort();
   const portVariable = name === 'inference' ? 'INFERENCE_PORT' : 'WORKER_HEALTH_PORT';
   let log = '';
-  const child = spawn(process.execPath, ['--enable-source-maps', join(WORKSPACE_ROOT, 'dist', 'apps', name, 'main.js')], {
-    cwd: WORKSPACE_ROOT,
-    env: { PATH: process.env['PATH'] ?? '', HOST: '127.0.0.1', LOG_LEVEL: 'warn', [portVariable]: String(port), ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    ['--enable-source-maps', join(WORKSPACE_ROOT, 'dist', 'apps', name, 'main.js')],
+    {
+      cwd: WORKSPACE_ROOT,
+      env: {
+        PATH: process.env['PATH'] ?? '',
+        HOST: '127.0.0.1',
+        LOG_LEVEL: 'warn',
+        [portVariable]: String(port),
+        ...env,
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   child.stdout?.on('data', (d: Buffer) => (log += d.toString()));
   child.stderr?.on('data', (d: Buffer) => (log += d.toString()));
   const url = `http://127.0.0.1:${port}`;

@@ -59,12 +59,28 @@ export function parseCommand(argv: readonly string[]): ParsedCommand {
   const str = { type: 'string' } as const;
   if (command === 'train') {
     const { values } = parseArgs({ args: [...rest], options: { config: str, backend: str, resume: str } });
-    return { command, config: required(values.config, 'config'), backend: values.backend ?? null, resume: values.resume ?? null };
+    return {
+      command,
+      config: required(values.config, 'config'),
+      backend: values.backend ?? null,
+      resume: values.resume ?? null,
+    };
   }
   if (command === 'eval') {
     const { values } = parseArgs({
       args: [...rest],
-      options: { model: str, data: str, grader: str, samples: str, 'max-tokens': str, temperature: str, 'top-p': str, 'pass-threshold': str, seed: str, backend: str },
+      options: {
+        model: str,
+        data: str,
+        grader: str,
+        samples: str,
+        'max-tokens': str,
+        temperature: str,
+        'top-p': str,
+        'pass-threshold': str,
+        seed: str,
+        backend: str,
+      },
     });
     return {
       command,
@@ -89,7 +105,8 @@ export function parseCommand(argv: readonly string[]): ParsedCommand {
     const task = positionals[0];
     if (!task) throw new UsageError('data needs a task: arithmetic, countdown or grader');
     const format = values.format ?? 'rft';
-    if (format !== 'rft' && format !== 'sft') throw new UsageError(`--format must be rft or sft (got "${format}")`);
+    if (format !== 'rft' && format !== 'sft')
+      throw new UsageError(`--format must be rft or sft (got "${format}")`);
     const difficulty = values.difficulty ?? 'medium';
     if (difficulty !== 'short' && difficulty !== 'medium' && difficulty !== 'long') {
       throw new UsageError(`--difficulty must be short, medium or long (got "${difficulty}")`);

@@ -3,11 +3,19 @@
  * The one place besides libs/config that reads argv and files; the backend comes from --backend / the config file,
  * never from the environment.
  */
-import { type BackendChoice, setupBackend } from '@tracetune/model';
-import { evaluateModelDir, mathAnswerGrader, runTraining, TASKS, toJsonl, TrainingError } from '@tracetune/trainer';
 import { readFileSync } from 'node:fs';
 
-import { type ParsedCommand, parseCommand, USAGE, UsageError } from './args';
+import { setupBackend, type BackendChoice } from '@tracetune/model';
+import {
+  evaluateModelDir,
+  mathAnswerGrader,
+  runTraining,
+  TASKS,
+  toJsonl,
+  TrainingError,
+} from '@tracetune/trainer';
+
+import { parseCommand, USAGE, UsageError, type ParsedCommand } from './args';
 import { formatDuration, ProgressBar } from './progress';
 import { ConfigFileError, loadRunConfig } from './run-config';
 
@@ -15,7 +23,8 @@ const BACKENDS: readonly string[] = ['auto', 'tensorflow-gpu', 'tensorflow', 'wa
 
 async function useBackend(choice: string | null): Promise<void> {
   const backend = choice ?? 'wasm';
-  if (!BACKENDS.includes(backend)) throw new UsageError(`--backend must be one of ${BACKENDS.join(', ')} (got "${backend}")`);
+  if (!BACKENDS.includes(backend))
+    throw new UsageError(`--backend must be one of ${BACKENDS.join(', ')} (got "${backend}")`);
   await setupBackend(backend as BackendChoice, (m) => process.stderr.write(`${m}\n`));
 }
 
@@ -67,14 +76,19 @@ async function train(cmd: Extract<ParsedCommand, { command: 'train' }>): Promise
 
 async function evaluate(cmd: Extract<ParsedCommand, { command: 'eval' }>): Promise<number> {
   await useBackend(cmd.backend);
-  const metrics = await evaluateModelDir(cmd.model, readFileSync(cmd.data, 'utf8'), JSON.parse(readFileSync(cmd.grader, 'utf8')), {
-    samples: cmd.samples,
-    maxCompletionTokens: cmd.maxTokens,
-    temperature: cmd.temperature,
-    topP: cmd.topP,
-    passThreshold: cmd.passThreshold,
-    seed: cmd.seed,
-  });
+  const metrics = await evaluateModelDir(
+    cmd.model,
+    readFileSync(cmd.data, 'utf8'),
+    JSON.parse(readFileSync(cmd.grader, 'utf8')),
+    {
+      samples: cmd.samples,
+      maxCompletionTokens: cmd.maxTokens,
+      temperature: cmd.temperature,
+      topP: cmd.topP,
+      passThreshold: cmd.passThreshold,
+      seed: cmd.seed,
+    },
+  );
   process.stdout.write(`${JSON.stringify(metrics, null, 2)}\n`);
   return 0;
 }
@@ -85,7 +99,8 @@ function data(cmd: Extract<ParsedCommand, { command: 'data' }>): number {
     return 0;
   }
   const generator = TASKS[cmd.task as keyof typeof TASKS];
-  if (!generator) throw new UsageError(`unknown task "${cmd.task}"; known: ${Object.keys(TASKS).join(', ')}, grader`);
+  if (!generator)
+    throw new UsageError(`unknown task "${cmd.task}"; known: ${Object.keys(TASKS).join(', ')}, grader`);
   const problems = generator({
     n: cmd.n,
     seed: cmd.seed,
@@ -116,7 +131,10 @@ main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (error: unknown) => {
     if (error instanceof UsageError) process.stderr.write(`${error.message}\n\n${USAGE}`);
-    else if (error instanceof TrainingError) process.stderr.write(`\ntraining failed [${error.code}]${error.param ? ` (${error.param})` : ''}: ${error.message}\n`);
+    else if (error instanceof TrainingError)
+      process.stderr.write(
+        `\ntraining failed [${error.code}]${error.param ? ` (${error.param})` : ''}: ${error.message}\n`,
+      );
     else if (error instanceof ConfigFileError) process.stderr.write(`${error.message}\n`);
     else process.stderr.write(`${(error as Error)?.stack ?? String(error)}\n`);
     process.exit(error instanceof UsageError ? 64 : 1);

@@ -24,7 +24,8 @@ export class ProgressBar {
     pick('eval_accuracy', 'eval_acc');
     pick('eval_loss', 'eval_loss');
     const line = `[${'#'.repeat(filled)}${'.'.repeat(this.width - filled)}] ${step}/${total} ${shown.join(' ')} ETA ${formatDuration(eta)}`;
-    if (this.out.isTTY) this.out.write(`\r${line}${' '.repeat(Math.max(0, this.lastLine.length - line.length))}`);
+    if (this.out.isTTY)
+      this.out.write(`\r${line}${' '.repeat(Math.max(0, this.lastLine.length - line.length))}`);
     else this.out.write(`${line}\n`);
     this.lastLine = line;
   }
@@ -39,5 +40,9 @@ export function formatDuration(seconds: number): string {
   const s = Math.round(seconds);
   const h = Math.floor(s / 3600);
   const m = Math.floor((s % 3600) / 60);
-  return h > 0 ? `${h}h${String(m).padStart(2, '0')}m` : m > 0 ? `${m}m${String(s % 60).padStart(2, '0')}s` : `${s}s`;
+  return h > 0
+    ? `${h}h${String(m).padStart(2, '0')}m`
+    : m > 0
+      ? `${m}m${String(s % 60).padStart(2, '0')}s`
+      : `${s}s`;
 }

@@ -1,16 +1,17 @@
+import { readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+
 import {
-  type BaseModelSource,
   DEFAULT_LORA,
   resolveAlgorithm,
   resolveHyperparameters,
+  type BaseModelSource,
   type ResolvedAlgorithm,
   type ResolvedHyperparameters,
   type ResolvedLora,
   type TrainerOptions,
   type TrainingRunSpec,
 } from '@tracetune/trainer';
-import { readFileSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
 
 /** `tracetune train --config run.json`: a TrainingRunSpec with file paths (relative to the config file) for data. */
 export interface RunConfigFile {
@@ -38,7 +39,11 @@ export interface RunConfigFile {
 
 export class ConfigFileError extends Error {}
 
-export function loadRunConfig(path: string): { spec: TrainingRunSpec; output: string; backend: string | null } {
+export function loadRunConfig(path: string): {
+  spec: TrainingRunSpec;
+  output: string;
+  backend: string | null;
+} {
   let raw: RunConfigFile;
   try {
     raw = JSON.parse(readFileSync(path, 'utf8')) as RunConfigFile;
@@ -54,13 +59,18 @@ export function loadRunConfig(path: string): { spec: TrainingRunSpec; output: st
       throw new ConfigFileError(`Cannot read the ${what} ${at(p)}: ${(e as Error).message}`);
     }
   };
-  if (raw.method !== 'reinforcement' && raw.method !== 'supervised') throw new ConfigFileError(`${path}: method must be "reinforcement" or "supervised"`);
+  if (raw.method !== 'reinforcement' && raw.method !== 'supervised')
+    throw new ConfigFileError(`${path}: method must be "reinforcement" or "supervised"`);
   if (!raw.trainingFile) throw new ConfigFileError(`${path}: trainingFile is required`);
   if (!raw.output) throw new ConfigFileError(`${path}: output is required`);
   if (!raw.baseModel) throw new ConfigFileError(`${path}: baseModel is required`);
-  const grader = typeof raw.grader === 'string' ? (JSON.parse(read(raw.grader, 'grader file')) as Record<string, unknown>) : (raw.grader ?? null);
+  const grader =
+    typeof raw.grader === 'string'
+      ? (JSON.parse(read(raw.grader, 'grader file')) as Record<string, unknown>)
+      : (raw.grader ?? null);
   const lora = raw.lora === true ? { ...DEFAULT_LORA } : raw.lora ? { ...DEFAULT_LORA, ...raw.lora } : null;
-  const baseModel: BaseModelSource = raw.baseModel.kind === 'directory' ? { kind: 'directory', path: at(raw.baseModel.path) } : raw.baseModel;
+  const baseModel: BaseModelSource =
+    raw.baseModel.kind === 'directory' ? { kind: 'directory', path: at(raw.baseModel.path) } : raw.baseModel;
   const spec: TrainingRunSpec = {
     method: raw.method,
     baseModel,

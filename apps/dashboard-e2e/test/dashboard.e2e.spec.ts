@@ -1,9 +1,11 @@
-import { WORKSPACE_ROOT } from '@tracetune/testing';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type OpenAI from 'openai';
 import type { Page } from 'playwright-core';
+
+import { WORKSPACE_ROOT } from '@tracetune/testing';
+
 import { startTestApi, type TestApi } from '../../api/test/api-test-app';
 import { startApp, type RunningProcess } from '../../api/test/processes';
 import { launchBrowser, screenshot, type Browser } from './support/browser';

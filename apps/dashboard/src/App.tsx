@@ -1,4 +1,5 @@
 import { useCallback, useEffect, useMemo, useState } from 'react';
+
 import { ApiError, TracetuneClient } from './lib/api';
 import { Link, matchPath, Router, useRouter } from './lib/router';
 import { forgetKey, storedKey, storeKey } from './lib/session';

@@ -2,8 +2,10 @@
  * The inference engine thread: loads models and runs the continuous-batching scheduler, so no model compute ever runs
  * on the HTTP thread's event loop. Talks to the HTTP thread only through the protocol in app/engine/protocol.ts.
  */
-import { setupBackend, type BackendChoice } from '@tracetune/model';
 import { parentPort, workerData } from 'node:worker_threads';
+
+import { setupBackend, type BackendChoice } from '@tracetune/model';
+
 import { ModelCache } from './app/engine/model-cache';
 import type { FromEngine, ToEngine } from './app/engine/protocol';
 import { Scheduler } from './app/engine/scheduler';
@@ -31,7 +33,11 @@ async function main(): Promise<void> {
     if (outbox.push(message) === 1) queueMicrotask(flush);
   };
   const report = await setupBackend(options.backend);
-  const scheduler = new Scheduler(new ModelCache(options.dataDir, options.memoryBudgetBytes, options.prefixCacheBytes), post, { kvBudgetBytes: options.kvBudgetBytes });
+  const scheduler = new Scheduler(
+    new ModelCache(options.dataDir, options.memoryBudgetBytes, options.prefixCacheBytes),
+    post,
+    { kvBudgetBytes: options.kvBudgetBytes },
+  );
   port.on('message', (message: ToEngine) => {
     if (message.type === 'submit') void scheduler.submit(message.request);
     else scheduler.cancel(message.id);

@@ -1,13 +1,18 @@
 import 'reflect-metadata';
+
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
-import { Config, ConfigError } from '@tracetune/config';
 import { Logger } from 'nestjs-pino';
+
+import { Config, ConfigError } from '@tracetune/config';
+
 import { InferenceModule } from './app/inference.module';
 
 async function main(): Promise<void> {
   const config = Config.fromProcessEnv();
-  const app = await NestFactory.create<NestExpressApplication>(InferenceModule.forRoot(config), { bufferLogs: true });
+  const app = await NestFactory.create<NestExpressApplication>(InferenceModule.forRoot(config), {
+    bufferLogs: true,
+  });
   app.useBodyParser('json', { limit: config.get('TRACETUNE_MAX_JSON_BYTES') });
   app.useLogger(app.get(Logger));
   app.enableShutdownHooks();

@@ -1,9 +1,12 @@
 import 'reflect-metadata';
+
 import { NestFactory } from '@nestjs/core';
+import { Logger } from 'nestjs-pino';
+
 import { Config, ConfigError } from '@tracetune/config';
 import { ACCELERATED_TRAINING_QUEUE, TRAINING_QUEUE, type WorkerCapabilities } from '@tracetune/contracts';
 import { setupBackend, type BackendChoice } from '@tracetune/model';
-import { Logger } from 'nestjs-pino';
+
 import { startHealthServer } from './app/health-server';
 import { WorkerHealthService } from './app/worker-health.service';
 import { WorkerModule } from './app/worker.module';
@@ -15,22 +18,32 @@ import { WorkerModule } from './app/worker.module';
 async function detectCapabilities(choice: BackendChoice): Promise<WorkerCapabilities> {
   const { backend, loaded } = await setupBackend(choice);
   const accelerator = loaded === 'tensorflow-gpu' ? 'cuda' : 'none';
-  return { backend, accelerator, queues: accelerator === 'none' ? [TRAINING_QUEUE] : [TRAINING_QUEUE, ACCELERATED_TRAINING_QUEUE] };
+  return {
+    backend,
+    accelerator,
+    queues: accelerator === 'none' ? [TRAINING_QUEUE] : [TRAINING_QUEUE, ACCELERATED_TRAINING_QUEUE],
+  };
 }
 
 async function main(): Promise<void> {
   const config = Config.fromProcessEnv();
   const capabilities = await detectCapabilities(config.get('TRACETUNE_BACKEND'));
-  const app = await NestFactory.createApplicationContext(WorkerModule.forRoot(config, capabilities), { bufferLogs: true });
+  const app = await NestFactory.createApplicationContext(WorkerModule.forRoot(config, capabilities), {
+    bufferLogs: true,
+  });
   const logger = app.get(Logger);
   app.useLogger(logger);
   app.enableShutdownHooks();
   await app.init();
   const health = app.get(WorkerHealthService);
-  const server = await startHealthServer(config.get('WORKER_HEALTH_PORT'), config.get('HOST'), () => health.check());
-  app.get(Logger).log(
-    `worker ${health.workerId} ready on the ${capabilities.backend} backend (accelerator: ${capabilities.accelerator}; queues: ${capabilities.queues.join(', ')}); health on port ${config.get('WORKER_HEALTH_PORT')}`,
+  const server = await startHealthServer(config.get('WORKER_HEALTH_PORT'), config.get('HOST'), () =>
+    health.check(),
   );
+  app
+    .get(Logger)
+    .log(
+      `worker ${health.workerId} ready on the ${capabilities.backend} backend (accelerator: ${capabilities.accelerator}; queues: ${capabilities.queues.join(', ')}); health on port ${config.get('WORKER_HEALTH_PORT')}`,
+    );
   const stop = async () => {
     server.close();
     await app.close();

@@ -5,6 +5,7 @@
  */
 import { setupBackend, type BackendChoice } from '@tracetune/model';
 import { runTraining, TrainingError, type ControlSignal } from '@tracetune/trainer';
+
 import type { ChildMessage, ParentMessage } from './app/training/protocol';
 
 let control: ControlSignal = 'continue';
@@ -53,7 +54,9 @@ process.on('message', (message: ParentMessage) => {
         error instanceof TrainingError
           ? { code: error.code, message: error.message, param: error.param, step: error.step }
           : {
-              code: /out of memory|Array buffer allocation failed|allocation/i.test(String((error as Error)?.message))
+              code: /out of memory|Array buffer allocation failed|allocation/i.test(
+                String((error as Error)?.message),
+              )
                 ? 'out_of_memory'
                 : 'training_failed',
               message: (error as Error)?.message ?? String(error),

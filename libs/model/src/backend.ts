@@ -1,5 +1,5 @@
-import * as tf from '@tensorflow/tfjs-core';
 import { dirname } from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
 
 import { registerWasmKernels } from './wasm-kernels';
 
@@ -35,7 +35,8 @@ function resolveOptional(name: string): string {
 
 async function tryNative(pkg: string): Promise<void> {
   optionalRequire(pkg); // registers the 'tensorflow' backend on import
-  if (!(await tf.setBackend('tensorflow'))) throw new Error(`${pkg} loaded but the 'tensorflow' backend did not start`);
+  if (!(await tf.setBackend('tensorflow')))
+    throw new Error(`${pkg} loaded but the 'tensorflow' backend did not start`);
 }
 
 async function tryWasm(): Promise<void> {
@@ -82,7 +83,10 @@ const ATTEMPT: Record<Exclude<BackendChoice, 'auto'>, () => Promise<void>> = {
  * Chooses the tfjs backend: the requested one, or with 'auto' the best that loads (CUDA → native CPU → wasm SIMD →
  * plain JS). A specific choice that fails falls back down the same list, and the report says so.
  */
-export async function setupBackend(choice: BackendChoice = 'auto', log: BackendLog = () => undefined): Promise<BackendReport> {
+export async function setupBackend(
+  choice: BackendChoice = 'auto',
+  log: BackendLog = () => undefined,
+): Promise<BackendReport> {
   const start = choice === 'auto' ? 0 : ORDER.indexOf(choice);
   if (start < 0) throw new Error(`Unknown backend "${choice}"; known: auto, ${ORDER.join(', ')}`);
   const fallbacks: BackendReport['fallbacks'] = [];
@@ -97,11 +101,15 @@ export async function setupBackend(choice: BackendChoice = 'auto', log: BackendL
             ? `auto: ${candidate} is the best backend that loaded`
             : `requested ${choice} failed; fell back to ${candidate}`;
       const report = { backend: tf.getBackend(), loaded: candidate, reason, fallbacks };
-      log(`tfjs backend: ${report.backend} (${reason}${fallbacks.length ? `; skipped ${fallbacks.map((f) => `${f.choice}: ${f.error}`).join('; ')}` : ''})`);
+      log(
+        `tfjs backend: ${report.backend} (${reason}${fallbacks.length ? `; skipped ${fallbacks.map((f) => `${f.choice}: ${f.error}`).join('; ')}` : ''})`,
+      );
       return report;
     } catch (e) {
       fallbacks.push({ choice: candidate, error: ((e as Error).message ?? String(e)).split('\n')[0] });
     }
   }
-  throw new Error(`No tfjs backend could start: ${fallbacks.map((f) => `${f.choice}: ${f.error}`).join('; ')}`);
+  throw new Error(
+    `No tfjs backend could start: ${fallbacks.map((f) => `${f.choice}: ${f.error}`).join('; ')}`,
+  );
 }

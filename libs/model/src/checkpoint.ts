@@ -1,6 +1,7 @@
-import { ByteTokenizer, loadTokenizer, saveTokenizer, type Tokenizer } from '@tracetune/tokenizer';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+
+import { ByteTokenizer, loadTokenizer, saveTokenizer, type Tokenizer } from '@tracetune/tokenizer';
 
 import { configFromHf, configToHf, type ModelConfig } from './config';
 import { TransformerModel } from './model';
@@ -93,7 +94,9 @@ export function loadCheckpoint(dir: string, options: { seed?: number } = {}): Lo
         if (!file) throw new Error(`Checkpoint ${dir} is missing tensor "${spec.name}"`);
         const { data, shape } = file.read(spec.name);
         if (shape.length !== spec.shape.length || shape.some((n, i) => n !== spec.shape[i])) {
-          throw new Error(`${file.path}: tensor "${spec.name}" has shape ${JSON.stringify(shape)}, config.json implies ${JSON.stringify(spec.shape)}`);
+          throw new Error(
+            `${file.path}: tensor "${spec.name}" has shape ${JSON.stringify(shape)}, config.json implies ${JSON.stringify(spec.shape)}`,
+          );
         }
         return spec.linear ? transpose2d(data, shape[0], shape[1]) : data;
       },
@@ -112,7 +115,9 @@ export function loadCheckpoint(dir: string, options: { seed?: number } = {}): Lo
   }
   if (tokenizer.vocabSize > config.vocab_size) {
     model.dispose();
-    throw new Error(`${dir}: tokenizer has ${tokenizer.vocabSize} ids but config.json vocab_size is ${config.vocab_size}`);
+    throw new Error(
+      `${dir}: tokenizer has ${tokenizer.vocabSize} ids but config.json vocab_size is ${config.vocab_size}`,
+    );
   }
   return { model, tokenizer, generationConfig };
 }
@@ -122,7 +127,12 @@ export function loadCheckpoint(dir: string, options: { seed?: number } = {}): Lo
  * (`AutoModelForCausalLM.from_pretrained`): config.json, model.safetensors (F32; Linear weights [out, in]; LoRA
  * adapters, if any, merged into the written weights without changing the model), tokenizer files, generation_config.json.
  */
-export function saveCheckpoint(model: TransformerModel, tokenizer: Tokenizer, dir: string, generationConfig: GenerationConfig = {}): void {
+export function saveCheckpoint(
+  model: TransformerModel,
+  tokenizer: Tokenizer,
+  dir: string,
+  generationConfig: GenerationConfig = {},
+): void {
   mkdirSync(dir, { recursive: true });
   const config = model.config;
   writeFileSync(join(dir, 'config.json'), JSON.stringify(configToHf(config), null, 2));

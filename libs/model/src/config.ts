@@ -59,14 +59,18 @@ export function configFromHf(raw: Record<string, unknown>): ModelConfig {
     );
   }
   const act = raw['hidden_act'] ?? 'silu';
-  if (act !== 'silu') throw new Error(`config.json: hidden_act "${String(act)}" is not supported (only silu)`);
+  if (act !== 'silu')
+    throw new Error(`config.json: hidden_act "${String(act)}" is not supported (only silu)`);
   if (raw['rope_scaling'] && typeof raw['rope_scaling'] === 'object') {
     throw new Error('config.json: rope_scaling is not supported yet (plain RoPE only)');
   }
   const hidden = num(raw, 'hidden_size');
   const heads = num(raw, 'num_attention_heads');
   const kvHeads = num(raw, 'num_key_value_heads', heads);
-  if (heads % kvHeads !== 0) throw new Error(`config.json: num_attention_heads ${heads} is not a multiple of num_key_value_heads ${kvHeads}`);
+  if (heads % kvHeads !== 0)
+    throw new Error(
+      `config.json: num_attention_heads ${heads} is not a multiple of num_key_value_heads ${kvHeads}`,
+    );
   return {
     architectures: archs,
     model_type: modelType,
@@ -88,7 +92,8 @@ export function configFromHf(raw: Record<string, unknown>): ModelConfig {
     pad_token_id: (raw['pad_token_id'] as number | undefined) ?? null,
     torch_dtype: typeof raw['torch_dtype'] === 'string' ? (raw['torch_dtype'] as string) : undefined,
     hidden_act: 'silu',
-    tracetune_tokenizer: typeof raw['tracetune_tokenizer'] === 'string' ? (raw['tracetune_tokenizer'] as string) : undefined,
+    tracetune_tokenizer:
+      typeof raw['tracetune_tokenizer'] === 'string' ? (raw['tracetune_tokenizer'] as string) : undefined,
   };
 }
 
@@ -104,7 +109,14 @@ export function configToHf(config: ModelConfig): Record<string, unknown> {
 /** Byte-tokenizer ids (see @tracetune/tokenizer BYTE_SPECIAL_TOKENS): <|bos|> 256, <|eos|> 257, <|im_end|> 260. */
 const BYTE_VOCAB = 261;
 
-function builtin(hidden: number, layers: number, heads: number, kvHeads: number, inter: number, ctx: number): ModelConfig {
+function builtin(
+  hidden: number,
+  layers: number,
+  heads: number,
+  kvHeads: number,
+  inter: number,
+  ctx: number,
+): ModelConfig {
   return {
     architectures: ['LlamaForCausalLM'],
     model_type: 'llama',
@@ -144,7 +156,8 @@ export const BUILTIN_CONFIGS: Record<string, ModelConfig> = {
 
 export function builtinConfig(name: string): ModelConfig {
   const c = BUILTIN_CONFIGS[name];
-  if (!c) throw new Error(`Unknown built-in model "${name}"; known: ${Object.keys(BUILTIN_CONFIGS).join(', ')}`);
+  if (!c)
+    throw new Error(`Unknown built-in model "${name}"; known: ${Object.keys(BUILTIN_CONFIGS).join(', ')}`);
   return { ...c, architectures: [...c.architectures] };
 }
 
@@ -153,7 +166,11 @@ export function parameterCount(c: ModelConfig): number {
   const C = c.hidden_size;
   const qDim = c.num_attention_heads * c.head_dim;
   const kvDim = c.num_key_value_heads * c.head_dim;
-  const attn = C * qDim * 2 + C * kvDim * 2 + (c.attention_bias ? qDim + 2 * kvDim : 0) + (c.qk_norm ? 2 * c.head_dim : 0);
+  const attn =
+    C * qDim * 2 +
+    C * kvDim * 2 +
+    (c.attention_bias ? qDim + 2 * kvDim : 0) +
+    (c.qk_norm ? 2 * c.head_dim : 0);
   const mlp = 3 * C * c.intermediate_size;
   const layer = attn + mlp + 2 * C;
   return c.num_hidden_layers * layer + c.vocab_size * C * (c.tie_word_embeddings ? 1 : 2) + C;

@@ -17,7 +17,14 @@ function scenario(model: TransformerModel, batch: DecodeBatch, steps: number): v
   const shared = [21, 22, 23, 24, 25, 26, 27, 28, 29, 30];
   // The first three join together; the tensor batch prefills 0 and 2 as one group (tails of 3 and 4) and 1 alone,
   // then puts the rows back in prompt order.
-  const prompts = [[3, 9, 27], [...shared, 5, 10, 15], [7, 8, 9, 10], [...shared, 2, 4], [...shared, 5, 11], [11, 13]];
+  const prompts = [
+    [3, 9, 27],
+    [...shared, 5, 10, 15],
+    [7, 8, 9, 10],
+    [...shared, 2, 4],
+    [...shared, 5, 11],
+    [11, 13],
+  ];
   const live: number[][] = [];
   let next = 0;
   let joining: number[][] = [prompts[next++], prompts[next++], prompts[next++]];
@@ -43,34 +50,55 @@ describe('DecodeBatch', () => {
   beforeAll(async () => {
     await useBackend('wasm');
     // Head size 8 (the slot kernel runs) on 4 query heads over 2 KV heads; long enough to outgrow 64 columns.
-    model = TransformerModel.random(tinyConfig({ hidden_size: 32, head_dim: 8, vocab_size: 64, max_position_embeddings: 256 }), 5);
+    model = TransformerModel.random(
+      tinyConfig({ hidden_size: 32, head_dim: 8, vocab_size: 64, max_position_embeddings: 256 }),
+      5,
+    );
     // The model keeps its fused inference weights and a causal mask per length: built here, before tensors are counted.
     for (let n = 1; n <= 100; n++) uncachedLogits(model, new Array<number>(n).fill(1));
     prefillBatch(model, [[1]]).cache.dispose();
   });
   afterAll(() => model.dispose());
 
-  it.each(['slots', 'tensor'] as const)('should decode a continuously batched %s batch with the logits of the uncached model', (kind) => {
-    const before = tf.memory().numTensors;
-    const batch = createDecodeBatch(model, null, kind);
-    scenario(model, batch, 12);
-    batch.dispose();
-    expect(tf.memory().numTensors).toBe(before);
-  });
+  it.each(['slots', 'tensor'] as const)(
+    'should decode a continuously batched %s batch with the logits of the uncached model',
+    (kind) => {
+      const before = tf.memory().numTensors;
+      const batch = createDecodeBatch(model, null, kind);
+      scenario(model, batch, 12);
+      batch.dispose();
+      expect(tf.memory().numTensors).toBe(before);
+    },
+  );
 
-  it.each(['slots', 'tensor'] as const)('should reuse cached prompt prefixes in a %s batch with the same logits', (kind) => {
-    const prefixes = new PrefixCache(1 << 20, 8);
-    const batch = createDecodeBatch(model, prefixes, kind);
-    scenario(model, batch, 15);
-    expect(prefixes.stats.hits).toBeGreaterThanOrEqual(2); // the prompts that start with `shared`
-    expect(prefixes.stats.reusedTokens).toBeGreaterThanOrEqual(2 * 10);
-    batch.dispose();
-    prefixes.clear();
-  });
+  it.each(['slots', 'tensor'] as const)(
+    'should reuse cached prompt prefixes in a %s batch with the same logits',
+    (kind) => {
+      const prefixes = new PrefixCache(1 << 20, 8);
+      const batch = createDecodeBatch(model, prefixes, kind);
+      scenario(model, batch, 15);
+      expect(prefixes.stats.hits).toBeGreaterThanOrEqual(2); // the prompts that start with `shared`
+      expect(prefixes.stats.reusedTokens).toBeGreaterThanOrEqual(2 * 10);
+      batch.dispose();
+      prefixes.clear();
+    },
+  );
 
   it.each([
-    ['Qwen2 (q/k/v biases)', tinyQwen2Config({ hidden_size: 32, head_dim: 8, vocab_size: 64, max_position_embeddings: 128 })],
-    ['Qwen3 (q/k norms)', tinyConfig({ hidden_size: 32, head_dim: 8, vocab_size: 64, max_position_embeddings: 128, qk_norm: true })],
+    [
+      'Qwen2 (q/k/v biases)',
+      tinyQwen2Config({ hidden_size: 32, head_dim: 8, vocab_size: 64, max_position_embeddings: 128 }),
+    ],
+    [
+      'Qwen3 (q/k norms)',
+      tinyConfig({
+        hidden_size: 32,
+        head_dim: 8,
+        vocab_size: 64,
+        max_position_embeddings: 128,
+        qk_norm: true,
+      }),
+    ],
   ])('should decode a %s model in a slot batch with the logits of the uncached model', (_name, config) => {
     const other = TransformerModel.random(config, 9);
     randomizeBiases(other);
@@ -107,8 +135,18 @@ describe('DecodeBatch', () => {
     const cache = new SlotCache(model, 2, 8);
     const q = tf.zeros([1, 4, 8]) as tf.Tensor3D;
     const kv = tf.zeros([1, 2, 8]) as tf.Tensor3D;
-    const at = (slot: number, column: number): (() => tf.Tensor) => () =>
-      slotAttention(q, kv, kv, cache.layers[0].k, cache.layers[0].v, tf.tensor1d([slot], 'int32'), tf.tensor1d([column], 'int32'));
+    const at =
+      (slot: number, column: number): (() => tf.Tensor) =>
+      () =>
+        slotAttention(
+          q,
+          kv,
+          kv,
+          cache.layers[0].k,
+          cache.layers[0].v,
+          tf.tensor1d([slot], 'int32'),
+          tf.tensor1d([column], 'int32'),
+        );
     expect(at(2, 0)).toThrow(/outside \[2, 8\]/);
     expect(at(0, 8)).toThrow(/outside \[2, 8\]/);
     expect(at(0, 7)).not.toThrow();

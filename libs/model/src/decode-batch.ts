@@ -1,4 +1,4 @@
-import { type CachedPrefix, decodeStep, KVCache, prefillBatch, type StepLogits } from './kv-cache';
+import { decodeStep, KVCache, prefillBatch, type CachedPrefix, type StepLogits } from './kv-cache';
 import type { TransformerModel } from './model';
 import { disposePrefix, type PrefixCache, type PrefixHit } from './prefix-cache';
 import { forwardSlots, SlotCache, slotCacheAvailable, type SlotTokens } from './slot-cache';
@@ -38,7 +38,8 @@ class SlotBatch implements DecodeBatch {
   }
 
   step(tokens: readonly number[], prompts: readonly (readonly number[])[] = []): StepLogits {
-    if (tokens.length !== this.slots.length) throw new Error(`DecodeBatch.step: ${tokens.length} tokens for ${this.slots.length} rows`);
+    if (tokens.length !== this.slots.length)
+      throw new Error(`DecodeBatch.step: ${tokens.length} tokens for ${this.slots.length} rows`);
     const entries: SlotTokens[] = this.slots.map((slot, i) => ({ slot, tokens: [tokens[i]] }));
     const joined: number[] = [];
     try {
@@ -89,7 +90,8 @@ class TensorBatch implements DecodeBatch {
   }
 
   step(tokens: readonly number[], prompts: readonly (readonly number[])[] = []): StepLogits {
-    if (tokens.length !== this.size) throw new Error(`DecodeBatch.step: ${tokens.length} tokens for ${this.size} rows`);
+    if (tokens.length !== this.size)
+      throw new Error(`DecodeBatch.step: ${tokens.length} tokens for ${this.size} rows`);
     const running = this.cache && tokens.length ? decodeStep(this.model, this.cache, tokens) : [];
     if (prompts.length === 0) return running;
     const { caches, order, logits } = this.prefill(prompts);
@@ -114,7 +116,11 @@ class TensorBatch implements DecodeBatch {
   }
 
   /** Prefills the prompts in groups; `order[row]` is the prompt of each row of the concatenated caches. */
-  private prefill(prompts: readonly (readonly number[])[]): { caches: KVCache[]; order: number[]; logits: StepLogits } {
+  private prefill(prompts: readonly (readonly number[])[]): {
+    caches: KVCache[];
+    order: number[];
+    logits: StepLogits;
+  } {
     const groups = new Map<string, { members: number[]; hit: PrefixHit | null }>();
     prompts.forEach((prompt, p) => {
       const hit = this.prefixes?.lookup(prompt) ?? null;
@@ -131,7 +137,11 @@ class TensorBatch implements DecodeBatch {
     try {
       [...groups.values()].forEach(({ members, hit }, g) => {
         const skip = hit?.length ?? 0;
-        const out = prefillBatch(this.model, members.map((p) => prompts[p].slice(skip)), taken[g]);
+        const out = prefillBatch(
+          this.model,
+          members.map((p) => prompts[p].slice(skip)),
+          taken[g],
+        );
         members.forEach((p, i) => {
           this.prefixes?.insert(prompts[p], out.cache, i);
           logits[p] = out.logits[i];
@@ -150,7 +160,11 @@ class TensorBatch implements DecodeBatch {
 }
 
 /** The best batch for this model on the active backend: slots on wasm, one KVCache elsewhere. */
-export function createDecodeBatch(model: TransformerModel, prefixes: PrefixCache | null = null, kind: 'auto' | 'slots' | 'tensor' = 'auto'): DecodeBatch {
+export function createDecodeBatch(
+  model: TransformerModel,
+  prefixes: PrefixCache | null = null,
+  kind: 'auto' | 'slots' | 'tensor' = 'auto',
+): DecodeBatch {
   const slots = kind === 'slots' || (kind === 'auto' && slotCacheAvailable(model));
   return slots ? new SlotBatch(model, prefixes) : new TensorBatch(model, prefixes);
 }

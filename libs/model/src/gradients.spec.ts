@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 
 import { useBackend } from '../test/helpers';
+
 import './gradients';
 
 /**
@@ -34,7 +35,15 @@ describe('registered gradients', () => {
     ['where (select)', x0, (x) => tf.where(tf.greater(x, 0), tf.mul(x, 3), tf.mul(x, x))],
     ['transpose/reshape', x0, (x) => tf.mul(tf.reshape(tf.transpose(x), [2, 3]), other())],
     ['gather', x0, (x) => tf.gather(x, tf.tensor1d([1, 0, 1], 'int32'))],
-    ['concat/slice/pad', x0, (x) => tf.pad(tf.slice(tf.concat([x, tf.mul(x, 2)], 1), [0, 1], [2, 4]), [[1, 0], [0, 2]])],
+    [
+      'concat/slice/pad',
+      x0,
+      (x) =>
+        tf.pad(tf.slice(tf.concat([x, tf.mul(x, 2)], 1), [0, 1], [2, 4]), [
+          [1, 0],
+          [0, 2],
+        ]),
+    ],
     ['tile', x0, (x) => tf.tile(x, [2, 3])],
     // (copy before reversing: tf.split returns the array the gradient tape keeps as the kernel's outputs)
     ['split', x0, (x) => tf.concat(tf.split(x, [1, 2], 1).slice().reverse(), 1)],

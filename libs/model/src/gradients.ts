@@ -33,7 +33,12 @@ function keepDims(dy: tf.Tensor, xShape: number[], axes: number[]): tf.Tensor {
   return tf.reshape(dy, shape);
 }
 
-function binary(name: string, inputs: [string, string], da: (dy: tf.Tensor, a: tf.Tensor, b: tf.Tensor) => tf.Tensor, db: (dy: tf.Tensor, a: tf.Tensor, b: tf.Tensor) => tf.Tensor): tf.GradConfig {
+function binary(
+  name: string,
+  inputs: [string, string],
+  da: (dy: tf.Tensor, a: tf.Tensor, b: tf.Tensor) => tf.Tensor,
+  db: (dy: tf.Tensor, a: tf.Tensor, b: tf.Tensor) => tf.Tensor,
+): tf.GradConfig {
   return {
     kernelName: name,
     inputsToSave: inputs,
@@ -48,11 +53,19 @@ function binary(name: string, inputs: [string, string], da: (dy: tf.Tensor, a: t
 }
 
 function unaryX(name: string, dx: (dy: tf.Tensor, x: tf.Tensor) => tf.Tensor): tf.GradConfig {
-  return { kernelName: name, inputsToSave: ['x'], gradFunc: ((dy: tf.Tensor, [x]: Saved) => ({ x: () => dx(dy, x) })) as Grad };
+  return {
+    kernelName: name,
+    inputsToSave: ['x'],
+    gradFunc: ((dy: tf.Tensor, [x]: Saved) => ({ x: () => dx(dy, x) })) as Grad,
+  };
 }
 
 function unaryY(name: string, dx: (dy: tf.Tensor, y: tf.Tensor) => tf.Tensor): tf.GradConfig {
-  return { kernelName: name, outputsToSave: [true], gradFunc: ((dy: tf.Tensor, [y]: Saved) => ({ x: () => dx(dy, y) })) as Grad };
+  return {
+    kernelName: name,
+    outputsToSave: [true],
+    gradFunc: ((dy: tf.Tensor, [y]: Saved) => ({ x: () => dx(dy, y) })) as Grad,
+  };
 }
 
 /** Ops whose derivative is zero almost everywhere (comparisons, rounding): needed when they sit on a gradient path. */
@@ -61,7 +74,9 @@ function zero(name: string, inputNames: string[]): tf.GradConfig {
     kernelName: name,
     inputsToSave: inputNames,
     gradFunc: ((_dy: tf.Tensor, saved: Saved) =>
-      Object.fromEntries(inputNames.map((n, i) => [n, () => tf.zerosLike(tf.cast(saved[i], 'float32'))]))) as Grad,
+      Object.fromEntries(
+        inputNames.map((n, i) => [n, () => tf.zerosLike(tf.cast(saved[i], 'float32'))]),
+      )) as Grad,
   };
 }
 
@@ -71,22 +86,61 @@ const minMax = (name: string): tf.GradConfig => ({
   outputsToSave: [true],
   gradFunc: ((dy: tf.Tensor, [x, y]: Saved, attrs: tf.NamedAttrMap) => {
     const axes = axesOf((attrs['reductionIndices'] ?? attrs['axis']) as number | number[], x.rank); // Max: reductionIndices, Min: axis
-    return { x: () => tf.mul(keepDims(dy, x.shape, axes), tf.cast(tf.equal(x, keepDims(y, x.shape, axes)), 'float32')) };
+    return {
+      x: () =>
+        tf.mul(keepDims(dy, x.shape, axes), tf.cast(tf.equal(x, keepDims(y, x.shape, axes)), 'float32')),
+    };
   }) as Grad,
 });
 
 const GRADIENTS: tf.GradConfig[] = [
-  binary('Add', ['a', 'b'], (dy) => dy, (dy) => dy),
-  binary('Sub', ['a', 'b'], (dy) => dy, (dy) => tf.neg(dy)),
-  binary('Multiply', ['a', 'b'], (dy, _a, b) => tf.mul(dy, tf.cast(b, 'float32')), (dy, a) => tf.mul(dy, tf.cast(a, 'float32'))),
-  binary('RealDiv', ['a', 'b'], (dy, _a, b) => tf.div(dy, b), (dy, a, b) => tf.neg(tf.div(tf.mul(dy, a), tf.mul(b, b)))),
-  binary('Maximum', ['a', 'b'], (dy, a, b) => tf.mul(dy, tf.cast(tf.greaterEqual(a, b), 'float32')), (dy, a, b) => tf.mul(dy, tf.cast(tf.less(a, b), 'float32'))),
-  binary('Minimum', ['a', 'b'], (dy, a, b) => tf.mul(dy, tf.cast(tf.lessEqual(a, b), 'float32')), (dy, a, b) => tf.mul(dy, tf.cast(tf.greater(a, b), 'float32'))),
-  binary('SquaredDifference', ['a', 'b'], (dy, a, b) => tf.mul(dy, tf.mul(tf.sub(a, b), 2)), (dy, a, b) => tf.mul(dy, tf.mul(tf.sub(b, a), 2))),
+  binary(
+    'Add',
+    ['a', 'b'],
+    (dy) => dy,
+    (dy) => dy,
+  ),
+  binary(
+    'Sub',
+    ['a', 'b'],
+    (dy) => dy,
+    (dy) => tf.neg(dy),
+  ),
+  binary(
+    'Multiply',
+    ['a', 'b'],
+    (dy, _a, b) => tf.mul(dy, tf.cast(b, 'float32')),
+    (dy, a) => tf.mul(dy, tf.cast(a, 'float32')),
+  ),
+  binary(
+    'RealDiv',
+    ['a', 'b'],
+    (dy, _a, b) => tf.div(dy, b),
+    (dy, a, b) => tf.neg(tf.div(tf.mul(dy, a), tf.mul(b, b))),
+  ),
+  binary(
+    'Maximum',
+    ['a', 'b'],
+    (dy, a, b) => tf.mul(dy, tf.cast(tf.greaterEqual(a, b), 'float32')),
+    (dy, a, b) => tf.mul(dy, tf.cast(tf.less(a, b), 'float32')),
+  ),
+  binary(
+    'Minimum',
+    ['a', 'b'],
+    (dy, a, b) => tf.mul(dy, tf.cast(tf.lessEqual(a, b), 'float32')),
+    (dy, a, b) => tf.mul(dy, tf.cast(tf.greater(a, b), 'float32')),
+  ),
+  binary(
+    'SquaredDifference',
+    ['a', 'b'],
+    (dy, a, b) => tf.mul(dy, tf.mul(tf.sub(a, b), 2)),
+    (dy, a, b) => tf.mul(dy, tf.mul(tf.sub(b, a), 2)),
+  ),
   {
     kernelName: 'AddN',
     saveAllInputs: true,
-    gradFunc: ((dy: tf.Tensor, saved: Saved) => Object.fromEntries(saved.map((_, i) => [i, () => tf.clone(dy)]))) as Grad,
+    gradFunc: ((dy: tf.Tensor, saved: Saved) =>
+      Object.fromEntries(saved.map((_, i) => [i, () => tf.clone(dy)]))) as Grad,
   },
   { kernelName: 'Neg', gradFunc: ((dy: tf.Tensor) => ({ x: () => tf.neg(dy) })) as Grad },
   { kernelName: 'Identity', gradFunc: ((dy: tf.Tensor) => ({ x: () => tf.clone(dy) })) as Grad },
@@ -133,7 +187,10 @@ const GRADIENTS: tf.GradConfig[] = [
     kernelName: 'ClipByValue',
     inputsToSave: ['x'],
     gradFunc: ((dy: tf.Tensor, [x]: Saved, attrs: tf.NamedAttrMap) => {
-      const inside = tf.logicalAnd(tf.greaterEqual(x, attrs['clipValueMin'] as number), tf.lessEqual(x, attrs['clipValueMax'] as number));
+      const inside = tf.logicalAnd(
+        tf.greaterEqual(x, attrs['clipValueMin'] as number),
+        tf.lessEqual(x, attrs['clipValueMax'] as number),
+      );
       return { x: () => tf.mul(dy, tf.cast(inside, 'float32')) };
     }) as Grad,
   },
@@ -146,7 +203,11 @@ const GRADIENTS: tf.GradConfig[] = [
       e: () => tf.mul(dy, tf.cast(tf.logicalNot(c), 'float32')),
     })) as Grad,
   },
-  { kernelName: 'Reshape', inputsToSave: ['x'], gradFunc: ((dy: tf.Tensor, [x]: Saved) => ({ x: () => tf.reshape(dy, x.shape) })) as Grad },
+  {
+    kernelName: 'Reshape',
+    inputsToSave: ['x'],
+    gradFunc: ((dy: tf.Tensor, [x]: Saved) => ({ x: () => tf.reshape(dy, x.shape) })) as Grad,
+  },
   {
     kernelName: 'Transpose',
     gradFunc: ((dy: tf.Tensor, _s: Saved, attrs: tf.NamedAttrMap) => {
@@ -158,7 +219,9 @@ const GRADIENTS: tf.GradConfig[] = [
   {
     kernelName: 'Cast',
     inputsToSave: ['x'],
-    gradFunc: ((dy: tf.Tensor, [x]: Saved) => ({ x: () => (x.dtype === 'float32' ? tf.clone(dy) : tf.zerosLike(tf.cast(x, 'float32'))) })) as Grad,
+    gradFunc: ((dy: tf.Tensor, [x]: Saved) => ({
+      x: () => (x.dtype === 'float32' ? tf.clone(dy) : tf.zerosLike(tf.cast(x, 'float32'))),
+    })) as Grad,
   },
   {
     // Gather along one axis (batchDims 0), the embedding lookup: scatter-add dy rows back with UnsortedSegmentSum.
@@ -166,15 +229,23 @@ const GRADIENTS: tf.GradConfig[] = [
     inputsToSave: ['x', 'indices'],
     gradFunc: ((dy: tf.Tensor, [x, indices]: Saved, attrs: tf.NamedAttrMap) => {
       const axis = axesOf(attrs['axis'] as number, x.rank)[0];
-      if ((attrs['batchDims'] as number) > 0) throw new Error('GatherV2 gradient: batchDims > 0 is not supported');
+      if ((attrs['batchDims'] as number) > 0)
+        throw new Error('GatherV2 gradient: batchDims > 0 is not supported');
       const derX = (): tf.Tensor => {
         const outer = x.shape.slice(0, axis);
         const inner = x.shape.slice(axis + 1);
         const values = tf.reshape(dy, [...outer, indices.size, ...inner]);
         // Move the gathered axis first, scatter-add along it, move it back.
         const perm = [outer.length, ...outer.map((_, i) => i), ...inner.map((_, i) => outer.length + 1 + i)];
-        const summed = tf.unsortedSegmentSum(tf.transpose(values, perm), tf.reshape(indices, [indices.size]) as tf.Tensor1D, x.shape[axis]);
-        return tf.transpose(summed, perm.map((_, i) => perm.indexOf(i)));
+        const summed = tf.unsortedSegmentSum(
+          tf.transpose(values, perm),
+          tf.reshape(indices, [indices.size]) as tf.Tensor1D,
+          x.shape[axis],
+        );
+        return tf.transpose(
+          summed,
+          perm.map((_, i) => perm.indexOf(i)),
+        );
       };
       return { x: derX, indices: () => tf.zerosLike(tf.cast(indices, 'float32')) };
     }) as Grad,
@@ -184,7 +255,11 @@ const GRADIENTS: tf.GradConfig[] = [
     saveAllInputs: true,
     gradFunc: ((dy: tf.Tensor, saved: Saved, attrs: tf.NamedAttrMap) => {
       const axis = axesOf(attrs['axis'] as number, saved[0].rank)[0];
-      const parts = tf.split(dy, saved.map((t) => t.shape[axis]), axis);
+      const parts = tf.split(
+        dy,
+        saved.map((t) => t.shape[axis]),
+        axis,
+      );
       return Object.fromEntries(parts.map((p, i) => [i, () => p]));
     }) as Grad,
   },
@@ -209,7 +284,14 @@ const GRADIENTS: tf.GradConfig[] = [
     inputsToSave: ['x'],
     gradFunc: ((dy: tf.Tensor, [x]: Saved, attrs: tf.NamedAttrMap) => {
       const pads = attrs['paddings'] as [number, number][];
-      return { x: () => tf.slice(dy, pads.map((p) => p[0]), x.shape) };
+      return {
+        x: () =>
+          tf.slice(
+            dy,
+            pads.map((p) => p[0]),
+            x.shape,
+          ),
+      };
     }) as Grad,
   },
   {
@@ -219,7 +301,16 @@ const GRADIENTS: tf.GradConfig[] = [
       const reps = attrs['reps'] as number[];
       // dy [r0·n0, r1·n1, …] → [r0, n0, r1, n1, …] → sum over the r axes.
       const split = x.shape.flatMap((n, i) => [reps[i], n]);
-      return { x: () => tf.reshape(tf.sum(tf.reshape(dy, split), x.shape.map((_, i) => 2 * i)), x.shape) };
+      return {
+        x: () =>
+          tf.reshape(
+            tf.sum(
+              tf.reshape(dy, split),
+              x.shape.map((_, i) => 2 * i),
+            ),
+            x.shape,
+          ),
+      };
     }) as Grad,
   },
   {
@@ -242,7 +333,8 @@ const GRADIENTS: tf.GradConfig[] = [
     outputsToSave: [true],
     gradFunc: ((dy: tf.Tensor, [a, b, y]: Saved) => ({
       a: () => unbroadcast(tf.mul(dy, tf.mul(b, tf.pow(a, tf.sub(b, 1)))), a.shape),
-      b: () => unbroadcast(tf.mul(dy, tf.mul(y, tf.log(tf.where(tf.greater(a, 0), a, tf.onesLike(a))))), b.shape),
+      b: () =>
+        unbroadcast(tf.mul(dy, tf.mul(y, tf.log(tf.where(tf.greater(a, 0), a, tf.onesLike(a))))), b.shape),
     })) as Grad,
   },
   zero('Greater', ['a', 'b']),

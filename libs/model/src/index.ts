@@ -1,6 +1,27 @@
-export { backendMemoryLimitBytes, type BackendChoice, type BackendLog, type BackendReport, setupBackend } from './backend';
-export { BUILTIN_CONFIGS, builtinConfig, configFromHf, configToHf, type ModelConfig, parameterCount } from './config';
-export { type CachedPrefix, decodeStep, KVCache, prefill, prefillBatch, type StepLogits, uncachedLogits } from './kv-cache';
+export {
+  backendMemoryLimitBytes,
+  type BackendChoice,
+  type BackendLog,
+  type BackendReport,
+  setupBackend,
+} from './backend';
+export {
+  BUILTIN_CONFIGS,
+  builtinConfig,
+  configFromHf,
+  configToHf,
+  type ModelConfig,
+  parameterCount,
+} from './config';
+export {
+  type CachedPrefix,
+  decodeStep,
+  KVCache,
+  prefill,
+  prefillBatch,
+  type StepLogits,
+  uncachedLogits,
+} from './kv-cache';
 export { createDecodeBatch, type DecodeBatch } from './decode-batch';
 export { decodeSlots, SlotCache, slotCacheAvailable, slotCacheBytes } from './slot-cache';
 export { disposePrefix, PrefixCache, type PrefixCacheStats, type PrefixHit } from './prefix-cache';
@@ -35,7 +56,20 @@ export {
 } from './sampler';
 export { registerWasmKernels } from './wasm-kernels';
 export { modelShape, type TensorSpec, tensorSpecs } from './weights';
-export { checkpointConfig, type GenerationConfig, type LoadedCheckpoint, loadCheckpoint, saveCheckpoint } from './checkpoint';
+export {
+  checkpointConfig,
+  type GenerationConfig,
+  type LoadedCheckpoint,
+  loadCheckpoint,
+  saveCheckpoint,
+} from './checkpoint';
 export { registerGradients } from './gradients';
-export { floatToHalf, SafetensorsFile, type SafetensorsDtype, type TensorEntry, type TensorToWrite, writeSafetensors } from './safetensors';
+export {
+  floatToHalf,
+  SafetensorsFile,
+  type SafetensorsDtype,
+  type TensorEntry,
+  type TensorToWrite,
+  writeSafetensors,
+} from './safetensors';
 export { transpose2d } from './weights';

@@ -42,10 +42,23 @@ export class KVCache {
       const out: LayerKV[] = [];
       for (let l = 0; l < layerCount; l++) {
         const pad = (t: tf.Tensor4D, w: number): tf.Tensor4D =>
-          w === width ? t : tf.pad(t, [[0, 0], [0, 0], [width - w, 0], [0, 0]]);
+          w === width
+            ? t
+            : tf.pad(t, [
+                [0, 0],
+                [0, 0],
+                [width - w, 0],
+                [0, 0],
+              ]);
         out.push({
-          k: tf.concat(caches.map((c) => pad(c.layers[l].k, c.width)), 0),
-          v: tf.concat(caches.map((c) => pad(c.layers[l].v, c.width)), 0),
+          k: tf.concat(
+            caches.map((c) => pad(c.layers[l].k, c.width)),
+            0,
+          ),
+          v: tf.concat(
+            caches.map((c) => pad(c.layers[l].v, c.width)),
+            0,
+          ),
         });
       }
       return out;
@@ -55,7 +68,8 @@ export class KVCache {
     let row = 0;
     for (const c of caches) {
       const offset = width - c.width;
-      for (let i = 0; i < c.size; i++, row++) valid.set(c.valid.subarray(i * c.width, (i + 1) * c.width), row * width + offset);
+      for (let i = 0; i < c.size; i++, row++)
+        valid.set(c.valid.subarray(i * c.width, (i + 1) * c.width), row * width + offset);
     }
     const positions = caches.flatMap((c) => c.nextPosition);
     caches.forEach((c) => c.dispose());
@@ -84,13 +98,17 @@ export class KVCache {
       else runs.push([r, 1]);
     }
     const take = (t: tf.Tensor4D): tf.Tensor4D => {
-      const pieces = runs.map(([start, count]) => tf.slice(t, [start, 0, first, 0], [count, -1, used, -1]) as tf.Tensor4D);
+      const pieces = runs.map(
+        ([start, count]) => tf.slice(t, [start, 0, first, 0], [count, -1, used, -1]) as tf.Tensor4D,
+      );
       if (pieces.length === 0) return tf.slice(t, [0, 0, first, 0], [0, -1, used, -1]) as tf.Tensor4D;
       return pieces.length === 1 ? pieces[0] : tf.concat(pieces, 0);
     };
     const layers = tf.tidy(() => this.layers.map(({ k, v }) => ({ k: take(k), v: take(v) })));
     const valid = new Uint8Array(rows.length * used);
-    rows.forEach((r, i) => valid.set(this.valid.subarray(r * this.width + first, (r + 1) * this.width), i * used));
+    rows.forEach((r, i) =>
+      valid.set(this.valid.subarray(r * this.width + first, (r + 1) * this.width), i * used),
+    );
     const positions = rows.map((r) => this.nextPosition[r]);
     this.dispose();
     return new KVCache(layers, valid, used, positions);
@@ -109,7 +127,10 @@ export class KVCache {
 export type StepLogits = Float32Array[];
 
 /** Runs one prompt through the model into a fresh cache; returns the logits after its last token. */
-export function prefill(model: TransformerModel, tokens: readonly number[]): { cache: KVCache; logits: Float32Array } {
+export function prefill(
+  model: TransformerModel,
+  tokens: readonly number[],
+): { cache: KVCache; logits: Float32Array } {
   const { cache, logits } = prefillBatch(model, [tokens]);
   return { cache, logits: logits[0] };
 }
@@ -140,7 +161,8 @@ export function prefillBatch(
   const L = prefix?.length ?? 0;
   const lengths = prompts.map((p) => p.length);
   const T = Math.max(0, ...lengths);
-  if (B === 0 || lengths.some((n) => n === 0)) throw new Error('prefill needs at least one prompt, each of at least one token');
+  if (B === 0 || lengths.some((n) => n === 0))
+    throw new Error('prefill needs at least one prompt, each of at least one token');
   const flat = new Int32Array(B * T); // padding ids are 0: they only ever sit after a row's real tokens
   const valid = new Uint8Array(B * (L + T));
   prompts.forEach((p, b) => {
@@ -152,22 +174,43 @@ export function prefillBatch(
     const ids = tf.tensor1d(flat, 'int32');
     const past = prefix
       ? {
-          layers: prefix.layers.map(({ k, v }) => (B === 1 ? { k, v } : { k: tf.tile(k, [B, 1, 1, 1]), v: tf.tile(v, [B, 1, 1, 1]) })),
+          layers: prefix.layers.map(({ k, v }) =>
+            B === 1 ? { k, v } : { k: tf.tile(k, [B, 1, 1, 1]), v: tf.tile(v, [B, 1, 1, 1]) },
+          ),
           valid: new Uint8Array(B * L).fill(1),
           length: L,
         }
       : undefined;
-    const { hidden, kv } = model.core({ ids, batch: B, time: T, positions, past, returnKV: true, fastAttention: true });
+    const { hidden, kv } = model.core({
+      ids,
+      batch: B,
+      time: T,
+      positions,
+      past,
+      returnKV: true,
+      fastAttention: true,
+    });
     // Last real position of each row: row b·T + length_b − 1 of [B*T, C].
     const lastRows = Int32Array.from(lengths, (n, b) => b * T + n - 1);
-    const last = B === 1 && T === lengths[0] ? tf.slice(hidden, [T - 1, 0], [1, -1]) : tf.gather(hidden, tf.tensor1d(lastRows, 'int32'));
+    const last =
+      B === 1 && T === lengths[0]
+        ? tf.slice(hidden, [T - 1, 0], [1, -1])
+        : tf.gather(hidden, tf.tensor1d(lastRows, 'int32'));
     return { layers: kv, logits: model.head(last as tf.Tensor2D) }; // [B, V]
   });
   const data = logits.dataSync() as Float32Array;
   const V = model.config.vocab_size;
   const rows = Array.from({ length: B }, (_, b) => data.slice(b * V, (b + 1) * V));
   logits.dispose();
-  return { cache: new KVCache(layers, valid, L + T, lengths.map((n) => L + n)), logits: rows };
+  return {
+    cache: new KVCache(
+      layers,
+      valid,
+      L + T,
+      lengths.map((n) => L + n),
+    ),
+    logits: rows,
+  };
 }
 
 /**
@@ -218,7 +261,12 @@ export function uncachedLogits(model: TransformerModel, tokens: readonly number[
   const logits = tf.tidy(() => {
     const T = tokens.length;
     const ids = tf.tensor1d(Int32Array.from(tokens), 'int32');
-    const { hidden } = model.core({ ids, batch: 1, time: T, positions: Int32Array.from({ length: T }, (_, i) => i) });
+    const { hidden } = model.core({
+      ids,
+      batch: 1,
+      time: T,
+      positions: Int32Array.from({ length: T }, (_, i) => i),
+    });
     return model.head(tf.slice(hidden, [T - 1, 0], [1, -1]));
   });
   const out = new Float32Array(logits.dataSync() as Float32Array);

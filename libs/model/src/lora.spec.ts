@@ -14,7 +14,10 @@ describe('LoRA', () => {
   function trainLora(model: TransformerModel, steps: number): void {
     const opt = tf.train.adam(2e-2);
     for (let i = 0; i < steps; i++) {
-      const { grads, value } = tf.variableGrads(() => tf.neg(tf.mean(model.logProbsOfTargets(ids, targets, { training: true }).logProbs)) as tf.Scalar);
+      const { grads, value } = tf.variableGrads(
+        () =>
+          tf.neg(tf.mean(model.logProbsOfTargets(ids, targets, { training: true }).logProbs)) as tf.Scalar,
+      );
       applyGrads(opt, grads);
       tf.dispose([grads, value]);
     }
@@ -40,7 +43,10 @@ describe('LoRA', () => {
 
   it('should give the same logits after merging adapters into the base weights', () => {
     const model = TransformerModel.random(tinyConfig(), 3);
-    model.addLora({ rank: 2, alpha: 4, dropout: 0, targets: ['q_proj', 'k_proj', 'o_proj', 'gate_proj', 'up_proj'] }, 4);
+    model.addLora(
+      { rank: 2, alpha: 4, dropout: 0, targets: ['q_proj', 'k_proj', 'o_proj', 'gate_proj', 'up_proj'] },
+      4,
+    );
     trainLora(model, 5);
     const adapted = model.logits(ids);
     model.mergeLora();
@@ -55,7 +61,9 @@ describe('LoRA', () => {
   it('should reject unknown targets and bad ranks', () => {
     const model = TransformerModel.random(tinyConfig(), 5);
     expect(() => model.addLora({ rank: 0, alpha: 1, dropout: 0, targets: ['q_proj'] })).toThrow(/rank/);
-    expect(() => model.addLora({ rank: 2, alpha: 1, dropout: 0, targets: ['qkv' as 'q_proj'] })).toThrow(/Unknown LoRA target "qkv"; known: q_proj/);
+    expect(() => model.addLora({ rank: 2, alpha: 1, dropout: 0, targets: ['qkv' as 'q_proj'] })).toThrow(
+      /Unknown LoRA target "qkv"; known: q_proj/,
+    );
     model.dispose();
   });
 });

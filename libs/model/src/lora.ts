@@ -1,5 +1,13 @@
 /** The projections LoRA can adapt (HF/PEFT `target_modules` names). */
-export const LORA_TARGETS = ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'] as const;
+export const LORA_TARGETS = [
+  'q_proj',
+  'k_proj',
+  'v_proj',
+  'o_proj',
+  'gate_proj',
+  'up_proj',
+  'down_proj',
+] as const;
 export type LoraTarget = (typeof LORA_TARGETS)[number];
 
 /**
@@ -15,9 +23,11 @@ export interface LoraConfig {
 }
 
 export function validateLoraConfig(c: LoraConfig): LoraConfig {
-  if (!Number.isInteger(c.rank) || c.rank < 1) throw new Error(`LoRA rank must be a positive integer (got ${c.rank})`);
+  if (!Number.isInteger(c.rank) || c.rank < 1)
+    throw new Error(`LoRA rank must be a positive integer (got ${c.rank})`);
   if (!(c.alpha > 0)) throw new Error(`LoRA alpha must be > 0 (got ${c.alpha})`);
-  if (!(c.dropout >= 0 && c.dropout < 1)) throw new Error(`LoRA dropout must be in [0, 1) (got ${c.dropout})`);
+  if (!(c.dropout >= 0 && c.dropout < 1))
+    throw new Error(`LoRA dropout must be in [0, 1) (got ${c.dropout})`);
   if (c.targets.length === 0) throw new Error('LoRA needs at least one target projection');
   for (const t of c.targets) {
     if (!(LORA_TARGETS as readonly string[]).includes(t)) {

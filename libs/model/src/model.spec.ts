@@ -1,6 +1,15 @@
 import * as tf from '@tensorflow/tfjs-core';
 
-import { applyGrads, maxAbsDiff, randomizeBiases, tinyConfig, tinyQwen2Config, tinyQwen3Config, useBackend, values } from '../test/helpers';
+import {
+  applyGrads,
+  maxAbsDiff,
+  randomizeBiases,
+  tinyConfig,
+  tinyQwen2Config,
+  tinyQwen3Config,
+  useBackend,
+  values,
+} from '../test/helpers';
 import { referenceLogits } from '../test/reference';
 import { builtinConfig, configFromHf, parameterCount } from './config';
 import { freezePeakBytes, inferenceBytes, PACK_ALL_MAX_PARAMETERS, TransformerModel } from './model';
@@ -148,9 +157,13 @@ describe('TransformerModel.freezeForServing (wasm)', () => {
     const model = TransformerModel.random(tinyConfig(), 13);
     model.freezeForServing();
     expect(() => model.trainableVariables()).toThrow(/frozen for serving \(freezeForServing\): no training/);
-    expect(() => model.addLora({ rank: 2, alpha: 4, dropout: 0, targets: ['q_proj'] })).toThrow(/frozen for serving/);
+    expect(() => model.addLora({ rank: 2, alpha: 4, dropout: 0, targets: ['q_proj'] })).toThrow(
+      /frozen for serving/,
+    );
     expect(() => model.namedWeights()).toThrow(/frozen for serving/);
-    expect(() => tf.grad((x: tf.Tensor) => tf.sum(tf.mul(model.logits([[1, 2]]), x)))(tf.scalar(1))).toThrow(/frozen for serving/);
+    expect(() => tf.grad((x: tf.Tensor) => tf.sum(tf.mul(model.logits([[1, 2]]), x)))(tf.scalar(1))).toThrow(
+      /frozen for serving/,
+    );
     model.dispose();
   });
 
@@ -182,7 +195,8 @@ async function loraLogits(backend: 'cpu' | 'wasm'): Promise<number[]> {
   const model = TransformerModel.random(tinyConfig(), 11);
   model.addLora({ rank: 4, alpha: 8, dropout: 0, targets: ['q_proj', 'o_proj', 'up_proj', 'down_proj'] }, 3);
   let seed = 40;
-  for (const v of model.trainableVariables()) if (v.name.endsWith('lora_B')) v.assign(tf.randomUniform(v.shape, -0.3, 0.3, 'float32', seed++));
+  for (const v of model.trainableVariables())
+    if (v.name.endsWith('lora_B')) v.assign(tf.randomUniform(v.shape, -0.3, 0.3, 'float32', seed++));
   const got = model.logits([[7, 3, 9, 1, 30]]);
   const out = values(got);
   got.dispose();
@@ -277,7 +291,8 @@ describe('TransformerModel', () => {
     const ids = [seq.slice(0, -1), seq.slice(1).reverse().slice(0, 10)];
     const targets = [seq.slice(1), [...ids[1].slice(1), 5]];
     const opt = tf.train.adam(3e-2);
-    const loss = (): tf.Scalar => tf.neg(tf.mean(model.logProbsOfTargets(ids, targets).logProbs)) as tf.Scalar;
+    const loss = (): tf.Scalar =>
+      tf.neg(tf.mean(model.logProbsOfTargets(ids, targets).logProbs)) as tf.Scalar;
     const first = tf.tidy(() => loss().dataSync()[0]);
     let last = first;
     for (let step = 0; step < 40; step++) {
@@ -298,7 +313,9 @@ describe('TransformerModel', () => {
     const opt = tf.train.adam(1e-3);
     const ids = [[1, 2, 3, 4, 5]];
     const step = (): void => {
-      const { value, grads } = tf.variableGrads(() => tf.neg(tf.mean(model.logProbsOfTargets(ids, ids, { entropy: true }).logProbs)) as tf.Scalar);
+      const { value, grads } = tf.variableGrads(
+        () => tf.neg(tf.mean(model.logProbsOfTargets(ids, ids, { entropy: true }).logProbs)) as tf.Scalar,
+      );
       applyGrads(opt, grads);
       tf.dispose([value, grads]);
       model.logits(ids).dispose();

@@ -1,14 +1,26 @@
 import * as tf from '@tensorflow/tfjs-core';
+
 // tfjs-core alone registers no gradients (see gradients.ts). Needed for training.
 import './gradients';
 
-import { type ModelConfig, parameterCount } from './config';
+import { parameterCount, type ModelConfig } from './config';
 import { fusedAttention, fusedAttentionAvailable, slotAttention } from './kernels/attention';
-import { packedMatMul, packedMatMulAvailable, type PackedWeight, packWeight } from './kernels/matmul';
-import { type LoraConfig, type LoraTarget, validateLoraConfig } from './lora';
-import { bmm, bmmTransposeB, logSumExp, MASKED, matmul, matmulShared, rmsNorm, ropeTables, rotateHalfMatrix, silu } from './ops';
+import { packedMatMul, packedMatMulAvailable, packWeight, type PackedWeight } from './kernels/matmul';
+import { validateLoraConfig, type LoraConfig, type LoraTarget } from './lora';
+import {
+  bmm,
+  bmmTransposeB,
+  logSumExp,
+  MASKED,
+  matmul,
+  matmulShared,
+  rmsNorm,
+  ropeTables,
+  rotateHalfMatrix,
+  silu,
+} from './ops';
 import { Rng } from './rng';
-import { modelShape, type TensorSpec, tensorSpecs } from './weights';
+import { modelShape, tensorSpecs, type TensorSpec } from './weights';
 
 /** Keys and values of one layer for a batch of sequences: [B, Hkv, S, D]. */
 // A type alias (not an interface) so that it is a tf.TensorContainer and can leave a tf.tidy.
@@ -99,7 +111,14 @@ export const PACK_ALL_MAX_PARAMETERS = 256_000_000;
  * memory budgets; KV caches are not included.
  */
 export function inferenceBytes(c: ModelConfig, options: { frozen?: boolean } = {}): number {
-  const { hidden_size: C, intermediate_size: I, num_attention_heads: H, num_key_value_heads: Hkv, head_dim: D, num_hidden_layers: L } = c;
+  const {
+    hidden_size: C,
+    intermediate_size: I,
+    num_attention_heads: H,
+    num_key_value_heads: Hkv,
+    head_dim: D,
+    num_hidden_layers: L,
+  } = c;
   const pad = (n: number): number => Math.ceil(n / 8) * 8;
   const params = parameterCount(c);
   const fuse = !c.qk_norm;
@@ -110,7 +129,9 @@ export function inferenceBytes(c: ModelConfig, options: { frozen?: boolean } = {
     packed = L * (H * D * pad(C) + I * pad(C)) + C * pad(c.vocab_size); // o_proj, down_proj, head
     if (!fuse) packed += L * C * (pad(H * D) + 2 * pad(Hkv * D) + 2 * pad(I)); // q, k, v, gate, up one by one
   }
-  const released = options.frozen ? L * (2 * C * H * D + 2 * C * Hkv * D + 3 * C * I) + (c.tie_word_embeddings ? 0 : C * c.vocab_size) : 0;
+  const released = options.frozen
+    ? L * (2 * C * H * D + 2 * C * Hkv * D + 3 * C * I) + (c.tie_word_embeddings ? 0 : C * c.vocab_size)
+    : 0;
   return 4 * (params - released + fused + packed);
 }
 
@@ -120,7 +141,13 @@ export function inferenceBytes(c: ModelConfig, options: { frozen?: boolean } = {
  * whichever is more, plus a layer's copies in the making.
  */
 export function freezePeakBytes(c: ModelConfig): number {
-  const { hidden_size: C, intermediate_size: I, num_attention_heads: H, num_key_value_heads: Hkv, head_dim: D } = c;
+  const {
+    hidden_size: C,
+    intermediate_size: I,
+    num_attention_heads: H,
+    num_key_value_heads: Hkv,
+    head_dim: D,
+  } = c;
   const pad = (n: number): number => Math.ceil(n / 8) * 8;
   const layer = C * (pad(2 * (H + Hkv) * D + Hkv * D) + pad(2 * I)) + H * D * pad(C) + I * pad(C);
   return Math.max(4 * parameterCount(c), inferenceBytes(c, { frozen: true })) + 4 * 2 * layer;
@@ -201,7 +228,11 @@ export class TransformerModel {
    * `tensorSpecs(config)` must be provided; `get` returns its data and is called once per tensor, so the caller can
    * stream tensors from disk one at a time.
    */
-  static fromTensors(config: ModelConfig, get: (spec: TensorSpec) => Float32Array, seed = 0): TransformerModel {
+  static fromTensors(
+    config: ModelConfig,
+    get: (spec: TensorSpec) => Float32Array,
+    seed = 0,
+  ): TransformerModel {
     const model = new TransformerModel(config, seed);
     try {
       for (const spec of tensorSpecs(config)) {
@@ -258,7 +289,13 @@ export class TransformerModel {
     try {
       for (let l = 0; l < c.num_hidden_layers; l++) {
         const p = `model.layers.${l}`;
-        const projections = ['self_attn.q_proj', 'self_attn.k_proj', 'self_attn.v_proj', 'mlp.gate_proj', 'mlp.up_proj'].map((n) => `${p}.${n}.weight`);
+        const projections = [
+          'self_attn.q_proj',
+          'self_attn.k_proj',
+          'self_attn.v_proj',
+          'mlp.gate_proj',
+          'mlp.up_proj',
+        ].map((n) => `${p}.${n}.weight`);
         if (c.qk_norm) projections.forEach((name) => this.packed(name, name));
         else this.fusedLayer(l);
         for (const name of [`${p}.self_attn.o_proj.weight`, `${p}.mlp.down_proj.weight`]) {
@@ -267,7 +304,11 @@ export class TransformerModel {
         }
         projections.forEach(release);
       }
-      this.packed('head', c.tie_word_embeddings ? 'model.embed_tokens.weight' : 'lm_head.weight', c.tie_word_embeddings);
+      this.packed(
+        'head',
+        c.tie_word_embeddings ? 'model.embed_tokens.weight' : 'lm_head.weight',
+        c.tie_word_embeddings,
+      );
       if (!c.tie_word_embeddings) release('lm_head.weight');
     } catch (error) {
       throw new Error(`freezeForServing failed, the model is unusable: ${(error as Error).message}`);
@@ -297,8 +338,14 @@ export class TransformerModel {
         const bound = 1 / Math.sqrt(inDim);
         const aData = new Float32Array(inDim * config.rank);
         for (let i = 0; i < aData.length; i++) aData[i] = (2 * rng.next() - 1) * bound;
-        a.set(name, tf.variable(tf.tensor2d(aData, [inDim, config.rank]), true, `${this.variablePrefix}${name}.lora_A`));
-        b.set(name, tf.variable(tf.zeros([config.rank, outDim]), true, `${this.variablePrefix}${name}.lora_B`));
+        a.set(
+          name,
+          tf.variable(tf.tensor2d(aData, [inDim, config.rank]), true, `${this.variablePrefix}${name}.lora_A`),
+        );
+        b.set(
+          name,
+          tf.variable(tf.zeros([config.rank, outDim]), true, `${this.variablePrefix}${name}.lora_B`),
+        );
       }
     }
     for (const w of this.weights.values()) w.trainable = false;
@@ -325,7 +372,9 @@ export class TransformerModel {
     for (const [name, a] of lora.a) {
       const w = this.weight(name);
       const bMat = lora.b.get(name) as tf.Variable;
-      tf.tidy(() => w.assign(tf.add(w, tf.mul(tf.matMul(a as tf.Tensor2D, bMat as tf.Tensor2D), lora.scale))));
+      tf.tidy(() =>
+        w.assign(tf.add(w, tf.mul(tf.matMul(a as tf.Tensor2D, bMat as tf.Tensor2D), lora.scale))),
+      );
     }
     this.removeLora();
   }
@@ -336,7 +385,9 @@ export class TransformerModel {
     const lora = this.lora;
     const a = lora?.a.get(name);
     if (!lora || !a) return tf.clone(w);
-    return tf.tidy(() => tf.add(w, tf.mul(tf.matMul(a as tf.Tensor2D, lora.b.get(name) as tf.Tensor2D), lora.scale)));
+    return tf.tidy(() =>
+      tf.add(w, tf.mul(tf.matMul(a as tf.Tensor2D, lora.b.get(name) as tf.Tensor2D), lora.scale)),
+    );
   }
 
   /** Drops the adapters without merging and unfreezes the base weights. */
@@ -368,10 +419,18 @@ export class TransformerModel {
       const { ids, batch, time } = this.toIds(inputIds);
       const tgt = this.toIds(targets);
       if (tgt.batch !== batch || tgt.time !== time) {
-        throw new Error(`targets shape [${tgt.batch}, ${tgt.time}] differs from inputIds [${batch}, ${time}]`);
+        throw new Error(
+          `targets shape [${tgt.batch}, ${tgt.time}] differs from inputIds [${batch}, ${time}]`,
+        );
       }
       const V = this.config.vocab_size;
-      const h = this.core({ ids, batch, time, positions: rangePositions(batch, time), training: options.training }).hidden;
+      const h = this.core({
+        ids,
+        batch,
+        time,
+        positions: rangePositions(batch, time),
+        training: options.training,
+      }).hidden;
       const logits = this.head(h); // [B*T, V]
       const lse = logSumExp(logits); // [B*T]
       const flatIndex = tf.add(tf.mul(tf.range(0, batch * time, 1, 'int32'), tf.scalar(V, 'int32')), tgt.ids); // row*V + target
@@ -415,10 +474,20 @@ export class TransformerModel {
     const sinT = tf.tensor3d(sin, [B * T, 1, D]);
     // Inference passes (prefill, decode) on wasm run attention as one SIMD kernel; everything else uses tfjs ops (the
     // uncached forward stays on them: it is the reference the cached passes are tested against).
-    if (input.slots && (T !== 1 || input.past || !fusedAttentionAvailable(D))) throw new Error('core: a slot-cache pass takes one token per row, no past, on the wasm backend');
-    const fused = !input.slots && input.fastAttention === true && tf.engine().state.gradientDepth === 0 && fusedAttentionAvailable(D);
+    if (input.slots && (T !== 1 || input.past || !fusedAttentionAvailable(D)))
+      throw new Error('core: a slot-cache pass takes one token per row, no past, on the wasm backend');
+    const fused =
+      !input.slots &&
+      input.fastAttention === true &&
+      tf.engine().state.gradientDepth === 0 &&
+      fusedAttentionAvailable(D);
     const attendable = fused ? attendableColumns(input.past?.valid ?? new Uint8Array(0), B, P, T) : null;
-    const mask = attendable || input.slots ? null : input.past ? pastMask(input.past.valid, B, P, T, g) : this.causalMask(T, g);
+    const mask =
+      attendable || input.slots
+        ? null
+        : input.past
+          ? pastMask(input.past.valid, B, P, T, g)
+          : this.causalMask(T, g);
     const scale = 1 / Math.sqrt(D);
     // Inference without adapters or q/k norms uses per-layer fused weights (see fusedLayer): RoPE then needs cos/sin
     // tiled over the H + Hkv heads of the fused q|k block, [B*T, (H+Hkv)*D].
@@ -426,7 +495,8 @@ export class TransformerModel {
     const QK = (H + Hkv) * D;
     const tile = (t: Float32Array): tf.Tensor2D => {
       const out = new Float32Array(B * T * QK);
-      for (let r = 0; r < B * T; r++) for (let h = 0; h < H + Hkv; h++) out.set(t.subarray(r * D, (r + 1) * D), r * QK + h * D);
+      for (let r = 0; r < B * T; r++)
+        for (let h = 0; h < H + Hkv; h++) out.set(t.subarray(r * D, (r + 1) * D), r * QK + h * D);
       return tf.tensor2d(out, [B * T, QK]);
     };
     const cosQK = fuse ? tile(cos) : null;
@@ -439,7 +509,9 @@ export class TransformerModel {
 
     // With one new token per row (decode) the transpose is a pure reshape: skip the copy kernel.
     const heads = (x: tf.Tensor, h: number): tf.Tensor4D =>
-      (T === 1 ? tf.reshape(x, [B, h, 1, D]) : tf.transpose(tf.reshape(x, [B, T, h, D]), [0, 2, 1, 3])) as tf.Tensor4D;
+      (T === 1
+        ? tf.reshape(x, [B, h, 1, D])
+        : tf.transpose(tf.reshape(x, [B, T, h, D]), [0, 2, 1, 3])) as tf.Tensor4D;
 
     let x = tf.gather(this.weight('model.embed_tokens.weight'), input.ids) as tf.Tensor2D; // [B*T, C]
     const kvOut: LayerKV[] = [];
@@ -460,11 +532,29 @@ export class TransformerModel {
         v4 = heads(v, Hkv);
       } else {
         // q [B*T, H*D], k and v [B*T, Hkv*D]
-        const qkv = this.projShared(hIn, [`${p}.self_attn.q_proj`, `${p}.self_attn.k_proj`, `${p}.self_attn.v_proj`], input.training);
+        const qkv = this.projShared(
+          hIn,
+          [`${p}.self_attn.q_proj`, `${p}.self_attn.k_proj`, `${p}.self_attn.v_proj`],
+          input.training,
+        );
         let [q, k] = qkv;
         if (c.qk_norm) {
-          q = tf.reshape(rmsNorm(tf.reshape(q, [B * T * H, D]), this.weight(`${p}.self_attn.q_norm.weight`) as tf.Tensor1D, c.rms_norm_eps), [B * T, H * D]);
-          k = tf.reshape(rmsNorm(tf.reshape(k, [B * T * Hkv, D]), this.weight(`${p}.self_attn.k_norm.weight`) as tf.Tensor1D, c.rms_norm_eps), [B * T, Hkv * D]);
+          q = tf.reshape(
+            rmsNorm(
+              tf.reshape(q, [B * T * H, D]),
+              this.weight(`${p}.self_attn.q_norm.weight`) as tf.Tensor1D,
+              c.rms_norm_eps,
+            ),
+            [B * T, H * D],
+          );
+          k = tf.reshape(
+            rmsNorm(
+              tf.reshape(k, [B * T * Hkv, D]),
+              this.weight(`${p}.self_attn.k_norm.weight`) as tf.Tensor1D,
+              c.rms_norm_eps,
+            ),
+            [B * T, Hkv * D],
+          );
         }
         // [B*T, h, D] → [B, T, h, D] → [B, h, T, D] (4-D transposes only: 5-D ones are slow on wasm)
         q4 = heads(tf.mul(rope(q, H), scale), H);
@@ -475,7 +565,10 @@ export class TransformerModel {
       if (input.slots) {
         const { layers, slots, columns } = input.slots;
         const one = (t: tf.Tensor4D, h: number): tf.Tensor3D => tf.reshape(t, [B, h, D]);
-        att = tf.reshape(slotAttention(one(q4, H), one(k4, Hkv), one(v4, Hkv), layers[l].k, layers[l].v, slots, columns), [B * Hkv, g, D]);
+        att = tf.reshape(
+          slotAttention(one(q4, H), one(k4, Hkv), one(v4, Hkv), layers[l].k, layers[l].v, slots, columns),
+          [B * Hkv, g, D],
+        );
       } else {
         if (input.past) {
           k4 = tf.concat([input.past.layers[l].k, k4], 2); // [B, Hkv, S, D]
@@ -484,10 +577,18 @@ export class TransformerModel {
         if (input.returnKV) kvOut.push({ k: k4, v: v4 });
         att = this.attention(q4, k4, v4, attendable, mask, B, T, S);
       }
-      const merged = (T === 1 ? tf.reshape(att, [B, H * D]) : tf.reshape(tf.transpose(tf.reshape(att, [B, H, T, D]), [0, 2, 1, 3]), [B * T, H * D])) as tf.Tensor2D;
+      const merged = (
+        T === 1
+          ? tf.reshape(att, [B, H * D])
+          : tf.reshape(tf.transpose(tf.reshape(att, [B, H, T, D]), [0, 2, 1, 3]), [B * T, H * D])
+      ) as tf.Tensor2D;
       x = tf.add(x, this.proj(merged, `${p}.self_attn.o_proj`, input.training));
 
-      const hMlp = rmsNorm(x, this.weight(`${p}.post_attention_layernorm.weight`) as tf.Tensor1D, c.rms_norm_eps);
+      const hMlp = rmsNorm(
+        x,
+        this.weight(`${p}.post_attention_layernorm.weight`) as tf.Tensor1D,
+        c.rms_norm_eps,
+      );
       const [gate, up] = fused // [B*T, I] each
         ? tf.split(inferenceMatmul(hMlp, fused.gateUp), 2, 1)
         : this.projShared(hMlp, [`${p}.mlp.gate_proj`, `${p}.mlp.up_proj`], input.training);
@@ -508,7 +609,9 @@ export class TransformerModel {
     const p = `model.layers.${l}`;
     const D = c.head_dim;
     const names = ['q_proj', 'k_proj', 'v_proj'].map((n) => `${p}.self_attn.${n}.weight`);
-    const biasNames = c.attention_bias ? ['q_proj', 'k_proj', 'v_proj'].map((n) => `${p}.self_attn.${n}.bias`) : [];
+    const biasNames = c.attention_bias
+      ? ['q_proj', 'k_proj', 'v_proj'].map((n) => `${p}.self_attn.${n}.bias`)
+      : [];
     const mlp = [`${p}.mlp.gate_proj.weight`, `${p}.mlp.up_proj.weight`];
     const sources = [...names, ...biasNames, ...mlp].map((n) => this.weight(n).dataId);
     const hit = this.fusedCache.get(l);
@@ -540,8 +643,22 @@ export class TransformerModel {
     const [wq, wk, wv] = names.map((n) => this.weight(n));
     const built: FusedLayer = {
       qkv: prepare(fuse(wq, wk, wv, 1) as tf.Tensor2D),
-      bias: biasNames.length ? (fuse(this.weight(biasNames[0]), this.weight(biasNames[1]), this.weight(biasNames[2]), 0) as tf.Tensor1D) : null,
-      gateUp: prepare(tf.keep(tf.concat(mlp.map((n) => this.weight(n)), 1)) as tf.Tensor2D),
+      bias: biasNames.length
+        ? (fuse(
+            this.weight(biasNames[0]),
+            this.weight(biasNames[1]),
+            this.weight(biasNames[2]),
+            0,
+          ) as tf.Tensor1D)
+        : null,
+      gateUp: prepare(
+        tf.keep(
+          tf.concat(
+            mlp.map((n) => this.weight(n)),
+            1,
+          ),
+        ) as tf.Tensor2D,
+      ),
     };
     this.fusedCache.set(l, { sources, value: built });
     return built;
@@ -590,13 +707,31 @@ export class TransformerModel {
    * head h uses KV head ⌊h/g⌋ (HF repeat_kv), so the g query heads of one KV head are contiguous and fold into the row
    * axis: [B, H, T, D] → [B*Hkv, g*T, D].
    */
-  private attention(q4: tf.Tensor4D, k4: tf.Tensor4D, v4: tf.Tensor4D, attendable: tf.Tensor2D | null, mask: tf.Tensor | null, B: number, T: number, S: number): tf.Tensor3D {
+  private attention(
+    q4: tf.Tensor4D,
+    k4: tf.Tensor4D,
+    v4: tf.Tensor4D,
+    attendable: tf.Tensor2D | null,
+    mask: tf.Tensor | null,
+    B: number,
+    T: number,
+    S: number,
+  ): tf.Tensor3D {
     const { num_key_value_heads: Hkv, head_dim: D } = this.config;
     const g = this.config.num_attention_heads / Hkv;
     if (attendable) return tf.reshape(fusedAttention(q4, k4, v4, attendable), [B * Hkv, g * T, D]);
     const qg = tf.reshape(q4, [B * Hkv, g * T, D]) as tf.Tensor3D;
-    const scores = tf.reshape(bmmTransposeB(qg, tf.reshape(k4, [B * Hkv, S, D]) as tf.Tensor3D), [B, Hkv, g * T, S]);
-    const probs = tf.reshape(tf.softmax(tf.add(scores, mask as tf.Tensor)), [B * Hkv, g * T, S]) as tf.Tensor3D;
+    const scores = tf.reshape(bmmTransposeB(qg, tf.reshape(k4, [B * Hkv, S, D]) as tf.Tensor3D), [
+      B,
+      Hkv,
+      g * T,
+      S,
+    ]);
+    const probs = tf.reshape(tf.softmax(tf.add(scores, mask as tf.Tensor)), [
+      B * Hkv,
+      g * T,
+      S,
+    ]) as tf.Tensor3D;
     return bmm(probs, tf.reshape(v4, [B * Hkv, S, D]) as tf.Tensor3D);
   }
 
@@ -604,14 +739,19 @@ export class TransformerModel {
   private projShared(x: tf.Tensor2D, prefixes: string[], training?: boolean): tf.Tensor2D[] {
     const base = this.packedInference()
       ? prefixes.map((p) => packedMatMul(x, this.packed(`${p}.weight`, `${p}.weight`)))
-      : matmulShared(x, prefixes.map((p) => this.weight(`${p}.weight`) as tf.Tensor2D));
+      : matmulShared(
+          x,
+          prefixes.map((p) => this.weight(`${p}.weight`) as tf.Tensor2D),
+        );
     return prefixes.map((p, i) => this.adapt(x, base[i], p, training));
   }
 
   /** x·W (+ bias) (+ LoRA: (α/r)·dropout(x)·A·B). x [N, in] → [N, out]. */
   private proj(x: tf.Tensor2D, prefix: string, training?: boolean): tf.Tensor2D {
     const name = `${prefix}.weight`;
-    const base = this.packedInference() ? packedMatMul(x, this.packed(name, name)) : matmul(x, this.weight(name) as tf.Tensor2D);
+    const base = this.packedInference()
+      ? packedMatMul(x, this.packed(name, name))
+      : matmul(x, this.weight(name) as tf.Tensor2D);
     return this.adapt(x, base, prefix, training);
   }
 
@@ -653,7 +793,10 @@ export class TransformerModel {
       const T = B ? batch[0].length : 0;
       const flat = new Int32Array(B * T);
       batch.forEach((row, b) => {
-        if (row.length !== T) throw new Error(`Token batch rows must have equal length (row ${b}: ${row.length} ≠ ${T}); pad on the right`);
+        if (row.length !== T)
+          throw new Error(
+            `Token batch rows must have equal length (row ${b}: ${row.length} ≠ ${T}); pad on the right`,
+          );
         flat.set(row, b * T);
       });
       return { ids: tf.tensor1d(flat, 'int32'), batch: B, time: T };

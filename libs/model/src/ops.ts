@@ -26,10 +26,14 @@ const matMul2d = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
 function plainBatchedMatMul(a: tf.Tensor3D, b: tf.Tensor3D): tf.Tensor3D {
   const [batch, m, k] = a.shape;
   // Tiny products (decode steps) are dominated by per-op overhead: one batched call beats B+2 ops there.
-  if (batch === 1 || m * k * b.shape[2] < SPLIT_MIN_WORK || tf.getBackend() !== 'wasm') return tf.matMul(a, b);
+  if (batch === 1 || m * k * b.shape[2] < SPLIT_MIN_WORK || tf.getBackend() !== 'wasm')
+    return tf.matMul(a, b);
   // split (not unstack: its Unpack kernel is ~2× slower on wasm) keeps [1, M, K] pieces, batch-1 products are fast.
   const bs = tf.split(b, batch, 0);
-  return tf.concat(tf.split(a, batch, 0).map((x, i) => tf.matMul(x as tf.Tensor3D, bs[i] as tf.Tensor3D)), 0);
+  return tf.concat(
+    tf.split(a, batch, 0).map((x, i) => tf.matMul(x as tf.Tensor3D, bs[i] as tf.Tensor3D)),
+    0,
+  );
 }
 
 const matMul3d = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
@@ -73,7 +77,11 @@ export function matmul(a: tf.Tensor2D, b: tf.Tensor2D): tf.Tensor2D {
 export function matmulShared(x: tf.Tensor2D, weights: tf.Tensor2D[]): tf.Tensor2D[] {
   if (!recording() || weights.length === 1) return weights.map((w) => matmul(x, w));
   const fused = matmul(x, tf.concat(weights, 1)); // [N, ΣMᵢ]
-  return tf.split(fused, weights.map((w) => w.shape[1]), 1);
+  return tf.split(
+    fused,
+    weights.map((w) => w.shape[1]),
+    1,
+  );
 }
 
 /** [B, M, K] · [B, K, N] → [B, M, N] with transpose-free gradients. */
@@ -144,7 +152,11 @@ export function rotateHalfMatrix(d: number): Float32Array {
  * frequencies repeated twice (`emb = cat(freqs, freqs)`). Returns cos and sin, each [positions.length, D].
  * Angles are computed in float64 then rounded, like HF computes in float32 from exact integers.
  */
-export function ropeTables(positions: ArrayLike<number>, d: number, theta: number): { cos: Float32Array; sin: Float32Array } {
+export function ropeTables(
+  positions: ArrayLike<number>,
+  d: number,
+  theta: number,
+): { cos: Float32Array; sin: Float32Array } {
   const h = d / 2;
   const cos = new Float32Array(positions.length * d);
   const sin = new Float32Array(positions.length * d);

@@ -56,7 +56,11 @@ export class PrefixCache {
   ) {}
 
   get stats(): PrefixCacheStats {
-    return { entries: this.entries.length, bytes: this.entries.reduce((s, e) => s + e.bytes, 0), ...this.counters };
+    return {
+      entries: this.entries.length,
+      bytes: this.entries.reduce((s, e) => s + e.bytes, 0),
+      ...this.counters,
+    };
   }
 
   /** The longest cached prefix of `prompt` that leaves at least one token to compute, or null. */
@@ -104,7 +108,9 @@ export class PrefixCache {
     if (this.maxBytes <= 0) return;
     const length = prompt.length;
     if (length < this.minLength) return;
-    const covering = this.entries.find((e) => e.tokens.length >= length && commonPrefix(e.tokens, prompt) >= length);
+    const covering = this.entries.find(
+      (e) => e.tokens.length >= length && commonPrefix(e.tokens, prompt) >= length,
+    );
     if (covering) {
       covering.lastUsed = ++this.clock;
       return;
@@ -121,7 +127,13 @@ export class PrefixCache {
       const e = this.entries[i];
       if (e.tokens.length < length && commonPrefix(e.tokens, prompt) === e.tokens.length) this.remove(i);
     }
-    this.entries.push({ id: this.nextId++, tokens: prompt.slice(0, length), layers, bytes, lastUsed: ++this.clock });
+    this.entries.push({
+      id: this.nextId++,
+      tokens: prompt.slice(0, length),
+      layers,
+      bytes,
+      lastUsed: ++this.clock,
+    });
     this.evict();
   }
 
@@ -133,7 +145,8 @@ export class PrefixCache {
     let total = this.entries.reduce((s, e) => s + e.bytes, 0);
     while (total > this.maxBytes && this.entries.length) {
       let oldest = 0;
-      for (let i = 1; i < this.entries.length; i++) if (this.entries[i].lastUsed < this.entries[oldest].lastUsed) oldest = i;
+      for (let i = 1; i < this.entries.length; i++)
+        if (this.entries[i].lastUsed < this.entries[oldest].lastUsed) oldest = i;
       total -= this.entries[oldest].bytes;
       this.remove(oldest);
     }

@@ -34,7 +34,9 @@ export class SafetensorsFile {
       readSync(this.fd, lenBuf, 0, 8, 0);
       const headerLen = Number(lenBuf.readBigUInt64LE(0));
       if (headerLen > size - 8 || headerLen > 100_000_000) {
-        throw new Error(`${path} is truncated or not safetensors: header length ${headerLen} exceeds the file (${size} bytes)`);
+        throw new Error(
+          `${path} is truncated or not safetensors: header length ${headerLen} exceeds the file (${size} bytes)`,
+        );
       }
       const headerBuf = Buffer.alloc(headerLen);
       readSync(this.fd, headerBuf, 0, headerLen, 8);
@@ -48,19 +50,34 @@ export class SafetensorsFile {
       const dataStart = 8 + headerLen;
       for (const [name, raw] of Object.entries(header)) {
         if (name === '__metadata__') continue;
-        const { dtype, shape, data_offsets: offsets } = raw as { dtype: string; shape: number[]; data_offsets: [number, number] };
+        const {
+          dtype,
+          shape,
+          data_offsets: offsets,
+        } = raw as { dtype: string; shape: number[]; data_offsets: [number, number] };
         if (!(dtype in BYTES)) {
-          throw new Error(`${path}: tensor "${name}" has dtype ${dtype}; supported: ${Object.keys(BYTES).join(', ')}`);
+          throw new Error(
+            `${path}: tensor "${name}" has dtype ${dtype}; supported: ${Object.keys(BYTES).join(', ')}`,
+          );
         }
         const count = shape.reduce((a, b) => a * b, 1);
         const expected = count * BYTES[dtype as SafetensorsDtype];
         if (!Array.isArray(offsets) || offsets[1] - offsets[0] !== expected) {
-          throw new Error(`${path}: tensor "${name}" spans ${offsets?.[1] - offsets?.[0]} bytes but ${dtype}${JSON.stringify(shape)} needs ${expected}`);
+          throw new Error(
+            `${path}: tensor "${name}" spans ${offsets?.[1] - offsets?.[0]} bytes but ${dtype}${JSON.stringify(shape)} needs ${expected}`,
+          );
         }
         if (dataStart + offsets[1] > size) {
-          throw new Error(`${path} is truncated: tensor "${name}" ends at byte ${dataStart + offsets[1]} but the file has ${size}`);
+          throw new Error(
+            `${path} is truncated: tensor "${name}" ends at byte ${dataStart + offsets[1]} but the file has ${size}`,
+          );
         }
-        this.tensors.set(name, { dtype: dtype as SafetensorsDtype, shape, begin: dataStart + offsets[0], end: dataStart + offsets[1] });
+        this.tensors.set(name, {
+          dtype: dtype as SafetensorsDtype,
+          shape,
+          begin: dataStart + offsets[0],
+          end: dataStart + offsets[1],
+        });
       }
     } catch (e) {
       this.close();
@@ -148,7 +165,11 @@ function encode(data: Float32Array, dtype: 'F32' | 'F16' | 'BF16'): Uint8Array {
  * Writes a safetensors file (F32 unless a tensor says otherwise): the header (padded with spaces to a multiple of 8, as the reference writer does)
  * then each tensor's bytes in order. `__metadata__.format = "pt"` is what `transformers` requires to load it.
  */
-export function writeSafetensors(path: string, tensors: readonly TensorToWrite[], metadata: Record<string, string> = { format: 'pt' }): void {
+export function writeSafetensors(
+  path: string,
+  tensors: readonly TensorToWrite[],
+  metadata: Record<string, string> = { format: 'pt' },
+): void {
   const header: Record<string, unknown> = { __metadata__: metadata };
   let offset = 0;
   for (const t of tensors) {
@@ -168,7 +189,10 @@ export function writeSafetensors(path: string, tensors: readonly TensorToWrite[]
     for (const t of tensors) {
       const data = t.data();
       const expected = t.shape.reduce((a, b) => a * b, 1);
-      if (data.length !== expected) throw new Error(`writeSafetensors: "${t.name}" has ${data.length} values, shape ${JSON.stringify(t.shape)} needs ${expected}`);
+      if (data.length !== expected)
+        throw new Error(
+          `writeSafetensors: "${t.name}" has ${data.length} values, shape ${JSON.stringify(t.shape)} needs ${expected}`,
+        );
       writeSync(fd, encode(data, t.dtype ?? 'F32'));
     }
   } finally {

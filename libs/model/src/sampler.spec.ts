@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+
 import { ByteTokenizer } from '@tracetune/tokenizer';
 
 import { expectContinuousBatching, maxAbsDiff, tinyConfig, useBackend } from '../test/helpers';
@@ -58,7 +59,12 @@ describe('sampling', () => {
     const byId = generate(model, [prompts[1]], { maxNewTokens: 8, temperature: 0, stopTokenIds: [t[2]] })[0];
     expect(byId.tokens).toEqual(t.slice(0, t.indexOf(t[2]) + 1));
     expect(byId.finishReason).toBe('stop');
-    const bySeq = generate(model, [prompts[1]], { maxNewTokens: 8, temperature: 0, stopTokenIds: [], stopSequences: [[t[3], t[4]]] })[0];
+    const bySeq = generate(model, [prompts[1]], {
+      maxNewTokens: 8,
+      temperature: 0,
+      stopTokenIds: [],
+      stopSequences: [[t[3], t[4]]],
+    })[0];
     expect(bySeq.tokens.slice(-2)).toEqual([t[3], t[4]]);
     expect(bySeq.finishReason).toBe('stop');
     // Stop strings go through the tokenizer: force "ab!" byte by byte with a logits processor.
@@ -97,7 +103,8 @@ describe('sampling', () => {
       const next = live.map((r, i) => (r.tokens.length * 13 + i) % 200);
       const logits = decodeStep(model, cache, next);
       live.forEach((r, i) => r.tokens.push(next[i]));
-      if (step === 40) expect(maxAbsDiff(logits[0], uncachedLogits(model, live[0].tokens))).toBeLessThan(1e-4);
+      if (step === 40)
+        expect(maxAbsDiff(logits[0], uncachedLogits(model, live[0].tokens))).toBeLessThan(1e-4);
       if (step % 5 === 0) {
         const keep = live.map((r, i) => (step - r.born >= 10 ? -1 : i)).filter((i) => i >= 0);
         cache = cache.select(keep);
@@ -115,7 +122,9 @@ describe('sampling', () => {
   it('should prefill prompts of different lengths in one padded batch exactly as one by one', () => {
     const batched = prefillBatch(model, prompts);
     const alone = prompts.map((p) => prefill(model, p));
-    alone.forEach((a, i) => expect(maxAbsDiff(Array.from(batched.logits[i]), Array.from(a.logits))).toBeLessThan(1e-4));
+    alone.forEach((a, i) =>
+      expect(maxAbsDiff(Array.from(batched.logits[i]), Array.from(a.logits))).toBeLessThan(1e-4),
+    );
     // Decoding continues from each row's own length: the same next-token logits as the row's own cache.
     const next = prompts.map((p) => (p[0] * 7) % 200);
     const fromBatch = decodeStep(model, batched.cache, next);

@@ -142,7 +142,8 @@ export function sampleToken(logits: Float32Array, params: SamplingParams, rng: R
     candidates = [];
     for (let i = 0; i < logits.length; i++) if (logits[i] > -Infinity) candidates.push(i);
   }
-  if (candidates.length === 0) throw new Error('Every token is masked: the logits processor left nothing to sample');
+  if (candidates.length === 0)
+    throw new Error('Every token is masked: the logits processor left nothing to sample');
   let max = -Infinity;
   for (const i of candidates) if (logits[i] > max) max = logits[i];
   let probs = candidates.map((i) => Math.exp((logits[i] - max) / temperature));
@@ -179,13 +180,19 @@ export class StopChecker {
     const last = generated[generated.length - 1];
     if (this.stopIds.has(last)) return true;
     for (const seq of this.options.stopSequences ?? []) {
-      if (seq.length && seq.length <= generated.length && seq.every((id, i) => generated[generated.length - seq.length + i] === id)) {
+      if (
+        seq.length &&
+        seq.length <= generated.length &&
+        seq.every((id, i) => generated[generated.length - seq.length + i] === id)
+      ) {
         return true;
       }
     }
     const strings = this.options.stopStrings;
     if (strings?.length && this.options.tokenizer) {
-      const tail = this.options.tokenizer.decode(generated.slice(-this.tailTokens), { skipSpecialTokens: true });
+      const tail = this.options.tokenizer.decode(generated.slice(-this.tailTokens), {
+        skipSpecialTokens: true,
+      });
       if (strings.some((s) => tail.includes(s))) return true;
     }
     return false;
@@ -217,7 +224,11 @@ interface ActiveSequence {
  * Each sequence draws from its own PRNG (forked from the seed per prompt index), so its tokens depend on the seed and its
  * index only — not on the other prompts or on when they finish — and the uncached path gives the same tokens.
  */
-export function generate(model: TransformerModel, prompts: readonly (readonly number[])[], options: GenerateOptions): Completion[] {
+export function generate(
+  model: TransformerModel,
+  prompts: readonly (readonly number[])[],
+  options: GenerateOptions,
+): Completion[] {
   if (!(options.maxNewTokens >= 0)) throw new Error('maxNewTokens must be ≥ 0');
   const maxLen = model.config.max_position_embeddings;
   const stop = new StopChecker(options);
@@ -228,7 +239,12 @@ export function generate(model: TransformerModel, prompts: readonly (readonly nu
       index,
       prompt,
       rng: seedRng.fork(),
-      completion: { tokens: [], logProbs: [], finishReason: 'length', ...(options.topLogprobs ? { topLogprobs: [] } : {}) },
+      completion: {
+        tokens: [],
+        logProbs: [],
+        finishReason: 'length',
+        ...(options.topLogprobs ? { topLogprobs: [] } : {}),
+      },
     };
   });
 
@@ -252,7 +268,9 @@ export function generate(model: TransformerModel, prompts: readonly (readonly nu
     if (options.useCache === false) {
       let active = seqs;
       while (active.length) {
-        active = active.filter((s) => consume(s, uncachedLogits(model, [...s.prompt, ...s.completion.tokens])));
+        active = active.filter((s) =>
+          consume(s, uncachedLogits(model, [...s.prompt, ...s.completion.tokens])),
+        );
       }
     } else {
       // Prefill each distinct prompt once (GRPO samples G completions of the same prompt), batching prompts of equal
@@ -274,7 +292,10 @@ export function generate(model: TransformerModel, prompts: readonly (readonly nu
       const order: number[] = []; // unique-prompt index of each row of the merged cache
       const firstLogits: Float32Array[] = [];
       for (const members of byLength.values()) {
-        const { cache, logits } = prefillBatch(model, members.map((i) => uniquePrompts[i]));
+        const { cache, logits } = prefillBatch(
+          model,
+          members.map((i) => uniquePrompts[i]),
+        );
         groupCaches.push(cache);
         members.forEach((i, j) => {
           order.push(i);
@@ -296,7 +317,11 @@ export function generate(model: TransformerModel, prompts: readonly (readonly nu
       if (keepRows.length) cache = merged.select(keepRows);
       else merged.dispose();
       while (cache && active.length) {
-        const rows = decodeStep(model, cache, active.map((s) => s.completion.tokens[s.completion.tokens.length - 1]));
+        const rows = decodeStep(
+          model,
+          cache,
+          active.map((s) => s.completion.tokens[s.completion.tokens.length - 1]),
+        );
         const keep: number[] = [];
         active.forEach((s, i) => consume(s, rows[i]) && keep.push(i));
         if (keep.length === 0) {

@@ -1,8 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 
+import type { ModelConfig } from './config';
 import { fusedAttentionAvailable } from './kernels/attention';
 import type { KVCache, StepLogits } from './kv-cache';
-import type { ModelConfig } from './config';
 import type { LayerKV, TransformerModel } from './model';
 
 /** The part of tfjs-backend-wasm's BackendWasm used to reach tensors' memory. */
@@ -54,7 +54,8 @@ export class SlotCache {
     rows = SLOT_ROWS,
     columns = SLOT_COLUMNS,
   ) {
-    if (!slotCacheAvailable(model)) throw new Error('SlotCache needs the wasm backend and a head size that is a multiple of 4');
+    if (!slotCacheAvailable(model))
+      throw new Error('SlotCache needs the wasm backend and a head size that is a multiple of 4');
     this.layers = this.allocateBuffers(rows, columns);
     this.lengths = new Array<number>(rows).fill(0);
     this.free = Array.from({ length: rows }, (_, i) => rows - 1 - i); // pop() hands out slot 0 first
@@ -86,7 +87,8 @@ export class SlotCache {
   }
 
   release(slot: number): void {
-    if (slot < 0 || slot >= this.rows || this.free.includes(slot)) throw new Error(`SlotCache: slot ${slot} is not in use`);
+    if (slot < 0 || slot >= this.rows || this.free.includes(slot))
+      throw new Error(`SlotCache: slot ${slot} is not in use`);
     this.lengths[slot] = 0;
     this.free.push(slot);
   }
@@ -106,7 +108,10 @@ export class SlotCache {
   adopt(cache: KVCache, row: number): number {
     const n = cache.nextPosition[row];
     for (let j = 0; j < cache.width; j++) {
-      if (Boolean(cache.valid[row * cache.width + j]) !== j < n) throw new Error('SlotCache.adopt: the row is not a prefill (its tokens must fill columns 0 … length − 1)');
+      if (Boolean(cache.valid[row * cache.width + j]) !== j < n)
+        throw new Error(
+          'SlotCache.adopt: the row is not a prefill (its tokens must fill columns 0 … length − 1)',
+        );
     }
     return this.copyIn(cache.layers, row, n);
   }
@@ -141,7 +146,10 @@ export class SlotCache {
 
   private allocateBuffers(rows: number, columns: number): LayerKV[] {
     const { num_hidden_layers: L, num_key_value_heads: Hkv, head_dim: D } = this.model.config;
-    return Array.from({ length: L }, () => ({ k: tf.zeros([rows, Hkv, columns, D]) as tf.Tensor4D, v: tf.zeros([rows, Hkv, columns, D]) as tf.Tensor4D }));
+    return Array.from({ length: L }, () => ({
+      k: tf.zeros([rows, Hkv, columns, D]) as tf.Tensor4D,
+      v: tf.zeros([rows, Hkv, columns, D]) as tf.Tensor4D,
+    }));
   }
 
   /** New buffers of the given capacity holding every slot's tokens. */
@@ -149,7 +157,8 @@ export class SlotCache {
     const oldRows = this.rows;
     const layers = this.allocateBuffers(rows, columns);
     this.layers.forEach((old, l) => {
-      for (let slot = 0; slot < oldRows; slot++) if (this.lengths[slot] > 0) copyRow(old, slot, layers[l], slot, this.lengths[slot]);
+      for (let slot = 0; slot < oldRows; slot++)
+        if (this.lengths[slot] > 0) copyRow(old, slot, layers[l], slot, this.lengths[slot]);
       tf.dispose([old.k, old.v]);
     });
     this.layers = layers;
@@ -189,8 +198,13 @@ export interface SlotTokens {
  * after the last token of each entry. Computing new prompts inside the decode step (vLLM's mixed batches) saves the
  * separate prefill pass's fixed cost: a pass of tt-micro is ≈ 290 kernel dispatches whatever its size.
  */
-export function forwardSlots(model: TransformerModel, cache: SlotCache, entries: readonly SlotTokens[]): StepLogits {
-  if (entries.some((e) => e.tokens.length === 0)) throw new Error('forwardSlots: every entry needs at least one token');
+export function forwardSlots(
+  model: TransformerModel,
+  cache: SlotCache,
+  entries: readonly SlotTokens[],
+): StepLogits {
+  if (entries.some((e) => e.tokens.length === 0))
+    throw new Error('forwardSlots: every entry needs at least one token');
   const M = entries.reduce((sum, e) => sum + e.tokens.length, 0);
   if (M === 0) return [];
   const ids = new Int32Array(M);
@@ -210,9 +224,20 @@ export function forwardSlots(model: TransformerModel, cache: SlotCache, entries:
   });
   cache.reserve(Math.max(...columns) + 1);
   const logits = tf.tidy(() => {
-    const slotPast = { layers: cache.layers, slots: tf.tensor1d(slots, 'int32'), columns: tf.tensor1d(columns, 'int32') };
-    const { hidden } = model.core({ ids: tf.tensor1d(ids, 'int32'), batch: M, time: 1, positions: columns, slots: slotPast });
-    const rows = M === entries.length ? hidden : (tf.gather(hidden, tf.tensor1d(last, 'int32')) as tf.Tensor2D);
+    const slotPast = {
+      layers: cache.layers,
+      slots: tf.tensor1d(slots, 'int32'),
+      columns: tf.tensor1d(columns, 'int32'),
+    };
+    const { hidden } = model.core({
+      ids: tf.tensor1d(ids, 'int32'),
+      batch: M,
+      time: 1,
+      positions: columns,
+      slots: slotPast,
+    });
+    const rows =
+      M === entries.length ? hidden : (tf.gather(hidden, tf.tensor1d(last, 'int32')) as tf.Tensor2D);
     return model.head(rows); // [entries, V]
   });
   const data = logits.dataSync() as Float32Array;
@@ -223,7 +248,17 @@ export function forwardSlots(model: TransformerModel, cache: SlotCache, entries:
 }
 
 /** One decode step over a slot cache: token i goes to slot `slots[i]` at its next column; returns each row's logits. */
-export function decodeSlots(model: TransformerModel, cache: SlotCache, slots: readonly number[], tokens: readonly number[]): StepLogits {
-  if (tokens.length !== slots.length) throw new Error(`decodeSlots: ${tokens.length} tokens for ${slots.length} slots`);
-  return forwardSlots(model, cache, slots.map((slot, i) => ({ slot, tokens: [tokens[i]] })));
+export function decodeSlots(
+  model: TransformerModel,
+  cache: SlotCache,
+  slots: readonly number[],
+  tokens: readonly number[],
+): StepLogits {
+  if (tokens.length !== slots.length)
+    throw new Error(`decodeSlots: ${tokens.length} tokens for ${slots.length} slots`);
+  return forwardSlots(
+    model,
+    cache,
+    slots.map((slot, i) => ({ slot, tokens: [tokens[i]] })),
+  );
 }

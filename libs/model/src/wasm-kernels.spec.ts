@@ -100,11 +100,26 @@ describe('wasm backend fixes (compared with the cpu backend)', () => {
         const a3 = randn([2, 5, 7], 6);
         const b3 = randn([2, 7, 3], 7);
         const w = randn([5, 3], 8);
-        const ours = tf.grads((x: tf.Tensor, y: tf.Tensor) => tf.sum(tf.mul(matmul(x as tf.Tensor2D, y as tf.Tensor2D), w)))([a, b]);
-        const ref = tf.grads((x: tf.Tensor, y: tf.Tensor) => tf.sum(tf.mul(tf.matMul(x as tf.Tensor2D, y as tf.Tensor2D), w)))([a, b]);
-        const ours3 = tf.grads((x: tf.Tensor, y: tf.Tensor) => tf.sum(tf.mul(bmm(x as tf.Tensor3D, y as tf.Tensor3D), w)))([a3, b3]);
-        const ref3 = tf.grads((x: tf.Tensor, y: tf.Tensor) => tf.sum(tf.mul(tf.matMul(x as tf.Tensor3D, y as tf.Tensor3D), w)))([a3, b3]);
-        return [...ours, ...ref, ...ours3, ...ref3, matmul(a as tf.Tensor2D, b as tf.Tensor2D), tf.matMul(a, b)].map(values);
+        const ours = tf.grads((x: tf.Tensor, y: tf.Tensor) =>
+          tf.sum(tf.mul(matmul(x as tf.Tensor2D, y as tf.Tensor2D), w)),
+        )([a, b]);
+        const ref = tf.grads((x: tf.Tensor, y: tf.Tensor) =>
+          tf.sum(tf.mul(tf.matMul(x as tf.Tensor2D, y as tf.Tensor2D), w)),
+        )([a, b]);
+        const ours3 = tf.grads((x: tf.Tensor, y: tf.Tensor) =>
+          tf.sum(tf.mul(bmm(x as tf.Tensor3D, y as tf.Tensor3D), w)),
+        )([a3, b3]);
+        const ref3 = tf.grads((x: tf.Tensor, y: tf.Tensor) =>
+          tf.sum(tf.mul(tf.matMul(x as tf.Tensor3D, y as tf.Tensor3D), w)),
+        )([a3, b3]);
+        return [
+          ...ours,
+          ...ref,
+          ...ours3,
+          ...ref3,
+          matmul(a as tf.Tensor2D, b as tf.Tensor2D),
+          tf.matMul(a, b),
+        ].map(values);
       }),
     );
     for (const r of [cpu, wasm]) {
@@ -126,12 +141,20 @@ describe('wasm backend fixes (compared with the cpu backend)', () => {
     const { cpu, wasm } = await onBoth(() => {
       const model = TransformerModel.random(builtinConfig('tt-nano'), 9);
       const opt = tf.train.adam(1e-2);
-      const { value, grads } = tf.variableGrads(() => tf.neg(tf.mean(model.logProbsOfTargets(ids, targets).logProbs)) as tf.Scalar);
+      const { value, grads } = tf.variableGrads(
+        () => tf.neg(tf.mean(model.logProbsOfTargets(ids, targets).logProbs)) as tf.Scalar,
+      );
       const gradEmb = values(grads[model.weight('model.embed_tokens.weight').name]);
       const gradQ = values(grads[model.weight('model.layers.2.self_attn.q_proj.weight').name]);
       applyGrads(opt, grads);
       const lp = model.logProbsOfTargets(ids, targets).logProbs;
-      const out = [values(value), gradEmb, gradQ, values(lp), generate(model, [ids[0]], { maxNewTokens: 6, temperature: 0 })[0].tokens];
+      const out = [
+        values(value),
+        gradEmb,
+        gradQ,
+        values(lp),
+        generate(model, [ids[0]], { maxNewTokens: 6, temperature: 0 })[0].tokens,
+      ];
       tf.dispose([value, grads, lp]);
       opt.dispose();
       model.dispose();

@@ -15,7 +15,11 @@ interface WasmBackendLike {
  * backward). out[segmentIds[i], …] += x[i, …]; ids outside [0, numSegments) are dropped (TensorFlow semantics).
  * A plain JS loop over the wasm heap: O(x.size), runs once per step on [B*T, C].
  */
-function unsortedSegmentSum(args: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap }): tf.TensorInfo {
+function unsortedSegmentSum(args: {
+  inputs: tf.NamedTensorInfoMap;
+  backend: unknown;
+  attrs?: tf.NamedAttrMap;
+}): tf.TensorInfo {
   const backend = args.backend as WasmBackendLike;
   const { x, segmentIds } = args.inputs as { x: tf.TensorInfo; segmentIds: tf.TensorInfo };
   const numSegments = (args.attrs as { numSegments: number }).numSegments;
@@ -49,7 +53,13 @@ function stridesOf(shape: readonly number[]): number[] {
  * Copies x[begin : begin + size] into `out` as contiguous runs: the trailing axes taken whole merge with the last
  * partially-taken axis into one run, copied with TypedArray.set (a memcpy in the engine).
  */
-export function copySlice(x: ArrayLike<number> & { subarray(a: number, b: number): ArrayLike<number> }, shape: readonly number[], begin: readonly number[], size: readonly number[], out: { set(src: ArrayLike<number>, offset: number): void }): void {
+export function copySlice(
+  x: ArrayLike<number> & { subarray(a: number, b: number): ArrayLike<number> },
+  shape: readonly number[],
+  begin: readonly number[],
+  size: readonly number[],
+  out: { set(src: ArrayLike<number>, offset: number): void },
+): void {
   const strides = stridesOf(shape);
   let d = shape.length - 1;
   let inner = 1;
@@ -103,7 +113,11 @@ function makeSplitV(slice: tf.KernelFunc): tf.KernelFunc {
     return sizes.map((s) => {
       const size = x.shape.slice();
       size[axis] = s;
-      const piece = slice({ inputs: { x }, backend: args.backend, attrs: { begin: begin.slice(), size } } as Parameters<tf.KernelFunc>[0]);
+      const piece = slice({
+        inputs: { x },
+        backend: args.backend,
+        attrs: { begin: begin.slice(), size },
+      } as Parameters<tf.KernelFunc>[0]);
       begin[axis] += s;
       return piece as tf.TensorInfo;
     });
@@ -133,7 +147,11 @@ export function registerWasmKernels(): void {
   registered = true;
   for (const kernel of [...ATTENTION_KERNELS, ...PACKED_MATMUL_KERNELS]) tf.registerKernel(kernel);
   if (!tf.getKernel('UnsortedSegmentSum', 'wasm')) {
-    tf.registerKernel({ kernelName: 'UnsortedSegmentSum', backendName: 'wasm', kernelFunc: unsortedSegmentSum as tf.KernelFunc });
+    tf.registerKernel({
+      kernelName: 'UnsortedSegmentSum',
+      backendName: 'wasm',
+      kernelFunc: unsortedSegmentSum as tf.KernelFunc,
+    });
   }
   const stockIdentity = tf.getKernel('Identity', 'wasm');
   if (stockIdentity) {

@@ -15,8 +15,15 @@ export function tensorSpecs(c: ModelConfig): TensorSpec[] {
   const qDim = c.num_attention_heads * c.head_dim;
   const kvDim = c.num_key_value_heads * c.head_dim;
   const I = c.intermediate_size;
-  const specs: TensorSpec[] = [{ name: 'model.embed_tokens.weight', shape: [c.vocab_size, C], linear: false, init: 'normal' }];
-  const lin = (name: string, out: number, inp: number): TensorSpec => ({ name, shape: [out, inp], linear: true, init: 'normal' });
+  const specs: TensorSpec[] = [
+    { name: 'model.embed_tokens.weight', shape: [c.vocab_size, C], linear: false, init: 'normal' },
+  ];
+  const lin = (name: string, out: number, inp: number): TensorSpec => ({
+    name,
+    shape: [out, inp],
+    linear: true,
+    init: 'normal',
+  });
   for (let l = 0; l < c.num_hidden_layers; l++) {
     const p = `model.layers.${l}`;
     specs.push({ name: `${p}.input_layernorm.weight`, shape: [C], linear: false, init: 'ones' });

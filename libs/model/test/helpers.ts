@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 
-import { type BackendChoice, setupBackend } from '../src/backend';
+import { setupBackend, type BackendChoice } from '../src/backend';
 import { configFromHf, type ModelConfig } from '../src/config';
 import { decodeStep, KVCache, prefill, uncachedLogits } from '../src/kv-cache';
 import type { TransformerModel } from '../src/model';
@@ -38,14 +38,33 @@ export function tinyConfig(overrides: Partial<ModelConfig> = {}): ModelConfig {
 
 /** Qwen2 flavour of the tiny config (q/k/v biases always on). */
 export function tinyQwen2Config(overrides: Partial<ModelConfig> = {}): ModelConfig {
-  return tinyConfig({ architectures: ['Qwen2ForCausalLM'], model_type: 'qwen2', attention_bias: true, ...overrides });
+  return tinyConfig({
+    architectures: ['Qwen2ForCausalLM'],
+    model_type: 'qwen2',
+    attention_bias: true,
+    ...overrides,
+  });
 }
 
 /** Qwen3 flavour through configFromHf (its q/k norms come from model_type): head_dim 6 ≠ hidden/heads, tied head. */
 export function tinyQwen3Config(): ModelConfig {
   const tiny = tinyConfig();
-  const sizes = ['vocab_size', 'hidden_size', 'intermediate_size', 'num_hidden_layers', 'num_attention_heads', 'num_key_value_heads', 'rms_norm_eps'] as const;
-  const hf: Record<string, unknown> = { architectures: ['Qwen3ForCausalLM'], model_type: 'qwen3', head_dim: 6, rope_theta: 1000000, tie_word_embeddings: true };
+  const sizes = [
+    'vocab_size',
+    'hidden_size',
+    'intermediate_size',
+    'num_hidden_layers',
+    'num_attention_heads',
+    'num_key_value_heads',
+    'rms_norm_eps',
+  ] as const;
+  const hf: Record<string, unknown> = {
+    architectures: ['Qwen3ForCausalLM'],
+    model_type: 'qwen3',
+    head_dim: 6,
+    rope_theta: 1000000,
+    tie_word_embeddings: true,
+  };
   for (const key of sizes) hf[key] = tiny[key];
   return configFromHf(hf);
 }
@@ -55,7 +74,10 @@ export function randomizeBiases(model: TransformerModel, seed = 1): void {
   let s = seed;
   for (const [name, v] of model.namedWeights()) {
     if (!name.endsWith('.bias')) continue;
-    const data = Float32Array.from({ length: v.size }, () => ((s = (s * 16807) % 2147483647) / 2147483647 - 0.5) * 0.5);
+    const data = Float32Array.from(
+      { length: v.size },
+      () => ((s = (s * 16807) % 2147483647) / 2147483647 - 0.5) * 0.5,
+    );
     const values = tf.tensor(data, v.shape);
     v.assign(values);
     values.dispose(); // the variable holds its own reference to the data
@@ -84,10 +106,18 @@ export function applyGrads(opt: tf.Optimizer, grads: tf.NamedTensorMap): void {
  * prompts[2] joins mid-flight, all three decode, then only the rows `keep` stay and decode once more. After every
  * step each row's logits must be the uncached model's on its whole sequence. Returns the final cache.
  */
-export function expectContinuousBatching(model: TransformerModel, cache: KVCache, prompts: number[][], keep: [number, number]): KVCache {
+export function expectContinuousBatching(
+  model: TransformerModel,
+  cache: KVCache,
+  prompts: number[][],
+  keep: [number, number],
+): KVCache {
   const expectUncached = (rows: Float32Array[], seqs: number[][]): void =>
     rows.forEach((r, i) => expect(maxAbsDiff(r, uncachedLogits(model, seqs[i]))).toBeLessThan(1e-4));
-  const seqs = [[...prompts[0], 3], [...prompts[1], 4]];
+  const seqs = [
+    [...prompts[0], 3],
+    [...prompts[1], 4],
+  ];
   expectUncached(decodeStep(model, cache, [3, 4]), seqs);
   let batch = KVCache.merge([cache, prefill(model, prompts[2]).cache]);
   seqs.push([...prompts[2], 8]);
@@ -95,6 +125,9 @@ export function expectContinuousBatching(model: TransformerModel, cache: KVCache
   seqs[1].push(6);
   expectUncached(decodeStep(model, batch, [5, 6, 8]), seqs);
   batch = batch.select(keep);
-  expectUncached(decodeStep(model, batch, [11, 12]), [[...seqs[keep[0]], 11], [...seqs[keep[1]], 12]]);
+  expectUncached(decodeStep(model, batch, [11, 12]), [
+    [...seqs[keep[0]], 11],
+    [...seqs[keep[1]], 12],
+  ]);
   return batch;
 }

@@ -17,7 +17,9 @@ export function referenceLogits(model: TransformerModel, tokens: number[]): numb
   const Hkv = c.num_key_value_heads;
   // x·W with W stored [in, out] (our model layout) — equals HF's x·Wᵀ with W [out, in].
   const lin = (x: number[], w: Float64Array, out: number, bias?: Float64Array): number[] =>
-    Array.from({ length: out }, (_, o) => x.reduce((s, xi, i) => s + xi * w[i * out + o], bias ? bias[o] : 0));
+    Array.from({ length: out }, (_, o) =>
+      x.reduce((s, xi, i) => s + xi * w[i * out + o], bias ? bias[o] : 0),
+    );
   const norm = (x: number[], w: Float64Array): number[] => {
     const r = 1 / Math.sqrt(x.reduce((s, v) => s + v * v, 0) / x.length + c.rms_norm_eps);
     return x.map((v, i) => v * r * w[i]);
@@ -33,11 +35,13 @@ export function referenceLogits(model: TransformerModel, tokens: number[]): numb
   let xs = tokens.map((t) => Array.from(emb.subarray(t * C, (t + 1) * C)));
   for (let l = 0; l < c.num_hidden_layers; l++) {
     const p = `model.layers.${l}`;
-    const bias = (n: string): Float64Array | undefined => (has(`${p}.self_attn.${n}.bias`) ? W(`${p}.self_attn.${n}.bias`) : undefined);
+    const bias = (n: string): Float64Array | undefined =>
+      has(`${p}.self_attn.${n}.bias`) ? W(`${p}.self_attn.${n}.bias`) : undefined;
     const hs = xs.map((x) => norm(x, W(`${p}.input_layernorm.weight`)));
     const head = (v: number[], h: number): number[] => v.slice(h * D, (h + 1) * D);
     // Qwen3: RMSNorm over each head of q and k (q_norm / k_norm) before RoPE.
-    const headNorm = (v: number[], n: string): number[] => (c.qk_norm ? norm(v, W(`${p}.self_attn.${n}.weight`)) : v);
+    const headNorm = (v: number[], n: string): number[] =>
+      c.qk_norm ? norm(v, W(`${p}.self_attn.${n}.weight`)) : v;
     const qs = hs.map((h, t) => {
       const q = lin(h, W(`${p}.self_attn.q_proj.weight`), H * D, bias('q_proj'));
       return Array.from({ length: H }, (_, hh) => rope(headNorm(head(q, hh), 'q_norm'), t));
@@ -53,7 +57,10 @@ export function referenceLogits(model: TransformerModel, tokens: number[]): numb
     const attn = qs.map((qh, t) =>
       qh.flatMap((q, h) => {
         const kv = Math.floor(h / (H / Hkv));
-        const scores = Array.from({ length: t + 1 }, (_, j) => q.reduce((s, qi, i) => s + qi * ks[j][kv][i], 0) / Math.sqrt(D));
+        const scores = Array.from(
+          { length: t + 1 },
+          (_, j) => q.reduce((s, qi, i) => s + qi * ks[j][kv][i], 0) / Math.sqrt(D),
+        );
         const m = Math.max(...scores);
         const e = scores.map((s) => Math.exp(s - m));
         const z = e.reduce((a, b) => a + b, 0);
@@ -74,7 +81,8 @@ export function referenceLogits(model: TransformerModel, tokens: number[]): numb
   const V = c.vocab_size;
   return xs.map((x) => {
     const h = norm(x, W('model.norm.weight'));
-    if (c.tie_word_embeddings) return Array.from({ length: V }, (_, v) => h.reduce((s, hi, i) => s + hi * emb[v * C + i], 0));
+    if (c.tie_word_embeddings)
+      return Array.from({ length: V }, (_, v) => h.reduce((s, hi, i) => s + hi * emb[v * C + i], 0));
     return lin(h, W('lm_head.weight'), V);
   });
 }

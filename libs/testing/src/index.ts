@@ -1,2 +1,8 @@
 export { freePort } from './lib/ports';
-export { createTestDatabase, dropDatabase, queryDatabase, WORKSPACE_ROOT, type TestDatabase } from './lib/test-database';
+export {
+  createTestDatabase,
+  dropDatabase,
+  queryDatabase,
+  WORKSPACE_ROOT,
+  type TestDatabase,
+} from './lib/test-database';

@@ -1,6 +1,13 @@
 import { bytesToUnicode } from './byte-level';
 import { CHATML_TEMPLATE, renderChatTemplate } from './chat-template';
-import type { ChatMessage, ChatTemplateOptions, DecodeOptions, EncodeOptions, Tokenizer, TokenizerFiles } from './types';
+import type {
+  ChatMessage,
+  ChatTemplateOptions,
+  DecodeOptions,
+  EncodeOptions,
+  Tokenizer,
+  TokenizerFiles,
+} from './types';
 
 /** The built-in byte tokenizer's special tokens, in id order after the 256 byte ids. */
 export const BYTE_SPECIAL_TOKENS = ['<|bos|>', '<|eos|>', '<|pad|>', '<|im_start|>', '<|im_end|>'] as const;
@@ -56,7 +63,8 @@ export class ByteTokenizer implements Tokenizer {
       else {
         flush();
         const special = BYTE_SPECIAL_TOKENS[id - 256];
-        if (special === undefined) throw new Error(`ByteTokenizer: id ${id} is outside the vocabulary (0..${BYTE_VOCAB_SIZE - 1})`);
+        if (special === undefined)
+          throw new Error(`ByteTokenizer: id ${id} is outside the vocabulary (0..${BYTE_VOCAB_SIZE - 1})`);
         if (!options.skipSpecialTokens) out += special;
       }
     }
@@ -72,7 +80,12 @@ export class ByteTokenizer implements Tokenizer {
   }
 
   applyChatTemplate(messages: readonly ChatMessage[], options?: ChatTemplateOptions): string {
-    return renderChatTemplate(this.chatTemplate, messages, { bos_token: '<|bos|>', eos_token: '<|eos|>', pad_token: '<|pad|>' }, options);
+    return renderChatTemplate(
+      this.chatTemplate,
+      messages,
+      { bos_token: '<|bos|>', eos_token: '<|eos|>', pad_token: '<|pad|>' },
+      options,
+    );
   }
 
   toFiles(): TokenizerFiles {

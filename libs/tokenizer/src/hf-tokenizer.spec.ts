@@ -33,7 +33,9 @@ describe('HfTokenizer on the real Qwen3 tokenizer.json', () => {
       ],
       { addGenerationPrompt: true },
     );
-    expect(text.startsWith('<|im_start|>system\nBe brief.<|im_end|>\n<|im_start|>user\nWhat is 2+2?<|im_end|>\n')).toBe(true);
+    expect(
+      text.startsWith('<|im_start|>system\nBe brief.<|im_end|>\n<|im_start|>user\nWhat is 2+2?<|im_end|>\n'),
+    ).toBe(true);
     expect(text.endsWith('<|im_start|>assistant\n')).toBe(true);
     const ids = tok.encode(text, { addSpecialTokens: false });
     expect(ids[0]).toBe(151644);

@@ -1,7 +1,14 @@
 import { Tokenizer as HfCoreTokenizer } from '@huggingface/tokenizers';
 
 import { renderChatTemplate, type TemplateTokens } from './chat-template';
-import type { ChatMessage, ChatTemplateOptions, DecodeOptions, EncodeOptions, Tokenizer, TokenizerFiles } from './types';
+import type {
+  ChatMessage,
+  ChatTemplateOptions,
+  DecodeOptions,
+  EncodeOptions,
+  Tokenizer,
+  TokenizerFiles,
+} from './types';
 
 /** A special-token entry of `tokenizer_config.json`: a string or an AddedToken-like object. */
 function tokenString(value: unknown): string | null {
@@ -54,7 +61,8 @@ export class HfTokenizer implements Tokenizer {
       eos_token: tokenString(tokenizerConfig['eos_token']),
       pad_token: tokenString(tokenizerConfig['pad_token']),
     };
-    const idOf = (t: string | null | undefined): number | null => (t ? (this.core.token_to_id(t) ?? null) : null);
+    const idOf = (t: string | null | undefined): number | null =>
+      t ? (this.core.token_to_id(t) ?? null) : null;
     this.bosTokenId = idOf(this.tokens.bos_token);
     this.eosTokenId = idOf(this.tokens.eos_token);
     this.padTokenId = idOf(this.tokens.pad_token);
@@ -80,7 +88,9 @@ export class HfTokenizer implements Tokenizer {
 
   applyChatTemplate(messages: readonly ChatMessage[], options?: ChatTemplateOptions): string {
     if (!this.chatTemplate) {
-      throw new Error('This tokenizer has no chat_template (tokenizer_config.json); pass a template or use plain completions');
+      throw new Error(
+        'This tokenizer has no chat_template (tokenizer_config.json); pass a template or use plain completions',
+      );
     }
     return renderChatTemplate(this.chatTemplate, messages, this.tokens, options);
   }

@@ -22,11 +22,14 @@ describe('IncrementalDecoder', () => {
   it.each([
     ['the byte tokenizer', new ByteTokenizer()],
     ['the Qwen3 tokenizer', loadTokenizer(QWEN3_DIR)],
-  ])('should stream exactly the full decode with %s, special tokens kept or skipped', (_name, tokenizer: Tokenizer) => {
-    const ids = tokenizer.encode(text, { addSpecialTokens: false });
-    expect(stream(tokenizer, ids).join('')).toBe(tokenizer.decode(ids));
-    expect(stream(tokenizer, ids, true).join('')).toBe(tokenizer.decode(ids, { skipSpecialTokens: true }));
-  });
+  ])(
+    'should stream exactly the full decode with %s, special tokens kept or skipped',
+    (_name, tokenizer: Tokenizer) => {
+      const ids = tokenizer.encode(text, { addSpecialTokens: false });
+      expect(stream(tokenizer, ids).join('')).toBe(tokenizer.decode(ids));
+      expect(stream(tokenizer, ids, true).join('')).toBe(tokenizer.decode(ids, { skipSpecialTokens: true }));
+    },
+  );
 
   it('should hold back the bytes of an incomplete character until it is complete', () => {
     const tokenizer = new ByteTokenizer();

@@ -1,7 +1,18 @@
 export * from './lib/contract';
 export { runTraining } from './lib/run-training';
-export { DEFAULT_ALGORITHM, DEFAULT_HYPERPARAMETERS, DEFAULT_LORA, resolveAlgorithm, resolveHyperparameters } from './lib/defaults';
+export {
+  DEFAULT_ALGORITHM,
+  DEFAULT_HYPERPARAMETERS,
+  DEFAULT_LORA,
+  resolveAlgorithm,
+  resolveHyperparameters,
+} from './lib/defaults';
 export { evaluateModelDir, type EvaluateModelOptions } from './lib/evaluate-model';
-export { baseLearningRate, DEFAULT_TRAINER_SETTINGS, learningRateAt, type TrainerSettings } from './lib/settings';
+export {
+  baseLearningRate,
+  DEFAULT_TRAINER_SETTINGS,
+  learningRateAt,
+  type TrainerSettings,
+} from './lib/settings';
 export { readTrainerState, TRAINER_STATE_FILE, type TrainerState } from './lib/checkpoint';
 export * from './lib/tasks';

@@ -1,9 +1,10 @@
-import * as tf from '@tensorflow/tfjs-core';
-import { type ModelConfig, saveCheckpoint, setupBackend, TransformerModel } from '@tracetune/model';
-import { ByteTokenizer } from '@tracetune/tokenizer';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+
+import { saveCheckpoint, setupBackend, TransformerModel, type ModelConfig } from '@tracetune/model';
+import { ByteTokenizer } from '@tracetune/tokenizer';
 
 import type { ResolvedAlgorithm, StepMetrics, TrainingRunSpec } from '../src/lib/contract';
 import { generateArithmetic, mathAnswerGrader, toJsonl } from '../src/lib/tasks';
@@ -94,7 +95,14 @@ export function rlSpec(modelDir: string, overrides: Partial<TrainingRunSpec> = {
       name: 'digits',
       source: 'function grade(sample, item) { return /[0-9]/.test(sample.output_text) ? 1 : 0; }',
     },
-    hyperparameters: { n_epochs: 1, batch_size: 2, learning_rate_multiplier: 1, eval_interval: 0, eval_samples: 2, compute_multiplier: 1 },
+    hyperparameters: {
+      n_epochs: 1,
+      batch_size: 2,
+      learning_rate_multiplier: 1,
+      eval_interval: 0,
+      eval_samples: 2,
+      compute_multiplier: 1,
+    },
     algorithm: algorithm(),
     lora: null,
     seed: 7,
@@ -110,7 +118,5 @@ export { mathAnswerGrader };
 
 /** Metrics without wall-clock numbers (those differ between any two runs). */
 export function deterministic(metrics: StepMetrics): StepMetrics {
-  return Object.fromEntries(
-    Object.entries(metrics).filter(([k]) => !/time|per_second/.test(k)),
-  );
+  return Object.fromEntries(Object.entries(metrics).filter(([k]) => !/time|per_second/.test(k)));
 }

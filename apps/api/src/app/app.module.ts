@@ -1,15 +1,17 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { APP_FILTER, APP_PIPE } from '@nestjs/core';
+import { LoggerModule } from 'nestjs-pino';
+import { ZodValidationPipe } from 'nestjs-zod';
+
 import { Config, ConfigModule } from '@tracetune/config';
 import { DbModule } from '@tracetune/db';
-import { ZodValidationPipe } from 'nestjs-zod';
-import { LoggerModule } from 'nestjs-pino';
+
 import { ApiKeysModule } from './api-keys/api-keys.module';
 import { AuthModule } from './auth/auth.module';
 import { OpenAIExceptionFilter } from './common/openai-exception.filter';
 import { assignRequestId } from './common/request-id';
-import { DashboardApiModule } from './dashboard-api/dashboard-api.module';
 import { CompletionsModule } from './completions/completions.module';
+import { DashboardApiModule } from './dashboard-api/dashboard-api.module';
 import { FilesModule } from './files/files.module';
 import { FineTuningJobsModule } from './fine-tuning-jobs/fine-tuning-jobs.module';
 import { GradersModule } from './graders/graders.module';
@@ -31,7 +33,9 @@ export class AppModule {
           pinoHttp: {
             level: config.get('LOG_LEVEL'),
             genReqId: assignRequestId,
-            customProps: (request) => ({ organization: (request as { principal?: { organizationId: string } }).principal?.organizationId }),
+            customProps: (request) => ({
+              organization: (request as { principal?: { organizationId: string } }).principal?.organizationId,
+            }),
             autoLogging: { ignore: (request) => request.url === '/health' || request.url === '/metrics' },
             redact: ['req.headers.authorization'],
           },

@@ -1,7 +1,9 @@
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
-import type { Config } from '@tracetune/config';
 import { Logger } from 'nestjs-pino';
+
+import type { Config } from '@tracetune/config';
+
 import { AppModule } from './app.module';
 import { jsonBody } from './common/json-body';
 import { requestIdMiddleware } from './common/request-id';

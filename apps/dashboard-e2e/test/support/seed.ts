@@ -1,5 +1,7 @@
-import { queryDatabase } from '@tracetune/testing';
 import OpenAI, { toFile } from 'openai';
+
+import { queryDatabase } from '@tracetune/testing';
+
 import type { TestApi } from '../../../api/test/api-test-app';
 
 /**

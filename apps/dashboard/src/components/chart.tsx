@@ -1,6 +1,8 @@
 import { useEffect, useRef } from 'react';
 import uPlot, { type AlignedData, type Options } from 'uplot';
+
 import 'uplot/dist/uPlot.min.css';
+
 import { formatNumber } from '../lib/format';
 
 export interface ChartSeries {

@@ -1,4 +1,5 @@
 import type { FineTuningJobObject } from '@tracetune/contracts';
+
 import { formatRelative, isActive } from '../lib/format';
 
 /** Step / total with a bar, and the ETA from `estimated_finish` while the job is live. */

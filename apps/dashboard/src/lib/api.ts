@@ -8,6 +8,7 @@ import type {
   ListResponse,
   ModelObject,
 } from '@tracetune/contracts';
+
 import { readSse, type SseMessage } from './sse';
 
 /** One step's metrics as /v1/fine_tuning/jobs/{id}/metrics lists them (a Tracetune extension). */

@@ -1,4 +1,5 @@
 import { createContext, useContext } from 'react';
+
 import type { TracetuneClient } from './api';
 
 export interface Session {

@@ -1,9 +1,11 @@
+import { useCallback, useEffect, useRef, useState } from 'react';
+
 import type {
   FineTuningCheckpointObject,
   FineTuningEventObject,
   FineTuningJobObject,
 } from '@tracetune/contracts';
-import { useCallback, useEffect, useRef, useState } from 'react';
+
 import { ApiError, type MetricRow, type TracetuneClient } from './api';
 import { isActive } from './format';
 import { mergeRows } from './metrics';

@@ -1,5 +1,7 @@
-import type { ApiKeyObject, CreatedApiKey } from '@tracetune/contracts';
 import { useState, type FormEvent } from 'react';
+
+import type { ApiKeyObject, CreatedApiKey } from '@tracetune/contracts';
+
 import { ConfirmButton } from '../components/confirm-button';
 import { Page } from '../components/page';
 import { Async, Empty } from '../components/states';

@@ -1,5 +1,7 @@
-import type { FineTuningJobObject } from '@tracetune/contracts';
 import { useMemo } from 'react';
+
+import type { FineTuningJobObject } from '@tracetune/contracts';
+
 import { LineChart } from '../components/chart';
 import { Page } from '../components/page';
 import { Async, Empty } from '../components/states';

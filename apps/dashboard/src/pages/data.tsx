@@ -1,4 +1,5 @@
 import type { FileObject, ValidationReport } from '@tracetune/contracts';
+
 import { Page } from '../components/page';
 import { Async, Empty } from '../components/states';
 import { StatusBadge } from '../components/status-badge';

@@ -1,4 +1,5 @@
 import { useState, type FormEvent } from 'react';
+
 import { Page } from '../components/page';
 import { ApiError, type GraderRunResult } from '../lib/api';
 import { formatNumber } from '../lib/format';

@@ -1,4 +1,5 @@
 import type { ModelObject } from '@tracetune/contracts';
+
 import { Page } from '../components/page';
 import { Async } from '../components/states';
 import { formatTime } from '../lib/format';

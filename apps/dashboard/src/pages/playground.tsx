@@ -1,4 +1,5 @@
 import { useEffect, useRef, useState, type FormEvent } from 'react';
+
 import { Page } from '../components/page';
 import { Async } from '../components/states';
 import { ApiError, type ChatMessage } from '../lib/api';

@@ -1,5 +1,7 @@
-import type { FineTuningJobObject, JobStatusName } from '@tracetune/contracts';
 import { useMemo, useRef, useState } from 'react';
+
+import type { FineTuningJobObject, JobStatusName } from '@tracetune/contracts';
+
 import { Page } from '../components/page';
 import { JobProgress } from '../components/progress';
 import { Async } from '../components/states';

@@ -1,6 +1,8 @@
 import { Module, type DynamicModule } from '@nestjs/common';
-import { Config, ConfigModule } from '@tracetune/config';
 import { LoggerModule } from 'nestjs-pino';
+
+import { Config, ConfigModule } from '@tracetune/config';
+
 import { EngineClient } from './engine/engine.client';
 import { GenerationController } from './generation/generation.controller';
 import { GenerationService } from './generation/generation.service';
@@ -12,7 +14,10 @@ export class InferenceModule {
   static forRoot(config: Config): DynamicModule {
     return {
       module: InferenceModule,
-      imports: [ConfigModule.forRoot(config), LoggerModule.forRoot({ pinoHttp: { level: config.get('LOG_LEVEL'), autoLogging: false } })],
+      imports: [
+        ConfigModule.forRoot(config),
+        LoggerModule.forRoot({ pinoHttp: { level: config.get('LOG_LEVEL'), autoLogging: false } }),
+      ],
       controllers: [InferenceHealthController, GenerationController],
       providers: [EngineClient, GenerationService],
     };

@@ -1,10 +1,20 @@
 import type { HealthReport } from '@tracetune/contracts';
 import { freePort } from '@tracetune/testing';
+
 import { startHealthServer } from './health-server';
 
 describe('worker health server', () => {
-  const ok: HealthReport = { status: 'ok', app: 'worker', checks: { database: { status: 'ok', latency_ms: 1 } }, details: { worker_id: 'w1' } };
-  const degraded: HealthReport = { ...ok, status: 'degraded', checks: { database: { status: 'error', latency_ms: 2000, error: 'down' } } };
+  const ok: HealthReport = {
+    status: 'ok',
+    app: 'worker',
+    checks: { database: { status: 'ok', latency_ms: 1 } },
+    details: { worker_id: 'w1' },
+  };
+  const degraded: HealthReport = {
+    ...ok,
+    status: 'degraded',
+    checks: { database: { status: 'error', latency_ms: 2000, error: 'down' } },
+  };
 
   it('should answer /health with the report, 200 when ok and 503 when degraded', async () => {
     let report = ok;
@@ -30,7 +40,12 @@ describe('worker health server', () => {
       const response = await fetch(`http://127.0.0.1:${port}/jobs`);
       expect(response.status).toBe(404);
       expect(await response.json()).toEqual({
-        error: { message: 'Invalid URL (GET /jobs)', type: 'not_found_error', param: null, code: 'unknown_url' },
+        error: {
+          message: 'Invalid URL (GET /jobs)',
+          type: 'not_found_error',
+          param: null,
+          code: 'unknown_url',
+        },
       });
     } finally {
       server.close();

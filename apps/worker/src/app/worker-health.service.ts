@@ -1,10 +1,17 @@
+import { hostname } from 'node:os';
 import { InjectQueue } from '@nestjs/bull';
 import { Inject, Injectable } from '@nestjs/common';
-import { Config } from '@tracetune/config';
-import { healthReport, TRAINING_QUEUE, type HealthReport, type WorkerCapabilities } from '@tracetune/contracts';
-import { PrismaService } from '@tracetune/db';
 import type { Queue } from 'bull';
-import { hostname } from 'node:os';
+
+import { Config } from '@tracetune/config';
+import {
+  healthReport,
+  TRAINING_QUEUE,
+  type HealthReport,
+  type WorkerCapabilities,
+} from '@tracetune/contracts';
+import { PrismaService } from '@tracetune/db';
+
 import { WORKER_CAPABILITIES } from './storage.tokens';
 
 @Injectable()

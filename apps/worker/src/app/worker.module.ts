@@ -1,10 +1,17 @@
 import { BullModule } from '@nestjs/bull';
 import { Module, type DynamicModule } from '@nestjs/common';
+import { LoggerModule } from 'nestjs-pino';
+
 import { Config, ConfigModule } from '@tracetune/config';
-import { ACCELERATED_TRAINING_QUEUE, TRAINING_QUEUE, trainingQueueSettings, type WorkerCapabilities } from '@tracetune/contracts';
+import {
+  ACCELERATED_TRAINING_QUEUE,
+  TRAINING_QUEUE,
+  trainingQueueSettings,
+  type WorkerCapabilities,
+} from '@tracetune/contracts';
 import { DbModule } from '@tracetune/db';
 import { LocalArtifactStore } from '@tracetune/storage';
-import { LoggerModule } from 'nestjs-pino';
+
 import { ARTIFACT_STORE, WORKER_CAPABILITIES } from './storage.tokens';
 import { JobRunner } from './training/job-runner.service';
 import { AcceleratedTrainingProcessor, TrainingProcessor } from './training/training.processor';
@@ -25,7 +32,10 @@ export class WorkerModule {
         LoggerModule.forRoot({ pinoHttp: { level: config.get('LOG_LEVEL') } }),
         DbModule,
         BullModule.forRoot({ url: config.get('REDIS_URL'), prefix: config.get('TRACETUNE_QUEUE_PREFIX') }),
-        BullModule.registerQueue({ name: TRAINING_QUEUE, settings }, { name: ACCELERATED_TRAINING_QUEUE, settings }),
+        BullModule.registerQueue(
+          { name: TRAINING_QUEUE, settings },
+          { name: ACCELERATED_TRAINING_QUEUE, settings },
+        ),
       ],
       providers: [
         WorkerHealthService,

@@ -1,4 +1,5 @@
 import { Global, Module, type DynamicModule } from '@nestjs/common';
+
 import { Config } from './load-config';
 
 /** Makes the validated {@link Config} injectable everywhere; apps build it once in main.ts (or tests, from a map). */

@@ -24,14 +24,20 @@ export const envSchema = z.object({
   WORKER_HEALTH_PORT: port(8082),
   DATABASE_URL: z
     .string()
-    .regex(/^postgres(ql)?:\/\//, 'must be a postgresql:// URL, e.g. postgresql://postgres@127.0.0.1:5432/tracetune')
+    .regex(
+      /^postgres(ql)?:\/\//,
+      'must be a postgresql:// URL, e.g. postgresql://postgres@127.0.0.1:5432/tracetune',
+    )
     .default('postgresql://postgres@127.0.0.1:5432/tracetune'),
   REDIS_URL: z
     .string()
     .regex(/^rediss?:\/\//, 'must be a redis:// URL, e.g. redis://127.0.0.1:6379')
     .default('redis://127.0.0.1:6379'),
   /** Prefix of every Bull key in Redis; separate installations (or test runs) sharing one Redis use different ones. */
-  TRACETUNE_QUEUE_PREFIX: z.string().regex(/^[A-Za-z0-9_-]+$/).default('tracetune'),
+  TRACETUNE_QUEUE_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]+$/)
+    .default('tracetune'),
   /**
    * How long a worker's claim on a training job lasts without renewal. A worker that dies (SIGKILL, power loss) loses
    * its jobs after this long, and another worker resumes them from their last checkpoint.

@@ -11,7 +11,9 @@ export const createApiKeySchema = z
       .string()
       .min(1)
       .optional()
-      .describe('Organization the key belongs to; defaults to the caller\'s. A new id creates the organization.'),
+      .describe(
+        "Organization the key belongs to; defaults to the caller's. A new id creates the organization.",
+      ),
     organization_name: z.string().trim().min(1).max(100).optional().describe('Name for a new organization.'),
   })
   .strict();
@@ -38,5 +40,7 @@ export const createdApiKeySchema = apiKeyObjectSchema.extend({
 export type CreatedApiKey = z.infer<typeof createdApiKeySchema>;
 
 export const listApiKeysQuerySchema = z
-  .object({ organization_id: z.string().min(1).optional().describe("Organization to list; defaults to the caller's.") })
+  .object({
+    organization_id: z.string().min(1).optional().describe("Organization to list; defaults to the caller's."),
+  })
   .strict();

@@ -29,7 +29,10 @@ const chatMessage = z
   })
   .strict();
 
-const stop = z.union([z.string().min(1), z.array(z.string().min(1)).max(4)]).nullable().optional();
+const stop = z
+  .union([z.string().min(1), z.array(z.string().min(1)).max(4)])
+  .nullable()
+  .optional();
 
 const sampling = {
   model: z.string().min(1),
@@ -68,7 +71,11 @@ export type ChatCompletionRequest = z.infer<typeof chatCompletionRequestSchema>;
 export const completionRequestSchema = z
   .object({
     ...sampling,
-    prompt: z.union([z.string(), z.array(z.string()).min(1).max(16), z.array(z.number().int().min(0)).min(1)]),
+    prompt: z.union([
+      z.string(),
+      z.array(z.string()).min(1).max(16),
+      z.array(z.number().int().min(0)).min(1),
+    ]),
     logprobs: z.number().int().min(0).max(5).nullable().optional(),
     echo: z.literal(false).nullable().optional(),
     best_of: z.literal(1).nullable().optional(),

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+
 import { cursorPageQuerySchema } from './pagination';
 
 /** Purposes OpenAI accepts; only `fine-tune` files are validated (the others are stored as given). */
@@ -29,7 +30,11 @@ export const listFilesQuerySchema = cursorPageQuerySchema
   .strict();
 export type ListFilesQuery = z.infer<typeof listFilesQuerySchema>;
 
-export const fileDeletedSchema = z.object({ id: z.string(), object: z.literal('file'), deleted: z.boolean() });
+export const fileDeletedSchema = z.object({
+  id: z.string(),
+  object: z.literal('file'),
+  deleted: z.boolean(),
+});
 
 /** The multipart form, for the OpenAPI document (the body is parsed as a stream, not by the validation pipe). */
 export const uploadFileFormSchema = z.object({

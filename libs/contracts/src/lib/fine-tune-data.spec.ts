@@ -9,20 +9,34 @@ function validate(text: string | Buffer, maxLineBytes = 1024, chunkSize = 7) {
 }
 
 const chat = (content = '4') =>
-  JSON.stringify({ messages: [{ role: 'user', content: '2+2?' }, { role: 'assistant', content }] });
+  JSON.stringify({
+    messages: [
+      { role: 'user', content: '2+2?' },
+      { role: 'assistant', content },
+    ],
+  });
 const rft = (answer = '4') => JSON.stringify({ messages: [{ role: 'user', content: '2+2?' }], answer });
 
 describe('JsonlValidator', () => {
   it('should accept a chat file and count examples and byte tokens', () => {
     const report = validate(`${chat()}\n${chat('four')}\n`);
-    expect(report).toMatchObject({ format: 'chat', compatible: { supervised: true, reinforcement: false }, examples: 2, errors: [] });
+    expect(report).toMatchObject({
+      format: 'chat',
+      compatible: { supervised: true, reinforcement: false },
+      examples: 2,
+      errors: [],
+    });
     // "2+2?" (4 bytes) + "4" (1) = 5; "2+2?" + "four" (4) = 8
     expect(report.tokens).toEqual({ total: 13, max: 8, mean: 6.5 });
   });
 
   it('should accept an RFT file and report its item keys', () => {
     const report = validate(`${rft('4')}\n${rft('5')}`);
-    expect(report).toMatchObject({ format: 'rft', compatible: { supervised: false, reinforcement: true }, item_keys: { answer: 2 } });
+    expect(report).toMatchObject({
+      format: 'rft',
+      compatible: { supervised: false, reinforcement: true },
+      item_keys: { answer: 2 },
+    });
   });
 
   it('should report invalid JSON with its line number', () => {
@@ -34,12 +48,16 @@ describe('JsonlValidator', () => {
   });
 
   it('should report an empty file', () => {
-    expect(validate('').errors).toEqual([expect.objectContaining({ code: 'missing_messages', message: expect.stringContaining('empty') })]);
+    expect(validate('').errors).toEqual([
+      expect.objectContaining({ code: 'missing_messages', message: expect.stringContaining('empty') }),
+    ]);
     expect(validate('\n\n').error_count).toBe(1);
   });
 
   it('should report bytes that are not UTF-8', () => {
-    const report = validate(Buffer.concat([Buffer.from(`${rft()}\n`), Buffer.from([0xff, 0xfe, 0x7b, 0x7d]), Buffer.from('\n')]));
+    const report = validate(
+      Buffer.concat([Buffer.from(`${rft()}\n`), Buffer.from([0xff, 0xfe, 0x7b, 0x7d]), Buffer.from('\n')]),
+    );
     expect(report.errors).toEqual([expect.objectContaining({ line: 2, code: 'invalid_utf8' })]);
   });
 
@@ -70,9 +88,26 @@ describe('validateFineTuneLine', () => {
     [{ messages: [{ role: 'robot', content: 'x' }] }, 'unrecognized_role'],
     [{ messages: [{ role: 'user', content: 'x', mood: 'happy' }] }, 'unrecognized_key'],
     [{ messages: [{ role: 'user' }] }, 'missing_content'],
-    [{ messages: [{ role: 'user', content: 'x' }, { role: 'assistant', content: 'y', weight: 2 }] }, 'invalid_weight'],
+    [
+      {
+        messages: [
+          { role: 'user', content: 'x' },
+          { role: 'assistant', content: 'y', weight: 2 },
+        ],
+      },
+      'invalid_weight',
+    ],
     [{ messages: [{ role: 'user', content: 'x', weight: 1 }] }, 'invalid_weight'],
-    [{ messages: [{ role: 'user', content: 'x' }, { role: 'assistant', content: 'y' }], answer: 1 }, 'format_mismatch'],
+    [
+      {
+        messages: [
+          { role: 'user', content: 'x' },
+          { role: 'assistant', content: 'y' },
+        ],
+        answer: 1,
+      },
+      'format_mismatch',
+    ],
   ])('should reject %j with %s', (value, code) => {
     const result = validateFineTuneLine(value);
     expect(result.ok).toBe(false);
@@ -82,7 +117,13 @@ describe('validateFineTuneLine', () => {
   it('should accept text content parts and keep the weight', () => {
     const result = validateFineTuneLine({
       messages: [
-        { role: 'user', content: [{ type: 'text', text: 'a' }, { type: 'text', text: 'b' }] },
+        {
+          role: 'user',
+          content: [
+            { type: 'text', text: 'a' },
+            { type: 'text', text: 'b' },
+          ],
+        },
         { role: 'assistant', content: 'c', weight: 0 },
       ],
     });

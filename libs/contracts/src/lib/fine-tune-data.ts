@@ -11,7 +11,16 @@
 export const MESSAGE_ROLES = ['system', 'developer', 'user', 'assistant', 'tool', 'function'] as const;
 export type MessageRole = (typeof MESSAGE_ROLES)[number];
 
-const MESSAGE_KEYS = new Set(['role', 'content', 'name', 'weight', 'tool_calls', 'tool_call_id', 'function_call', 'refusal']);
+const MESSAGE_KEYS = new Set([
+  'role',
+  'content',
+  'name',
+  'weight',
+  'tool_calls',
+  'tool_call_id',
+  'function_call',
+  'refusal',
+]);
 const CHAT_TOP_LEVEL_KEYS = new Set(['messages', 'tools', 'functions', 'parallel_tool_calls']);
 
 export interface ChatMessage {
@@ -57,7 +66,10 @@ function contentText(content: unknown): string | null {
   if (typeof content === 'string') return content;
   if (Array.isArray(content)) {
     const parts = content.map((part) =>
-      part && typeof part === 'object' && (part as { type?: unknown }).type === 'text' && typeof (part as { text?: unknown }).text === 'string'
+      part &&
+      typeof part === 'object' &&
+      (part as { type?: unknown }).type === 'text' &&
+      typeof (part as { text?: unknown }).text === 'string'
         ? (part as { text: string }).text
         : null,
     );
@@ -84,7 +96,10 @@ export function validateFineTuneLine(value: unknown): Result {
     const message = raw as Record<string, unknown>;
     const unknownKey = Object.keys(message).find((key) => !MESSAGE_KEYS.has(key));
     if (unknownKey) {
-      return { ok: false, error: { code: 'unrecognized_key', message: `${where} has an unrecognized key '${unknownKey}'` } };
+      return {
+        ok: false,
+        error: { code: 'unrecognized_key', message: `${where} has an unrecognized key '${unknownKey}'` },
+      };
     }
     if (!MESSAGE_ROLES.includes(message['role'] as MessageRole)) {
       return {
@@ -97,13 +112,20 @@ export function validateFineTuneLine(value: unknown): Result {
     }
     const role = message['role'] as MessageRole;
     const text = contentText(message['content']);
-    const hasToolCall = role === 'assistant' && (message['tool_calls'] !== undefined || message['function_call'] !== undefined);
+    const hasToolCall =
+      role === 'assistant' && (message['tool_calls'] !== undefined || message['function_call'] !== undefined);
     if (text === null && !hasToolCall) {
       return { ok: false, error: { code: 'missing_content', message: `${where} is missing text 'content'` } };
     }
     if (message['weight'] !== undefined) {
       if (role !== 'assistant' || (message['weight'] !== 0 && message['weight'] !== 1)) {
-        return { ok: false, error: { code: 'invalid_weight', message: `${where}.weight must be 0 or 1, on assistant messages only` } };
+        return {
+          ok: false,
+          error: {
+            code: 'invalid_weight',
+            message: `${where}.weight must be 0 or 1, on assistant messages only`,
+          },
+        };
       }
     }
     messages.push({
@@ -189,7 +211,11 @@ export class JsonlValidator {
   finish(): ValidationReport {
     if (this.pendingBytes > 0 || this.overlong) this.endLine();
     if (this.lineNumber === 0 || (this.examples === 0 && this.errorCount === 0)) {
-      this.addError({ line: 0, code: 'missing_messages', message: 'the file is empty: it needs at least one JSONL line' });
+      this.addError({
+        line: 0,
+        code: 'missing_messages',
+        message: 'the file is empty: it needs at least one JSONL line',
+      });
     }
     const valid = this.errorCount === 0;
     const supervised = valid && this.allSft;
@@ -198,7 +224,8 @@ export class JsonlValidator {
       this.addError({
         line: 0,
         code: 'format_mismatch',
-        message: 'lines mix formats: some are supervised chat examples and some are reinforcement prompts; use one format per file',
+        message:
+          'lines mix formats: some are supervised chat examples and some are reinforcement prompts; use one format per file',
       });
     }
     return {
@@ -238,7 +265,11 @@ export class JsonlValidator {
     this.pendingBytes = 0;
     this.overlong = false;
     if (overlong) {
-      this.addError({ line, code: 'line_too_long', message: `line ${line} is longer than ${this.maxLineBytes} bytes` });
+      this.addError({
+        line,
+        code: 'line_too_long',
+        message: `line ${line} is longer than ${this.maxLineBytes} bytes`,
+      });
       return;
     }
     let text: string;
@@ -253,7 +284,11 @@ export class JsonlValidator {
     try {
       value = JSON.parse(text);
     } catch (error) {
-      this.addError({ line, code: 'invalid_json', message: `line ${line} is not valid JSON: ${(error as Error).message}` });
+      this.addError({
+        line,
+        code: 'invalid_json',
+        message: `line ${line} is not valid JSON: ${(error as Error).message}`,
+      });
       return;
     }
     const result = validateFineTuneLine(value);

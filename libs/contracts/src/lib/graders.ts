@@ -1,7 +1,9 @@
 import { z } from 'zod';
 
 /** Grader JSON is validated in depth by libs/graders (per type); the edge only checks the envelope. */
-const graderJson = z.record(z.string(), z.unknown()).describe('A grader, as OpenAI defines them, or a Tracetune extension type.');
+const graderJson = z
+  .record(z.string(), z.unknown())
+  .describe('A grader, as OpenAI defines them, or a Tracetune extension type.');
 
 export const runGraderRequestSchema = z
   .object({

@@ -14,7 +14,10 @@ export interface HealthReport {
 }
 
 /** Runs one dependency check with a deadline and measures it; never throws. */
-export async function timedCheck(check: () => Promise<unknown>, timeoutMs = 2_000): Promise<DependencyHealth> {
+export async function timedCheck(
+  check: () => Promise<unknown>,
+  timeoutMs = 2_000,
+): Promise<DependencyHealth> {
   const started = performance.now();
   let timer: ReturnType<typeof setTimeout> | undefined;
   try {
@@ -26,7 +29,11 @@ export async function timedCheck(check: () => Promise<unknown>, timeoutMs = 2_00
     ]);
     return { status: 'ok', latency_ms: Math.round(performance.now() - started) };
   } catch (error) {
-    return { status: 'error', latency_ms: Math.round(performance.now() - started), error: (error as Error).message };
+    return {
+      status: 'error',
+      latency_ms: Math.round(performance.now() - started),
+      error: (error as Error).message,
+    };
   } finally {
     clearTimeout(timer);
   }

@@ -48,8 +48,15 @@ describe('toListPage', () => {
 
 describe('fineTunedModelId', () => {
   it('should name the original base, also for a model fine-tuned from a fine-tuned model', () => {
-    const first = fineTunedModelId({ id: 'ftjob-abcdefghXYZ', model: 'tt-nano', organizationId: 'org-a', suffix: 'sft' });
+    const first = fineTunedModelId({
+      id: 'ftjob-abcdefghXYZ',
+      model: 'tt-nano',
+      organizationId: 'org-a',
+      suffix: 'sft',
+    });
     expect(first).toBe('ft:tt-nano:org-a:sft:abcdefgh');
-    expect(fineTunedModelId({ id: 'ftjob-12345678XYZ', model: first, organizationId: 'org-a', suffix: null })).toBe('ft:tt-nano:org-a::12345678');
+    expect(
+      fineTunedModelId({ id: 'ftjob-12345678XYZ', model: first, organizationId: 'org-a', suffix: null }),
+    ).toBe('ft:tt-nano:org-a::12345678');
   });
 });

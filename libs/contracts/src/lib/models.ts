@@ -14,10 +14,18 @@ export interface ModelObject {
 
 export const importModelSchema = z
   .object({
-    path: z.string().min(1).describe('A Hugging Face layout directory on the server (config.json, *.safetensors, tokenizer files).'),
+    path: z
+      .string()
+      .min(1)
+      .describe(
+        'A Hugging Face layout directory on the server (config.json, *.safetensors, tokenizer files).',
+      ),
     id: z
       .string()
-      .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*(\/[A-Za-z0-9][A-Za-z0-9._-]*)?$/, 'must look like name or owner/name')
+      .regex(
+        /^[A-Za-z0-9][A-Za-z0-9._-]*(\/[A-Za-z0-9][A-Za-z0-9._-]*)?$/,
+        'must look like name or owner/name',
+      )
       .max(128)
       .optional()
       .describe('Model id to register; defaults to the directory name.'),

@@ -1,4 +1,5 @@
 import { Global, Module } from '@nestjs/common';
+
 import { PrismaService } from './prisma.service';
 import { ApiKeysRepository } from './repositories/api-keys.repository';
 import { CheckpointsRepository } from './repositories/checkpoints.repository';

@@ -1,6 +1,8 @@
 import { Injectable, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
 import { PrismaPg } from '@prisma/adapter-pg';
+
 import { Config } from '@tracetune/config';
+
 import { PrismaClient } from '../generated/prisma/client';
 
 /**

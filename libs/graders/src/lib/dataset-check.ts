@@ -1,5 +1,5 @@
 import { graderTemplates } from './registry';
-import { lookupPath, isMissing, templateVariables } from './template';
+import { isMissing, lookupPath, templateVariables } from './template';
 
 export interface RowVariableProblem {
   /** 1-based row number (the JSONL line number when rows are the file's lines in order). */

@@ -1,4 +1,4 @@
-import { evaluateFormula, formulaVariables, FormulaSyntaxError, parseFormula } from './formula';
+import { evaluateFormula, FormulaSyntaxError, formulaVariables, parseFormula } from './formula';
 
 const calc = (src: string, vars: Record<string, number> = {}) => evaluateFormula(parseFormula(src), vars);
 

@@ -24,7 +24,7 @@ import { stringCheckGrader } from './graders/string-check';
 import { textSimilarityGrader } from './graders/text-similarity';
 import { JudgeClient, type JudgeClientOptions } from './judge/judge-client';
 import { JavaScriptSandbox, type JavaScriptSandboxOptions } from './sandbox/javascript-sandbox';
-import type { GradeResult, Grader, GraderItem, GraderSample } from './types';
+import type { Grader, GradeResult, GraderItem, GraderSample } from './types';
 
 const registry = new Map<string, GraderTypeDefinition>();
 

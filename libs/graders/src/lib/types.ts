@@ -1,3 +1,4 @@
+import type { GraderRunResponse } from 'openai/resources/fine-tuning/alpha/graders';
 import type {
   LabelModelGrader,
   PythonGrader,
@@ -5,7 +6,6 @@ import type {
   StringCheckGrader,
   TextSimilarityGrader,
 } from 'openai/resources/graders/grader-models';
-import type { GraderRunResponse } from 'openai/resources/fine-tuning/alpha/graders';
 
 /** OpenAI's run-response `metadata.errors`, flag for flag (the SDK type is the contract). */
 export type GraderErrorFlags = GraderRunResponse.Metadata.Errors;

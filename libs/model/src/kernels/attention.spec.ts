@@ -7,7 +7,13 @@ import { Rng } from '../rng';
 import { fusedAttention, fusedAttentionAvailable } from './attention';
 
 /** Causal attention of T new queries per (row, head) in float64: the reference the kernel is held to. */
-function reference(q: Float32Array, k: Float32Array, v: Float32Array, valid: Int32Array, dims: Dims): Float64Array {
+function reference(
+  q: Float32Array,
+  k: Float32Array,
+  v: Float32Array,
+  valid: Int32Array,
+  dims: Dims,
+): Float64Array {
   const { N, H, Hkv, T, S, D } = dims;
   const out = new Float64Array(N * H * T * D);
   const g = H / Hkv;
@@ -25,7 +31,8 @@ function reference(q: Float32Array, k: Float32Array, v: Float32Array, valid: Int
         const max = Math.max(...scores);
         const p = scores.map((x) => (x === -Infinity ? 0 : Math.exp(x - max)));
         const sum = p.reduce((a, b) => a + b, 0);
-        for (let s = 0; s < S; s++) for (let d = 0; d < D; d++) out[qi + d] += (p[s] / sum) * v[base + s * D + d];
+        for (let s = 0; s < S; s++)
+          for (let d = 0; d < D; d++) out[qi + d] += (p[s] / sum) * v[base + s * D + d];
       }
     }
   }
@@ -60,14 +67,22 @@ describe('fused attention kernel (wasm)', () => {
   ])('should match a float64 reference with masked columns: %o', (dims) => {
     const { N, H, Hkv, T, S, D } = dims;
     const rng = new Rng(N * 1000 + S * 10 + T);
-    const rand = (n: number, scale: number): Float32Array => Float32Array.from({ length: n }, () => rng.normal() * scale);
+    const rand = (n: number, scale: number): Float32Array =>
+      Float32Array.from({ length: n }, () => rng.normal() * scale);
     const q = rand(N * H * T * D, 0.5);
     const k = rand(N * Hkv * S * D, 1);
     const v = rand(N * Hkv * S * D, 1);
     // The new columns are real tokens; cached ones are masked at random, some rows heavily.
-    const valid = Int32Array.from({ length: N * S }, (_, i) => (i % S >= S - T || rng.next() < (Math.floor(i / S) % 2 ? 0.9 : 0.3) ? 1 : 0));
+    const valid = Int32Array.from({ length: N * S }, (_, i) =>
+      i % S >= S - T || rng.next() < (Math.floor(i / S) % 2 ? 0.9 : 0.3) ? 1 : 0,
+    );
     const out = tf.tidy(() =>
-      fusedAttention(tf.tensor4d(q, [N, H, T, D]), tf.tensor4d(k, [N, Hkv, S, D]), tf.tensor4d(v, [N, Hkv, S, D]), tf.tensor2d(valid, [N, S], 'int32')),
+      fusedAttention(
+        tf.tensor4d(q, [N, H, T, D]),
+        tf.tensor4d(k, [N, Hkv, S, D]),
+        tf.tensor4d(v, [N, Hkv, S, D]),
+        tf.tensor2d(valid, [N, S], 'int32'),
+      ),
     );
     const got = out.dataSync() as Float32Array;
     out.dispose();
@@ -77,7 +92,9 @@ describe('fused attention kernel (wasm)', () => {
   it('should reject inputs whose shapes do not fit together', () => {
     const q = tf.zeros([2, 4, 1, 8]) as tf.Tensor4D;
     const kv = tf.zeros([2, 2, 5, 8]) as tf.Tensor4D;
-    expect(() => fusedAttention(q, kv, kv, tf.zeros([2, 4], 'int32') as tf.Tensor2D)).toThrow(/incompatible shapes/);
+    expect(() => fusedAttention(q, kv, kv, tf.zeros([2, 4], 'int32') as tf.Tensor2D)).toThrow(
+      /incompatible shapes/,
+    );
     expect(() => fusedAttention(q, kv, kv, tf.zeros([2, 5], 'float32') as tf.Tensor2D)).toThrow(/int32/);
     tf.dispose([q, kv]);
   });
@@ -88,9 +105,18 @@ describe('fused attention kernel (wasm)', () => {
     const model = TransformerModel.random(tinyConfig({ hidden_size: 32, head_dim: 8, vocab_size: 64 }), 5);
     const prompts = [[3, 9, 27], [5, 10, 15, 20, 25, 30, 35], [7]];
     const batched = prefillBatch(model, prompts.slice(0, 2));
-    batched.logits.forEach((l, i) => expect(maxAbsDiff(l, uncachedLogits(model, prompts[i]))).toBeLessThan(1e-4));
+    batched.logits.forEach((l, i) =>
+      expect(maxAbsDiff(l, uncachedLogits(model, prompts[i]))).toBeLessThan(1e-4),
+    );
     const prefix = prefill(model, [5, 10, 15]);
-    const tail = prefillBatch(model, [[20, 25, 30, 35], [21, 22]], { layers: prefix.cache.layers, length: 3 });
+    const tail = prefillBatch(
+      model,
+      [
+        [20, 25, 30, 35],
+        [21, 22],
+      ],
+      { layers: prefix.cache.layers, length: 3 },
+    );
     expect(maxAbsDiff(tail.logits[0], uncachedLogits(model, prompts[1]))).toBeLessThan(1e-4);
     expect(maxAbsDiff(tail.logits[1], uncachedLogits(model, [5, 10, 15, 21, 22]))).toBeLessThan(1e-4);
     tail.cache.dispose();

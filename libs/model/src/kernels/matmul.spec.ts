@@ -11,7 +11,8 @@ function random(n: number, rng: Rng): Float32Array {
 /** a [M, K] · w [K, N] in float64: the reference the kernel is held to. */
 function reference(a: Float32Array, w: Float32Array, M: number, K: number, N: number): Float64Array {
   const out = new Float64Array(M * N);
-  for (let m = 0; m < M; m++) for (let n = 0; n < N; n++) for (let k = 0; k < K; k++) out[m * N + n] += a[m * K + k] * w[k * N + n];
+  for (let m = 0; m < M; m++)
+    for (let n = 0; n < N; n++) for (let k = 0; k < K; k++) out[m * N + n] += a[m * K + k] * w[k * N + n];
   return out;
 }
 
@@ -19,22 +20,32 @@ describe('packed matmul kernel (wasm)', () => {
   beforeAll(() => useBackend('wasm'));
 
   it('should pack a weight in zero-padded panels of eight columns', () => {
-    const w = tf.tensor2d(Float32Array.from({ length: 2 * 10 }, (_, i) => i + 1), [2, 10]);
+    const w = tf.tensor2d(
+      Float32Array.from({ length: 2 * 10 }, (_, i) => i + 1),
+      [2, 10],
+    );
     const packed = packWeight(w);
     expect(packed.columns).toBe(10);
     expect(packed.panels.shape).toEqual([2, 2, 8]);
     // Panel 0: columns 0–7 of rows 0 and 1; panel 1: columns 8–9 then zeros.
     expect(Array.from(packed.panels.dataSync())).toEqual([
-      ...[1, 2, 3, 4, 5, 6, 7, 8], ...[11, 12, 13, 14, 15, 16, 17, 18],
-      ...[9, 10, 0, 0, 0, 0, 0, 0], ...[19, 20, 0, 0, 0, 0, 0, 0],
+      ...[1, 2, 3, 4, 5, 6, 7, 8],
+      ...[11, 12, 13, 14, 15, 16, 17, 18],
+      ...[9, 10, 0, 0, 0, 0, 0, 0],
+      ...[19, 20, 0, 0, 0, 0, 0, 0],
     ]);
     tf.dispose([w, packed.panels]);
   });
 
   it('should pack a transposed weight (Wᵀ [N, K]) as it packs W', () => {
     tf.tidy(() => {
-      const w = tf.tensor2d(Float32Array.from({ length: 5 * 11 }, (_, i) => i - 20), [5, 11]);
-      expect(Array.from(packWeight(tf.transpose(w) as tf.Tensor2D, true).panels.dataSync())).toEqual(Array.from(packWeight(w).panels.dataSync()));
+      const w = tf.tensor2d(
+        Float32Array.from({ length: 5 * 11 }, (_, i) => i - 20),
+        [5, 11],
+      );
+      expect(Array.from(packWeight(tf.transpose(w) as tf.Tensor2D, true).panels.dataSync())).toEqual(
+        Array.from(packWeight(w).panels.dataSync()),
+      );
       expect(packWeight(tf.transpose(w) as tf.Tensor2D, true).columns).toBe(11);
     });
   });
@@ -85,7 +96,9 @@ describe('packed matmul kernel (wasm)', () => {
   it('should reject an input whose width is not the weight height', () => {
     tf.tidy(() => {
       const packed = packWeight(tf.ones([4, 8]) as tf.Tensor2D);
-      expect(() => packedMatMul(tf.ones([2, 5]) as tf.Tensor2D, packed)).toThrow(/does not fit panels \[1,4,8\] of 8 columns/);
+      expect(() => packedMatMul(tf.ones([2, 5]) as tf.Tensor2D, packed)).toThrow(
+        /does not fit panels \[1,4,8\] of 8 columns/,
+      );
     });
   });
 

@@ -25,7 +25,11 @@ export interface PackedWeight {
  * [·, 192 … 1024] products of decoding tt-micro and this kernel ≈ 24, both on one core; with one row it also saves
  * most of the per-call cost (≈ 3 against ≈ 7 µs for 192 × 192).
  */
-function packedMatMulKernel(args: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap }): tf.TensorInfo {
+function packedMatMulKernel(args: {
+  inputs: tf.NamedTensorInfoMap;
+  backend: unknown;
+  attrs?: tf.NamedAttrMap;
+}): tf.TensorInfo {
   const backend = args.backend as WasmBackend;
   const { x, panels } = args.inputs as Record<'x' | 'panels', tf.TensorInfo>;
   const { columns: N } = args.attrs as { columns: number };
@@ -38,13 +42,23 @@ function packedMatMulKernel(args: { inputs: tf.NamedTensorInfoMap; backend: unkn
   }
   // The kernel stores through scratch only in a last panel narrower than 8 columns: no allocation on the usual path.
   const scratch = N % 8 === 0 ? null : backend.makeOutput([8], 'float32');
-  kernelsFor(backend).matmul(heapOffset(backend, x), heapOffset(backend, panels), heapOffset(backend, out), scratch ? heapOffset(backend, scratch) : 0, M, K, N);
+  kernelsFor(backend).matmul(
+    heapOffset(backend, x),
+    heapOffset(backend, panels),
+    heapOffset(backend, out),
+    scratch ? heapOffset(backend, scratch) : 0,
+    M,
+    K,
+    N,
+  );
   if (scratch) backend.disposeData(scratch.dataId);
   return out;
 }
 
 /** The kernel for the wasm backend (registered by registerWasmKernels). */
-export const PACKED_MATMUL_KERNELS: tf.KernelConfig[] = [{ kernelName: PACKED_MATMUL, backendName: 'wasm', kernelFunc: packedMatMulKernel as tf.KernelFunc }];
+export const PACKED_MATMUL_KERNELS: tf.KernelConfig[] = [
+  { kernelName: PACKED_MATMUL, backendName: 'wasm', kernelFunc: packedMatMulKernel as tf.KernelFunc },
+];
 
 /** Whether `packedMatMul` can run here: the wasm backend is active with the kernel registered. */
 export function packedMatMulAvailable(): boolean {
@@ -63,9 +77,11 @@ export function packWeight(w: tf.Tensor2D, transposed = false): PackedWeight {
   for (let p = 0; p < panels; p++) {
     const width = Math.min(8, N - 8 * p);
     if (transposed) {
-      for (let j = 0; j < width; j++) for (let k = 0; k < K; k++) data[(p * K + k) * 8 + j] = source[(8 * p + j) * K + k];
+      for (let j = 0; j < width; j++)
+        for (let k = 0; k < K; k++) data[(p * K + k) * 8 + j] = source[(8 * p + j) * K + k];
     } else {
-      for (let k = 0; k < K; k++) data.set(source.subarray(k * N + 8 * p, k * N + 8 * p + width), (p * K + k) * 8);
+      for (let k = 0; k < K; k++)
+        data.set(source.subarray(k * N + 8 * p, k * N + 8 * p + width), (p * K + k) * 8);
     }
   }
   return { panels: tf.tensor3d(data, [panels, K, 8]), columns: N };
@@ -76,7 +92,9 @@ export function packedMatMul(x: tf.Tensor2D, w: PackedWeight): tf.Tensor2D {
   const K = x.shape[1];
   const [panels, pk, width] = w.panels.shape;
   if (pk !== K || width !== 8 || panels !== Math.ceil(w.columns / 8)) {
-    throw new Error(`packedMatMul: x [${x.shape}] does not fit panels [${w.panels.shape}] of ${w.columns} columns`);
+    throw new Error(
+      `packedMatMul: x [${x.shape}] does not fit panels [${w.panels.shape}] of ${w.columns} columns`,
+    );
   }
   if (x.dtype !== 'float32') throw new Error('packedMatMul: x must be float32');
   return tf.engine().runKernel(PACKED_MATMUL, { x, panels: w.panels }, { columns: w.columns }) as tf.Tensor2D;

@@ -1,11 +1,11 @@
 import * as tf from '@tensorflow/tfjs-core';
 
+import { expectAllClose, expectClose, maxAbs, seededRandom, useCpuBackend } from '../test-utils/numeric';
 import { GRPO_LAMBDA_DEFAULTS, RlConfig } from './config';
 import { computePolicyLoss, PolicyLossBatch } from './policy-loss';
 import { referenceSequenceObjective } from './reference';
-import { SequenceObjectiveConfig, sequenceObjective } from './sequence-objective';
 import { createRlConfig } from './rl-config';
-import { expectAllClose, expectClose, maxAbs, seededRandom, useCpuBackend } from '../test-utils/numeric';
+import { sequenceObjective, SequenceObjectiveConfig } from './sequence-objective';
 
 beforeAll(useCpuBackend);
 

@@ -1,8 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 
+import { expectAllClose, maxAbs, seededRandom, useCpuBackend } from '../test-utils/numeric';
 import { bothTrace, floorLag, recentTrace } from './credit';
 import { decayScan, halfIndexGather, shiftRight } from './scan';
-import { expectAllClose, maxAbs, seededRandom, useCpuBackend } from '../test-utils/numeric';
 
 beforeAll(useCpuBackend);
 

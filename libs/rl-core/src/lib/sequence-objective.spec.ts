@@ -1,10 +1,3 @@
-import { referenceSequenceObjective } from './reference';
-import {
-  SequenceObjectiveConfig,
-  SequenceObjectiveInput,
-  SequenceObjectiveOutput,
-  sequenceObjective,
-} from './sequence-objective';
 import {
   centralDifferences,
   expectAllClose,
@@ -12,6 +5,13 @@ import {
   maxAbs,
   useCpuBackend,
 } from '../test-utils/numeric';
+import { referenceSequenceObjective } from './reference';
+import {
+  sequenceObjective,
+  SequenceObjectiveConfig,
+  SequenceObjectiveInput,
+  SequenceObjectiveOutput,
+} from './sequence-objective';
 
 beforeAll(useCpuBackend);
 

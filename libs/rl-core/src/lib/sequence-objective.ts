@@ -9,8 +9,8 @@ import type {
   TraceStyleName,
 } from './config';
 import { GRPO_LAMBDA_DEFAULTS } from './config';
-import { validateRlConfig } from './rl-config';
 import { buildPolicyObjective } from './policy-objective';
+import { validateRlConfig } from './rl-config';
 
 /** The verification contract of GRPO_LAMBDA.md §3 (plain numbers in, plain numbers out). */
 export interface SequenceObjectiveConfig {

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+
 import '@tensorflow/tfjs-backend-cpu';
 
 /** Tests run on the plain `cpu` backend; the library itself never picks one. */

@@ -1,4 +1,5 @@
 import type { Readable } from 'node:stream';
+
 import type { ArtifactKey } from './artifact-key';
 
 export interface StoredArtifact {

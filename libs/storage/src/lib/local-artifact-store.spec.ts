@@ -3,6 +3,7 @@ import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
+
 import { artifactKey, InvalidArtifactKeyError } from './artifact-key';
 import { ArtifactNotFoundError, ArtifactTooLargeError } from './artifact-store';
 import { LocalArtifactStore } from './local-artifact-store';
@@ -32,7 +33,10 @@ describe('LocalArtifactStore', () => {
 
   it('should store a stream and report its size and sha256', async () => {
     const data = Buffer.from('{"a":1}\n{"a":2}\n');
-    const stored = await store.put(artifactKey('files/f1'), Readable.from([data.subarray(0, 5), data.subarray(5)]));
+    const stored = await store.put(
+      artifactKey('files/f1'),
+      Readable.from([data.subarray(0, 5), data.subarray(5)]),
+    );
     expect(stored.bytes).toBe(data.length);
     expect(stored.sha256).toBe(createHash('sha256').update(data).digest('hex'));
     expect(await store.read(artifactKey('files/f1'))).toEqual(data);
@@ -46,7 +50,9 @@ describe('LocalArtifactStore', () => {
   it('should let an observer see every chunk exactly once, in order', async () => {
     const seen: Buffer[] = [];
     const parts = [Buffer.from('one\n'), Buffer.from('two\n'), Buffer.from('three\n')];
-    await store.put(artifactKey('files/observed'), Readable.from(parts), { observe: (c) => seen.push(Buffer.from(c)) });
+    await store.put(artifactKey('files/observed'), Readable.from(parts), {
+      observe: (c) => seen.push(Buffer.from(c)),
+    });
     expect(Buffer.concat(seen).toString()).toBe('one\ntwo\nthree\n');
     expect((await store.read(artifactKey('files/observed'))).toString()).toBe('one\ntwo\nthree\n');
   });

@@ -4,6 +4,7 @@ import { mkdir, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+
 import { artifactKey, type ArtifactKey } from './artifact-key';
 import {
   ArtifactNotFoundError,
@@ -29,7 +30,11 @@ export class LocalArtifactStore implements ArtifactStore {
     return join(this.root, ...artifactKey(key).split('/'));
   }
 
-  async put(key: ArtifactKey, source: Readable | Buffer | string, options: PutOptions = {}): Promise<StoredArtifact> {
+  async put(
+    key: ArtifactKey,
+    source: Readable | Buffer | string,
+    options: PutOptions = {},
+  ): Promise<StoredArtifact> {
     const target = this.localPath(key);
     const staging = await this.stagingPath();
     const hash = createHash('sha256');
@@ -46,7 +51,8 @@ export class LocalArtifactStore implements ArtifactStore {
         callback(null, chunk);
       },
     });
-    const input = typeof source === 'string' || Buffer.isBuffer(source) ? Readable.from([Buffer.from(source)]) : source;
+    const input =
+      typeof source === 'string' || Buffer.isBuffer(source) ? Readable.from([Buffer.from(source)]) : source;
     try {
       await pipeline(input, meter, createWriteStream(staging, { flags: 'wx' }));
       await mkdir(dirname(target), { recursive: true });

@@ -18,7 +18,10 @@ describe('createTestDatabase', () => {
       'organizations',
       'training_metrics',
     ]);
-    const migrations = await queryDatabase<{ finished_at: Date | null }>(db.url, 'SELECT finished_at FROM _prisma_migrations');
+    const migrations = await queryDatabase<{ finished_at: Date | null }>(
+      db.url,
+      'SELECT finished_at FROM _prisma_migrations',
+    );
     expect(migrations.length).toBeGreaterThan(0);
     expect(migrations.every((m) => m.finished_at !== null)).toBe(true);
     await db.drop();

@@ -1,5 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
+
 import { WORKSPACE_ROOT } from './test-database';
 
 /**
@@ -29,7 +30,10 @@ describe('workspace lint rules', () => {
   }, 60_000);
 
   it('should fail when a math library imports Prisma or Bull', async () => {
-    const messages = await lint('libs/graders/src/lib/probe.ts', "import Bull from 'bull';\nexport const probe = Bull;\n");
+    const messages = await lint(
+      'libs/graders/src/lib/probe.ts',
+      "import Bull from 'bull';\nexport const probe = Bull;\n",
+    );
     expect(messages).toEqual([expect.stringContaining('@nx/enforce-module-boundaries')]);
   }, 60_000);
 

@@ -1,9 +1,10 @@
-import { saveCheckpoint, type TransformerModel } from '@tracetune/model';
-import type { Tokenizer } from '@tracetune/tokenizer';
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 
-import { type StepMetrics, TrainingError } from './contract';
+import { saveCheckpoint, type TransformerModel } from '@tracetune/model';
+import type { Tokenizer } from '@tracetune/tokenizer';
+
+import { TrainingError, type StepMetrics } from './contract';
 import type { AdamW } from './optimizer';
 import { saveAdapters } from './policy';
 
@@ -52,13 +53,22 @@ export function writeCheckpoint(dir: string, parts: CheckpointParts): void {
 
 export function readTrainerState(dir: string): TrainerState {
   const path = join(dir, TRAINER_STATE_FILE);
-  if (!existsSync(path)) throw new TrainingError('model_load_failed', `Cannot resume: ${path} does not exist (not a trainer checkpoint)`, 'resumeFrom');
+  if (!existsSync(path))
+    throw new TrainingError(
+      'model_load_failed',
+      `Cannot resume: ${path} does not exist (not a trainer checkpoint)`,
+      'resumeFrom',
+    );
   try {
     const state = JSON.parse(readFileSync(path, 'utf8')) as TrainerState;
     if (state.version !== 1) throw new Error(`unknown trainer_state version ${String(state.version)}`);
     return state;
   } catch (e) {
     if (e instanceof TrainingError) throw e;
-    throw new TrainingError('model_load_failed', `Cannot resume from ${dir}: ${(e as Error).message}`, 'resumeFrom');
+    throw new TrainingError(
+      'model_load_failed',
+      `Cannot resume from ${dir}: ${(e as Error).message}`,
+      'resumeFrom',
+    );
   }
 }

@@ -128,7 +128,11 @@ export type ControlSignal = 'continue' | 'cancel' | 'pause';
 
 export interface TrainingCallbacks {
   onStep?(step: number, totalSteps: number, metrics: StepMetrics): void | Promise<void>;
-  onEvent?(level: 'info' | 'warn' | 'error', message: string, data?: Record<string, unknown>): void | Promise<void>;
+  onEvent?(
+    level: 'info' | 'warn' | 'error',
+    message: string,
+    data?: Record<string, unknown>,
+  ): void | Promise<void>;
   onSamples?(step: number, samples: SampleCompletion[]): void | Promise<void>;
   onCheckpoint?(checkpoint: CheckpointInfo): void | Promise<void>;
   control?(): ControlSignal;
@@ -157,7 +161,13 @@ export interface TrainingOutcome {
 /** A failure the caller should report as the job's `error` (OpenAI shape: code, message, param). */
 export class TrainingError extends Error {
   constructor(
-    readonly code: 'invalid_training_data' | 'model_load_failed' | 'non_finite_loss' | 'out_of_memory' | 'grader_failed' | 'invalid_config',
+    readonly code:
+      | 'invalid_training_data'
+      | 'model_load_failed'
+      | 'non_finite_loss'
+      | 'out_of_memory'
+      | 'grader_failed'
+      | 'invalid_config',
     message: string,
     readonly param: string | null = null,
     readonly step: number | null = null,

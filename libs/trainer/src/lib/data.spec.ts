@@ -15,7 +15,12 @@ describe('training data', () => {
 
   it('should name the line of invalid JSON and of lines unusable for the method', () => {
     const good = JSON.stringify({ messages: [{ role: 'user', content: 'q' }], answer: '1' });
-    const sft = JSON.stringify({ messages: [{ role: 'user', content: 'q' }, { role: 'assistant', content: 'a' }] });
+    const sft = JSON.stringify({
+      messages: [
+        { role: 'user', content: 'q' },
+        { role: 'assistant', content: 'a' },
+      ],
+    });
     const fail = (text: string, method: 'reinforcement' | 'supervised'): TrainingError => {
       try {
         parseLines(text, method, 'training_file');
@@ -25,7 +30,9 @@ describe('training data', () => {
       throw new Error('expected a TrainingError');
     };
     expect(fail(`${good}\n{oops\n`, 'reinforcement').message).toMatch(/^training_file line 2: invalid JSON/);
-    expect(fail(`${good}\n\n${sft}\n`, 'reinforcement').message).toMatch(/^training_file line 3: reinforcement fine-tuning needs a prompt/);
+    expect(fail(`${good}\n\n${sft}\n`, 'reinforcement').message).toMatch(
+      /^training_file line 3: reinforcement fine-tuning needs a prompt/,
+    );
     expect(fail(`${good}\n`, 'supervised').code).toBe('invalid_training_data');
     expect(fail('\n', 'supervised').message).toMatch(/no examples/);
     expect(parseLines(`${good}\n${good}\n`, 'reinforcement', 'training_file')).toHaveLength(2);

@@ -1,4 +1,4 @@
-import { type ChatMessage, type ParsedLine, validateFineTuneLine } from '@tracetune/contracts';
+import { validateFineTuneLine, type ChatMessage, type ParsedLine } from '@tracetune/contracts';
 import { Rng } from '@tracetune/model';
 import type { Tokenizer } from '@tracetune/tokenizer';
 
@@ -27,7 +27,11 @@ export interface SftExample {
  * Parses JSONL line by line (1-based line numbers in every error, as the upload validator reports them) and keeps
  * the lines usable for `method`. Bad lines are TrainingError('invalid_training_data').
  */
-export function parseLines(text: string, method: 'reinforcement' | 'supervised', param: string): ParsedLine[] {
+export function parseLines(
+  text: string,
+  method: 'reinforcement' | 'supervised',
+  param: string,
+): ParsedLine[] {
   const out: ParsedLine[] = [];
   const lines = text.split('\n');
   lines.forEach((raw, index) => {
@@ -37,17 +41,26 @@ export function parseLines(text: string, method: 'reinforcement' | 'supervised',
     try {
       value = JSON.parse(raw);
     } catch (e) {
-      throw new TrainingError('invalid_training_data', `${where}: invalid JSON (${(e as Error).message})`, param);
+      throw new TrainingError(
+        'invalid_training_data',
+        `${where}: invalid JSON (${(e as Error).message})`,
+        param,
+      );
     }
     const result = validateFineTuneLine(value);
-    if (!result.ok) throw new TrainingError('invalid_training_data', `${where}: ${result.error.message}`, param);
+    if (!result.ok)
+      throw new TrainingError('invalid_training_data', `${where}: ${result.error.message}`, param);
     const usable = method === 'reinforcement' ? result.line.rft : result.line.sft;
     if (!usable) {
       const need =
         method === 'reinforcement'
           ? 'a prompt (reinforcement data must not end with an assistant message)'
           : 'a chat example with an assistant message and no extra keys';
-      throw new TrainingError('invalid_training_data', `${where}: ${method} fine-tuning needs ${need}`, param);
+      throw new TrainingError(
+        'invalid_training_data',
+        `${where}: ${method} fine-tuning needs ${need}`,
+        param,
+      );
     }
     out.push(result.line);
   });
@@ -55,7 +68,11 @@ export function parseLines(text: string, method: 'reinforcement' | 'supervised',
   return out;
 }
 
-function renderMessages(tokenizer: Tokenizer, messages: readonly ChatMessage[], addGenerationPrompt: boolean): string {
+function renderMessages(
+  tokenizer: Tokenizer,
+  messages: readonly ChatMessage[],
+  addGenerationPrompt: boolean,
+): string {
   // Drop the trainer-only `weight` key: templates do not expect it.
   return tokenizer.applyChatTemplate(
     messages.map((m) => ({ role: m.role, content: m.content })),
@@ -66,7 +83,12 @@ function renderMessages(tokenizer: Tokenizer, messages: readonly ChatMessage[], 
 export function toRlExamples(lines: readonly ParsedLine[], tokenizer: Tokenizer): RlExample[] {
   return lines.map((line) => {
     const promptText = renderMessages(tokenizer, line.messages, true);
-    return { messages: line.messages, promptText, promptTokens: tokenizer.encode(promptText, { addSpecialTokens: false }), item: line.item };
+    return {
+      messages: line.messages,
+      promptText,
+      promptTokens: tokenizer.encode(promptText, { addSpecialTokens: false }),
+      item: line.item,
+    };
   });
 }
 
@@ -75,13 +97,21 @@ export function toRlExamples(lines: readonly ParsedLine[], tokenizer: Tokenizer)
  * the rendered conversation, after the generation prompt that introduces it (so the model learns the content and
  * the end-of-turn token, never the role header).
  */
-export function toSftExample(messages: readonly ChatMessage[], tokenizer: Tokenizer, maxTokens: number): SftExample {
+export function toSftExample(
+  messages: readonly ChatMessage[],
+  tokenizer: Tokenizer,
+  maxTokens: number,
+): SftExample {
   const tokens: number[] = [];
   const trained: number[] = [];
   for (let i = 0; i < messages.length; i++) {
     const m = messages[i];
-    const before = tokenizer.encode(renderMessages(tokenizer, messages.slice(0, i), m.role === 'assistant'), { addSpecialTokens: false });
-    const after = tokenizer.encode(renderMessages(tokenizer, messages.slice(0, i + 1), false), { addSpecialTokens: false });
+    const before = tokenizer.encode(renderMessages(tokenizer, messages.slice(0, i), m.role === 'assistant'), {
+      addSpecialTokens: false,
+    });
+    const after = tokenizer.encode(renderMessages(tokenizer, messages.slice(0, i + 1), false), {
+      addSpecialTokens: false,
+    });
     // Templates are prefix-stable for ChatML-like formats; where they are not, the common prefix is the boundary.
     let common = 0;
     while (common < tokens.length && common < before.length && tokens[common] === before[common]) common++;

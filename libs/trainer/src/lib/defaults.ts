@@ -43,10 +43,13 @@ export const DEFAULT_LORA: Readonly<ResolvedLora> = Object.freeze({
 
 /** `partial` over the defaults; plain GRPO has no advantage clamp unless one is given. */
 export function resolveAlgorithm(partial: Partial<ResolvedAlgorithm> = {}): ResolvedAlgorithm {
-  const clamp = partial.name === 'grpo' && !('advantage_clamp_min' in partial) ? { advantage_clamp_min: null } : {};
+  const clamp =
+    partial.name === 'grpo' && !('advantage_clamp_min' in partial) ? { advantage_clamp_min: null } : {};
   return { ...DEFAULT_ALGORITHM, ...clamp, ...partial };
 }
 
-export function resolveHyperparameters(partial: Partial<ResolvedHyperparameters> = {}): ResolvedHyperparameters {
+export function resolveHyperparameters(
+  partial: Partial<ResolvedHyperparameters> = {},
+): ResolvedHyperparameters {
   return { ...DEFAULT_HYPERPARAMETERS, ...partial };
 }

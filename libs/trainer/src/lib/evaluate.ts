@@ -31,7 +31,13 @@ export async function evaluateRl(
   const greedy = await gradeRollouts(
     grader,
     examples,
-    sampleGroups(model, tokenizer, examples, { groupSize: 1, maxNewTokens: s.maxNewTokens, temperature: 0, topP: 1, seed: s.seed }),
+    sampleGroups(model, tokenizer, examples, {
+      groupSize: 1,
+      maxNewTokens: s.maxNewTokens,
+      temperature: 0,
+      topP: 1,
+      seed: s.seed,
+    }),
     s.graderConcurrency,
   );
   const graded = greedy.map((r) => r.graded);
@@ -57,7 +63,9 @@ export async function evaluateRl(
     );
     const pass = sampled.map((r) => (r.graded.reward >= s.passThreshold ? 1 : 0));
     out['eval_sampled_accuracy'] = mean(pass);
-    out['eval_pass_at_k'] = mean(examples.map((_, g) => (sampled.some((r, i) => r.group === g && pass[i] === 1) ? 1 : 0)));
+    out['eval_pass_at_k'] = mean(
+      examples.map((_, g) => (sampled.some((r, i) => r.group === g && pass[i] === 1) ? 1 : 0)),
+    );
   }
   return out;
 }

@@ -1,4 +1,4 @@
-import { type Grader, hasError, sampleFromText } from '@tracetune/graders';
+import { hasError, sampleFromText, type Grader } from '@tracetune/graders';
 
 export interface GradedSample {
   reward: number;
@@ -26,9 +26,15 @@ export async function gradeAll(
 }
 
 /** `rewards/<name>/mean` for the grader and each named sub-score (a multi grader's sub-graders). */
-export function rewardMeans(graderName: string, graded: readonly GradedSample[], prefix = ''): Record<string, number> {
+export function rewardMeans(
+  graderName: string,
+  graded: readonly GradedSample[],
+  prefix = '',
+): Record<string, number> {
   const mean = (xs: number[]): number => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : 0);
-  const out: Record<string, number> = { [`${prefix}rewards/${graderName}/mean`]: mean(graded.map((g) => g.reward)) };
+  const out: Record<string, number> = {
+    [`${prefix}rewards/${graderName}/mean`]: mean(graded.map((g) => g.reward)),
+  };
   const names = new Set(graded.flatMap((g) => Object.keys(g.subScores)));
   for (const name of names) {
     if (name === graderName) continue;

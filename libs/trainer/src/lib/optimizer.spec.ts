@@ -1,5 +1,5 @@
-import * as tf from '@tensorflow/tfjs-core';
 import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
 
 import { tempDir, useBackend } from '../../test/helpers';
 import { AdamW, GradientAccumulator } from './optimizer';
@@ -33,7 +33,11 @@ describe('AdamW', () => {
     const run = (reload: boolean): number[] => {
       const w = tf.variable(tf.tensor1d([1, -1]));
       let adam = new AdamW([{ name: 'w', variable: w }], CONFIG);
-      const grads = [[0.3, -0.2], [0.1, 0.4], [-0.5, 0.2]];
+      const grads = [
+        [0.3, -0.2],
+        [0.1, 0.4],
+        [-0.5, 0.2],
+      ];
       grads.forEach((g, k) => {
         if (reload && k === 2) {
           const path = join(tempDir('adam'), 'optimizer.safetensors');

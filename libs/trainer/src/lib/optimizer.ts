@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+
 import { SafetensorsFile, writeSafetensors } from '@tracetune/model';
 
 /** A trainable variable under a stable, model-independent name (HF weight name, or `<weight>.lora_A|B`). */
@@ -81,7 +82,9 @@ export class AdamW {
           if (!file.tensors.has(key)) throw new Error(`${path} has no optimizer state "${key}"`);
           const { data, shape } = file.read(key);
           if (shape.join('×') !== variable.shape.join('×')) {
-            throw new Error(`${path}: "${key}" has shape ${shape.join('×')}, the variable ${variable.shape.join('×')}`);
+            throw new Error(
+              `${path}: "${key}" has shape ${shape.join('×')}, the variable ${variable.shape.join('×')}`,
+            );
           }
           tf.tidy(() => (kind === 'm' ? this.m : this.v).get(name)?.assign(tf.tensor(data, variable.shape)));
         }

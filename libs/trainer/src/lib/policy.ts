@@ -1,9 +1,17 @@
-import * as tf from '@tensorflow/tfjs-core';
-import { builtinConfig, loadCheckpoint, SafetensorsFile, TransformerModel, writeSafetensors, type LoraTarget } from '@tracetune/model';
-import { ByteTokenizer, type Tokenizer } from '@tracetune/tokenizer';
 import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
 
-import { type BaseModelSource, type ResolvedLora, TrainingError } from './contract';
+import {
+  builtinConfig,
+  loadCheckpoint,
+  SafetensorsFile,
+  TransformerModel,
+  writeSafetensors,
+  type LoraTarget,
+} from '@tracetune/model';
+import { ByteTokenizer, type Tokenizer } from '@tracetune/tokenizer';
+
+import { TrainingError, type BaseModelSource, type ResolvedLora } from './contract';
 import type { NamedVariable } from './optimizer';
 import { streamSeed } from './seeds';
 
@@ -18,12 +26,16 @@ export interface LoadedPolicy {
 export function loadBaseModel(source: BaseModelSource, seed: number): LoadedPolicy {
   try {
     if (source.kind === 'builtin') {
-      return { model: TransformerModel.random(builtinConfig(source.name), seed), tokenizer: new ByteTokenizer() };
+      return {
+        model: TransformerModel.random(builtinConfig(source.name), seed),
+        tokenizer: new ByteTokenizer(),
+      };
     }
     const { model, tokenizer } = loadCheckpoint(source.path, { seed });
     return { model, tokenizer };
   } catch (e) {
-    const what = source.kind === 'builtin' ? `built-in model "${source.name}"` : `model directory ${source.path}`;
+    const what =
+      source.kind === 'builtin' ? `built-in model "${source.name}"` : `model directory ${source.path}`;
     throw new TrainingError('model_load_failed', `Cannot load the ${what}: ${(e as Error).message}`, 'model');
   }
 }
@@ -32,11 +44,20 @@ export function loadBaseModel(source: BaseModelSource, seed: number): LoadedPoli
 export function addLoraAdapters(model: TransformerModel, lora: ResolvedLora, seed: number): void {
   try {
     model.addLora(
-      { rank: lora.rank, alpha: lora.alpha, dropout: lora.dropout, targets: lora.target_modules as LoraTarget[] },
+      {
+        rank: lora.rank,
+        alpha: lora.alpha,
+        dropout: lora.dropout,
+        targets: lora.target_modules as LoraTarget[],
+      },
       streamSeed(seed, 0, 'loraInit'),
     );
   } catch (e) {
-    throw new TrainingError('invalid_config', `Invalid LoRA settings: ${(e as Error).message}`, 'method.reinforcement.lora');
+    throw new TrainingError(
+      'invalid_config',
+      `Invalid LoRA settings: ${(e as Error).message}`,
+      'method.reinforcement.lora',
+    );
   }
 }
 
@@ -48,7 +69,11 @@ export function trainableVariables(model: TransformerModel): NamedVariable[] {
 
 /** Saves the LoRA adapters unmerged, so that a resumed run continues from exactly the same parameters. */
 export function saveAdapters(model: TransformerModel, dir: string): void {
-  const tensors = [...model.loraWeights()].map(([name, v]) => ({ name, shape: v.shape, data: () => v.dataSync() as Float32Array }));
+  const tensors = [...model.loraWeights()].map(([name, v]) => ({
+    name,
+    shape: v.shape,
+    data: () => v.dataSync() as Float32Array,
+  }));
   writeSafetensors(join(dir, ADAPTER_FILE), tensors);
 }
 
@@ -57,9 +82,11 @@ export function loadAdapters(model: TransformerModel, dir: string): void {
   const file = new SafetensorsFile(path);
   try {
     for (const [name, v] of model.loraWeights()) {
-      if (!file.tensors.has(name)) throw new Error(`${path} has no adapter "${name}" (LoRA settings changed?)`);
+      if (!file.tensors.has(name))
+        throw new Error(`${path} has no adapter "${name}" (LoRA settings changed?)`);
       const { data, shape } = file.read(name);
-      if (shape.join('×') !== v.shape.join('×')) throw new Error(`${path}: "${name}" has shape ${shape.join('×')}, expected ${v.shape.join('×')}`);
+      if (shape.join('×') !== v.shape.join('×'))
+        throw new Error(`${path}: "${name}" has shape ${shape.join('×')}, expected ${v.shape.join('×')}`);
       tf.tidy(() => v.assign(tf.tensor(data, v.shape)));
     }
   } finally {

@@ -1,13 +1,21 @@
-import { builtinConfig, loadCheckpoint, TransformerModel } from '@tracetune/model';
-import { ByteTokenizer } from '@tracetune/tokenizer';
 import { join } from 'node:path';
 
+import { builtinConfig, loadCheckpoint, TransformerModel } from '@tracetune/model';
+import { ByteTokenizer } from '@tracetune/tokenizer';
+
 import { algorithm, rlSpec, tempDir, useBackend, writeTinyModel } from '../../test/helpers';
-import { runTraining } from './run-training';
 import { parseLines, toRlExamples } from './data';
 import { AdamW } from './optimizer';
 import { trainableVariables } from './policy';
-import { buildMicroBatches, evaluateObjective, optimiseRl, type Rollout, rlConfigFromAlgorithm, sampleGroups } from './rl';
+import {
+  buildMicroBatches,
+  evaluateObjective,
+  optimiseRl,
+  rlConfigFromAlgorithm,
+  sampleGroups,
+  type Rollout,
+} from './rl';
+import { runTraining } from './run-training';
 
 jest.setTimeout(90_000);
 
@@ -18,10 +26,22 @@ describe('the RL update', () => {
     const model = TransformerModel.random(builtinConfig('tt-nano'), 11);
     const tokenizer = new ByteTokenizer();
     const spec = rlSpec('unused');
-    const examples = toRlExamples(parseLines(spec.trainingJsonl, 'reinforcement', 'training_file'), tokenizer).slice(0, 2);
-    const sampled = sampleGroups(model, tokenizer, examples, { groupSize: 4, maxNewTokens: 12, temperature: 1, topP: 1, seed: 5 });
+    const examples = toRlExamples(
+      parseLines(spec.trainingJsonl, 'reinforcement', 'training_file'),
+      tokenizer,
+    ).slice(0, 2);
+    const sampled = sampleGroups(model, tokenizer, examples, {
+      groupSize: 4,
+      maxNewTokens: 12,
+      temperature: 1,
+      topP: 1,
+      seed: 5,
+    });
     // Fixed rewards with spread inside each group, so that every advantage is non-zero.
-    const rollouts: Rollout[] = sampled.map((r, i) => ({ ...r, graded: { reward: [1, 0, 0.5, 0][i % 4], subScores: {}, error: false } }));
+    const rollouts: Rollout[] = sampled.map((r, i) => ({
+      ...r,
+      graded: { reward: [1, 0, 0.5, 0][i % 4], subScores: {}, error: false },
+    }));
     const micros = buildMicroBatches(rollouts, 1);
     const config = rlConfigFromAlgorithm(algorithm({ num_generations: 4, max_completion_tokens: 12 }), 4);
     const before = await evaluateObjective(model, micros, config);
@@ -54,17 +74,27 @@ describe('the RL update', () => {
     const modelDir = writeTinyModel(2);
     const finalWeights = async (alg: ReturnType<typeof algorithm>): Promise<Map<string, Float32Array>> => {
       const root = tempDir('eq');
-      await runTraining(rlSpec(modelDir, { algorithm: alg, hyperparameters: { ...rlSpec(modelDir).hyperparameters, n_epochs: 0.25 } }), {
-        checkpointRoot: root,
-      });
+      await runTraining(
+        rlSpec(modelDir, {
+          algorithm: alg,
+          hyperparameters: { ...rlSpec(modelDir).hyperparameters, n_epochs: 0.25 },
+        }),
+        {
+          checkpointRoot: root,
+        },
+      );
       const { model } = loadCheckpoint(join(root, 'final'));
-      const out = new Map([...model.namedWeights()].map(([n, v]) => [n, v.dataSync().slice() as Float32Array]));
+      const out = new Map(
+        [...model.namedWeights()].map(([n, v]) => [n, v.dataSync().slice() as Float32Array]),
+      );
       model.dispose();
       return out;
     };
     const common = { advantage_clamp_min: null, micro_batch_size: 1 };
     const grpo = await finalWeights(algorithm({ ...common, name: 'grpo' }));
-    const lambda0 = await finalWeights(algorithm({ ...common, name: 'grpo_lambda', lambda: 0, trace_style: 'recent' }));
+    const lambda0 = await finalWeights(
+      algorithm({ ...common, name: 'grpo_lambda', lambda: 0, trace_style: 'recent' }),
+    );
     const base = loadCheckpoint(modelDir).model;
     let maxDiff = 0;
     let moved = 0;

@@ -1,12 +1,13 @@
 import * as tf from '@tensorflow/tfjs-core';
+
 import type { Grader } from '@tracetune/graders';
 import { generate, type TransformerModel } from '@tracetune/model';
 import { computePolicyLoss, createRlConfig, GRPO_LAMBDA_DEFAULTS, type RlConfig } from '@tracetune/rl-core';
 import type { Tokenizer } from '@tracetune/tokenizer';
 
-import { type ControlSignal, type ResolvedAlgorithm, TrainingError } from './contract';
+import { TrainingError, type ControlSignal, type ResolvedAlgorithm } from './contract';
 import type { RlExample } from './data';
-import { type GradedSample, gradeAll } from './grading';
+import { gradeAll, type GradedSample } from './grading';
 import { AdamW, GradientAccumulator, type NamedVariable } from './optimizer';
 import { completionLogProbs, packBatch, type PackedBatch } from './sequences';
 
@@ -65,7 +66,12 @@ function finiteLogitsGuard(step: number | undefined): (sequence: number, logits:
       const x = logits[i];
       if (Number.isNaN(x) || x === Infinity) {
         const where = step === undefined ? 'during evaluation' : `at step ${step}`;
-        throw new TrainingError('non_finite_loss', `Non-finite logits while sampling ${where}: the weights have diverged (lower the learning rate)`, null, step ?? null);
+        throw new TrainingError(
+          'non_finite_loss',
+          `Non-finite logits while sampling ${where}: the weights have diverged (lower the learning rate)`,
+          null,
+          step ?? null,
+        );
       }
     }
   };
@@ -107,7 +113,11 @@ export async function gradeRollouts(
   sampled: readonly Omit<Rollout, 'graded'>[],
   concurrency: number,
 ): Promise<Rollout[]> {
-  const graded = await gradeAll(grader, sampled.map((r) => ({ text: r.text, item: examples[r.group].item })), concurrency);
+  const graded = await gradeAll(
+    grader,
+    sampled.map((r) => ({ text: r.text, item: examples[r.group].item })),
+    concurrency,
+  );
   return sampled.map((r, i) => ({ ...r, graded: graded[i] }));
 }
 
@@ -134,7 +144,10 @@ export function buildMicroBatches(rollouts: readonly Rollout[], promptsPerMicro:
     const packed = packBatch(rows.map((r) => ({ prompt: r.prompt, completion: r.tokens })));
     out.push({
       packed,
-      logpOld: padRows(rows.map((r) => r.logpOld), packed.completionLength),
+      logpOld: padRows(
+        rows.map((r) => r.logpOld),
+        packed.completionLength,
+      ),
       logpRef: null,
       rewards: rows.map((r) => r.graded.reward),
       groupIds: rows.map((r) => r.group),
@@ -159,7 +172,10 @@ export function microBatchLoss(
   config: RlConfig,
   options: { training?: boolean; entropy?: boolean } = {},
 ): { result: ReturnType<typeof computePolicyLoss>; entropySum: tf.Scalar | null } {
-  const { logProbs, entropy } = completionLogProbs(model, mb.packed, { training: options.training, entropy: options.entropy });
+  const { logProbs, entropy } = completionLogProbs(model, mb.packed, {
+    training: options.training,
+    entropy: options.entropy,
+  });
   const mask = tf.tensor2d(mb.packed.completionMask) as tf.Tensor2D;
   const result = computePolicyLoss(
     {
@@ -177,7 +193,11 @@ export function microBatchLoss(
 }
 
 /** The objective on a batch without updating anything (tests, diagnostics): weighted mean over micro-batches. */
-export async function evaluateObjective(model: TransformerModel, micros: readonly RlMicroBatch[], config: RlConfig): Promise<number> {
+export async function evaluateObjective(
+  model: TransformerModel,
+  micros: readonly RlMicroBatch[],
+  config: RlConfig,
+): Promise<number> {
   const total = micros.reduce((s, m) => s + m.packed.rows, 0);
   let loss = 0;
   for (const mb of micros) {
@@ -227,7 +247,9 @@ export interface UpdateStats {
   updates: number;
 }
 
-export type UpdateOutcome = { status: 'done'; stats: UpdateStats; pauseRequested: boolean } | { status: 'cancel' | 'pause' };
+export type UpdateOutcome =
+  | { status: 'done'; stats: UpdateStats; pauseRequested: boolean }
+  | { status: 'cancel' | 'pause' };
 
 /**
  * μ passes of rl-core's clipped objective over the micro-batches; each pass accumulates gradients over all
@@ -236,9 +258,15 @@ export type UpdateOutcome = { status: 'done'; stats: UpdateStats; pauseRequested
  * stops at once while no update of this step has been applied (the model is still at the last completed step),
  * else the step finishes and the caller pauses after it.
  */
-export async function optimiseRl(ctx: UpdateContext, micros: readonly RlMicroBatch[]): Promise<UpdateOutcome> {
+export async function optimiseRl(
+  ctx: UpdateContext,
+  micros: readonly RlMicroBatch[],
+): Promise<UpdateOutcome> {
   const totalRows = micros.reduce((s, m) => s + m.packed.rows, 0);
-  const totalTokens = micros.reduce((s, m) => s + m.packed.completionMask.flat().reduce((a, b) => a + b, 0), 0);
+  const totalTokens = micros.reduce(
+    (s, m) => s + m.packed.completionMask.flat().reduce((a, b) => a + b, 0),
+    0,
+  );
   const vars = ctx.trainables.map((t) => t.variable);
   const acc = { loss: 0, policyLoss: 0, kl: 0, clip: 0, weight: 0 };
   // Statistics of the first (on-policy) pass.
@@ -276,7 +304,12 @@ export async function optimiseRl(ctx: UpdateContext, micros: readonly RlMicroBat
         if (!Number.isFinite(stats.loss)) {
           tf.dispose(g);
           entropySum?.dispose();
-          throw new TrainingError('non_finite_loss', `Non-finite loss (${stats.loss}) at step ${ctx.step}: lower the learning rate or check the data`, null, ctx.step);
+          throw new TrainingError(
+            'non_finite_loss',
+            `Non-finite loss (${stats.loss}) at step ${ctx.step}: lower the learning rate or check the data`,
+            null,
+            ctx.step,
+          );
         }
         grads.add(g, ctx.names);
         acc.loss += stats.loss * share;
@@ -296,7 +329,12 @@ export async function optimiseRl(ctx: UpdateContext, micros: readonly RlMicroBat
       }
       const norm = grads.globalNorm();
       if (!Number.isFinite(norm)) {
-        throw new TrainingError('non_finite_loss', `Non-finite gradient norm (${norm}) at step ${ctx.step}: lower the learning rate`, null, ctx.step);
+        throw new TrainingError(
+          'non_finite_loss',
+          `Non-finite gradient norm (${norm}) at step ${ctx.step}: lower the learning rate`,
+          null,
+          ctx.step,
+        );
       }
       norms.push(norm);
       if (norm > ctx.maxGradNorm) grads.scale(ctx.maxGradNorm / (norm + 1e-6));

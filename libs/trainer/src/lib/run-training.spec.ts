@@ -1,15 +1,20 @@
-import * as tf from '@tensorflow/tfjs-core';
-import { loadCheckpoint } from '@tracetune/model';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+
+import { loadCheckpoint } from '@tracetune/model';
 
 import { algorithm, deterministic, rlSpec, tempDir, useBackend, writeTinyModel } from '../../test/helpers';
-import { type StepMetrics, TrainingError, type TrainingRunSpec } from './contract';
+import { TrainingError, type StepMetrics, type TrainingRunSpec } from './contract';
 import { runTraining } from './run-training';
 
 jest.setTimeout(60_000);
 
-async function collect(spec: TrainingRunSpec, root: string, options: { resumeFrom?: string; stopAfter?: number; signal?: 'pause' | 'cancel' } = {}) {
+async function collect(
+  spec: TrainingRunSpec,
+  root: string,
+  options: { resumeFrom?: string; stopAfter?: number; signal?: 'pause' | 'cancel' } = {},
+) {
   const steps: StepMetrics[] = [];
   let completed = 0;
   const outcome = await runTraining(spec, {
@@ -20,7 +25,10 @@ async function collect(spec: TrainingRunSpec, root: string, options: { resumeFro
         steps.push(metrics);
         completed++;
       },
-      control: () => (options.stopAfter !== undefined && completed >= options.stopAfter ? (options.signal ?? 'pause') : 'continue'),
+      control: () =>
+        options.stopAfter !== undefined && completed >= options.stopAfter
+          ? (options.signal ?? 'pause')
+          : 'continue',
     },
   });
   return { outcome, steps };
@@ -37,26 +45,45 @@ describe('runTraining (reinforcement)', () => {
     const live: number[] = [];
     const root = tempDir('run');
     const samples: number[] = [];
-    const outcome = await runTraining(rlSpec(modelDir, { hyperparameters: { ...rlSpec(modelDir).hyperparameters, eval_interval: 2 } }), {
-      checkpointRoot: root,
-      callbacks: {
-        onStep: (step, total, m) => {
-          live.push(tf.memory().numTensors);
-          expect(total).toBe(4);
-          for (const name of ['reward', 'reward_std', 'rewards/digits/mean', 'frac_reward_zero_std', 'accuracy', 'completions/mean_length',
-            'completions/clipped_ratio', 'kl', 'entropy', 'policy_loss', 'grad_norm', 'clip_ratio', 'learning_rate', 'tokens_per_second',
-            'step_time', 'grader_errors']) {
-            expect(Number.isFinite(m[name])).toBe(true);
-          }
-          if (step % 2 === 0) expect(m['eval_accuracy']).toBeGreaterThanOrEqual(0);
-          if (step % 2 === 0) expect(m['eval_pass_at_k']).toBeGreaterThanOrEqual(m['eval_sampled_accuracy']);
-        },
-        onSamples: (step, s) => {
-          samples.push(step);
-          expect(s).toHaveLength(2);
+    const outcome = await runTraining(
+      rlSpec(modelDir, { hyperparameters: { ...rlSpec(modelDir).hyperparameters, eval_interval: 2 } }),
+      {
+        checkpointRoot: root,
+        callbacks: {
+          onStep: (step, total, m) => {
+            live.push(tf.memory().numTensors);
+            expect(total).toBe(4);
+            for (const name of [
+              'reward',
+              'reward_std',
+              'rewards/digits/mean',
+              'frac_reward_zero_std',
+              'accuracy',
+              'completions/mean_length',
+              'completions/clipped_ratio',
+              'kl',
+              'entropy',
+              'policy_loss',
+              'grad_norm',
+              'clip_ratio',
+              'learning_rate',
+              'tokens_per_second',
+              'step_time',
+              'grader_errors',
+            ]) {
+              expect(Number.isFinite(m[name])).toBe(true);
+            }
+            if (step % 2 === 0) expect(m['eval_accuracy']).toBeGreaterThanOrEqual(0);
+            if (step % 2 === 0)
+              expect(m['eval_pass_at_k']).toBeGreaterThanOrEqual(m['eval_sampled_accuracy']);
+          },
+          onSamples: (step, s) => {
+            samples.push(step);
+            expect(s).toHaveLength(2);
+          },
         },
       },
-    });
+    );
     expect(outcome.status).toBe('succeeded');
     expect(outcome.step).toBe(4);
     expect(outcome.trainedTokens).toBeGreaterThan(0);
@@ -70,7 +97,9 @@ describe('runTraining (reinforcement)', () => {
   });
 
   it('should resume exactly: a run paused after step 2 and resumed gives the same metrics at step 3', async () => {
-    const spec = rlSpec(modelDir, { trainer: { baseLearningRate: 1e-2, lrSchedule: 'cosine', warmupRatio: 0.25 } });
+    const spec = rlSpec(modelDir, {
+      trainer: { baseLearningRate: 1e-2, lrSchedule: 'cosine', warmupRatio: 0.25 },
+    });
     const full = await collect(spec, tempDir('full'));
     const root = tempDir('paused');
     const first = await collect(spec, root, { stopAfter: 2 });
@@ -95,8 +124,11 @@ describe('runTraining (reinforcement)', () => {
     const full = await collect(spec, tempDir('lora-full'));
     const first = await collect(spec, tempDir('lora-paused'), { stopAfter: 1 });
     expect(existsSync(join(first.outcome.modelDir as string, 'adapter_model.safetensors'))).toBe(true);
-    const resumed = await collect(spec, tempDir('lora-resumed'), { resumeFrom: first.outcome.modelDir as string });
-    for (const [k, v] of Object.entries(deterministic(full.steps[1]))) expect(resumed.steps[0][k]).toBeCloseTo(v, 6);
+    const resumed = await collect(spec, tempDir('lora-resumed'), {
+      resumeFrom: first.outcome.modelDir as string,
+    });
+    for (const [k, v] of Object.entries(deterministic(full.steps[1])))
+      expect(resumed.steps[0][k]).toBeCloseTo(v, 6);
   });
 
   it('should stop within a step when control says cancel after the first micro-batch', async () => {
@@ -137,12 +169,21 @@ describe('runTraining (reinforcement)', () => {
       callbacks: { control: () => (++calls >= 2 ? 'pause' : 'continue') },
     });
     expect(outcome).toMatchObject({ status: 'paused', step: 0, modelDir: join(root, 'step-0') });
-    expect(JSON.parse(readFileSync(join(root, 'step-0', 'trainer_state.json'), 'utf8'))).toMatchObject({ step: 0, dataCursor: 0, optimizerStep: 0 });
+    expect(JSON.parse(readFileSync(join(root, 'step-0', 'trainer_state.json'), 'utf8'))).toMatchObject({
+      step: 0,
+      dataCursor: 0,
+      optimizerStep: 0,
+    });
   });
 
   it('should count grader errors without failing the run', async () => {
     const spec = rlSpec(modelDir, {
-      grader: { type: 'javascript', name: 'flaky', source: 'function grade(sample) { if (sample.output_text.length % 2 === 0) throw new Error("boom"); return 1; }' },
+      grader: {
+        type: 'javascript',
+        name: 'flaky',
+        source:
+          'function grade(sample) { if (sample.output_text.length % 2 === 0) throw new Error("boom"); return 1; }',
+      },
       hyperparameters: { ...rlSpec(modelDir).hyperparameters, n_epochs: 0.5 },
     });
     const { outcome, steps } = await collect(spec, tempDir('flaky'));
@@ -161,9 +202,12 @@ describe('runTraining (reinforcement)', () => {
   });
 
   it('should throw non_finite_loss naming step 2 when an infinite learning rate blows up step 1', async () => {
-    const error = await runTraining(rlSpec(modelDir, { trainer: { baseLearningRate: Number.POSITIVE_INFINITY } }), {
-      checkpointRoot: tempDir('inf'),
-    }).catch((e: unknown) => e);
+    const error = await runTraining(
+      rlSpec(modelDir, { trainer: { baseLearningRate: Number.POSITIVE_INFINITY } }),
+      {
+        checkpointRoot: tempDir('inf'),
+      },
+    ).catch((e: unknown) => e);
     expect((error as TrainingError).code).toBe('non_finite_loss');
     expect((error as TrainingError).step).toBe(2);
     expect((error as TrainingError).message).toMatch(/step 2\b/);
@@ -171,21 +215,35 @@ describe('runTraining (reinforcement)', () => {
 
   it('should report a bad training line by number as invalid_training_data', async () => {
     const spec = rlSpec(modelDir);
-    const error = await runTraining({ ...spec, trainingJsonl: spec.trainingJsonl + '{"messages": 3}\n' }, { checkpointRoot: tempDir('bad') }).catch((e: unknown) => e);
+    const error = await runTraining(
+      { ...spec, trainingJsonl: spec.trainingJsonl + '{"messages": 3}\n' },
+      { checkpointRoot: tempDir('bad') },
+    ).catch((e: unknown) => e);
     expect((error as TrainingError).code).toBe('invalid_training_data');
     expect((error as TrainingError).message).toMatch(/line 9/);
   });
 
   it('should fail with model_load_failed for a missing model directory', async () => {
-    const error = await runTraining(rlSpec('/nonexistent/model'), { checkpointRoot: tempDir('missing') }).catch((e: unknown) => e);
+    const error = await runTraining(rlSpec('/nonexistent/model'), {
+      checkpointRoot: tempDir('missing'),
+    }).catch((e: unknown) => e);
     expect((error as TrainingError).code).toBe('model_load_failed');
   });
 
   it('should hold no reference model when beta is 0 and use one when beta > 0', async () => {
-    const { steps } = await collect(rlSpec(modelDir, { algorithm: algorithm({ beta: 0.04 }), hyperparameters: { ...rlSpec(modelDir).hyperparameters, n_epochs: 0.5 } }), tempDir('kl'));
+    const { steps } = await collect(
+      rlSpec(modelDir, {
+        algorithm: algorithm({ beta: 0.04 }),
+        hyperparameters: { ...rlSpec(modelDir).hyperparameters, n_epochs: 0.5 },
+      }),
+      tempDir('kl'),
+    );
     expect(steps[0]['time/reference']).toBeGreaterThan(0);
     expect(steps[0]['kl']).toBeGreaterThanOrEqual(0);
-    const noRef = await collect(rlSpec(modelDir, { hyperparameters: { ...rlSpec(modelDir).hyperparameters, n_epochs: 0.5 } }), tempDir('nokl'));
+    const noRef = await collect(
+      rlSpec(modelDir, { hyperparameters: { ...rlSpec(modelDir).hyperparameters, n_epochs: 0.5 } }),
+      tempDir('nokl'),
+    );
     expect(noRef.steps[0]['throughput/reference_tokens_per_second']).toBe(0);
   });
 });

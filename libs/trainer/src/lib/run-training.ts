@@ -1,25 +1,33 @@
+import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+
 import { createGrader, type Grader } from '@tracetune/graders';
 import { loadCheckpoint, type TransformerModel } from '@tracetune/model';
 import type { Tokenizer } from '@tracetune/tokenizer';
-import * as tf from '@tensorflow/tfjs-core';
-import { join } from 'node:path';
 
-import { readTrainerState, type TrainerState, writeCheckpoint } from './checkpoint';
+import { readTrainerState, writeCheckpoint, type TrainerState } from './checkpoint';
 import {
+  TrainingError,
   type ControlSignal,
   type RunTrainingOptions,
   type StepMetrics,
   type TrainingCallbacks,
   type TrainingOutcome,
-  TrainingError,
   type TrainingRunSpec,
 } from './contract';
-import { DataStream, parseLines, type RlExample, type SftExample, toRlExamples, toSftExample } from './data';
+import { DataStream, parseLines, toRlExamples, toSftExample, type RlExample, type SftExample } from './data';
 import { evaluateRl } from './evaluate';
 import { rewardMeans } from './grading';
 import { AdamW, GradientAccumulator, type NamedVariable } from './optimizer';
 import { addLoraAdapters, loadAdapters, loadBaseModel, trainableVariables } from './policy';
-import { attachReference, buildMicroBatches, gradeRollouts, optimiseRl, rlConfigFromAlgorithm, sampleGroups } from './rl';
+import {
+  attachReference,
+  buildMicroBatches,
+  gradeRollouts,
+  optimiseRl,
+  rlConfigFromAlgorithm,
+  sampleGroups,
+} from './rl';
 import { streamSeed } from './seeds';
 import { baseLearningRate, learningRateAt, resolveSettings, type TrainerSettings } from './settings';
 import { sftEvalLoss, sftLoss, trainedTokenCount } from './sft';
@@ -51,22 +59,31 @@ function checkSpec(spec: TrainingRunSpec): void {
   const bad = (param: string, why: string): never => {
     throw new TrainingError('invalid_config', `${param} ${why}`, param);
   };
-  if (!(Number.isInteger(h.batch_size) && h.batch_size >= 1)) bad('hyperparameters.batch_size', `must be an integer ≥ 1 (got ${h.batch_size})`);
+  if (!(Number.isInteger(h.batch_size) && h.batch_size >= 1))
+    bad('hyperparameters.batch_size', `must be an integer ≥ 1 (got ${h.batch_size})`);
   if (!(h.n_epochs > 0)) bad('hyperparameters.n_epochs', `must be > 0 (got ${h.n_epochs})`);
-  if (!(h.learning_rate_multiplier > 0)) bad('hyperparameters.learning_rate_multiplier', `must be > 0 (got ${h.learning_rate_multiplier})`);
+  if (!(h.learning_rate_multiplier > 0))
+    bad('hyperparameters.learning_rate_multiplier', `must be > 0 (got ${h.learning_rate_multiplier})`);
   if (spec.method === 'reinforcement') {
     if (!spec.algorithm) bad('method.reinforcement.algorithm', 'is required for reinforcement fine-tuning');
     if (!spec.grader) bad('method.reinforcement.grader', 'is required for reinforcement fine-tuning');
   }
 }
 
-function loadPolicy(spec: TrainingRunSpec, resume: { dir: string; state: TrainerState } | null): { model: TransformerModel; tokenizer: Tokenizer } {
+function loadPolicy(
+  spec: TrainingRunSpec,
+  resume: { dir: string; state: TrainerState } | null,
+): { model: TransformerModel; tokenizer: Tokenizer } {
   if (resume && !spec.lora) {
     try {
       const { model, tokenizer } = loadCheckpoint(resume.dir, { seed: spec.seed });
       return { model, tokenizer };
     } catch (e) {
-      throw new TrainingError('model_load_failed', `Cannot load checkpoint ${resume.dir}: ${(e as Error).message}`, 'resumeFrom');
+      throw new TrainingError(
+        'model_load_failed',
+        `Cannot load checkpoint ${resume.dir}: ${(e as Error).message}`,
+        'resumeFrom',
+      );
     }
   }
   const loaded = loadBaseModel(spec.baseModel, spec.seed);
@@ -77,7 +94,11 @@ function loadPolicy(spec: TrainingRunSpec, resume: { dir: string; state: Trainer
         loadAdapters(loaded.model, resume.dir);
       } catch (e) {
         loaded.model.dispose();
-        throw new TrainingError('model_load_failed', `Cannot load the adapters of ${resume.dir}: ${(e as Error).message}`, 'resumeFrom');
+        throw new TrainingError(
+          'model_load_failed',
+          `Cannot load the adapters of ${resume.dir}: ${(e as Error).message}`,
+          'resumeFrom',
+        );
       }
     }
   }
@@ -86,9 +107,15 @@ function loadPolicy(spec: TrainingRunSpec, resume: { dir: string; state: Trainer
 
 function openSession(spec: TrainingRunSpec, options: RunTrainingOptions, totalSteps: number): Session {
   const settings = resolveSettings(spec.trainer);
-  const resume = options.resumeFrom ? { dir: options.resumeFrom, state: readTrainerState(options.resumeFrom) } : null;
+  const resume = options.resumeFrom
+    ? { dir: options.resumeFrom, state: readTrainerState(options.resumeFrom) }
+    : null;
   if (resume && resume.state.method !== spec.method) {
-    throw new TrainingError('invalid_config', `Checkpoint ${resume.dir} is from a ${resume.state.method} run, not ${spec.method}`, 'resumeFrom');
+    throw new TrainingError(
+      'invalid_config',
+      `Checkpoint ${resume.dir} is from a ${resume.state.method} run, not ${spec.method}`,
+      'resumeFrom',
+    );
   }
   const { model, tokenizer } = loadPolicy(spec, resume);
   const trainables = trainableVariables(model);
@@ -105,7 +132,11 @@ function openSession(spec: TrainingRunSpec, options: RunTrainingOptions, totalSt
     } catch (e) {
       optimizer.dispose();
       model.dispose();
-      throw new TrainingError('model_load_failed', `Cannot load the optimizer state of ${resume.dir}: ${(e as Error).message}`, 'resumeFrom');
+      throw new TrainingError(
+        'model_load_failed',
+        `Cannot load the optimizer state of ${resume.dir}: ${(e as Error).message}`,
+        'resumeFrom',
+      );
     }
   }
   const state: TrainerState = resume
@@ -122,12 +153,28 @@ function openSession(spec: TrainingRunSpec, options: RunTrainingOptions, totalSt
         lora: !!spec.lora,
         history: [],
       };
-  const peakLr = baseLearningRate(spec, model.parameterCount(), settings) * spec.hyperparameters.learning_rate_multiplier;
-  return { spec, options, callbacks: options.callbacks ?? {}, settings, model, tokenizer, trainables, names, optimizer, state, peakLr };
+  const peakLr =
+    baseLearningRate(spec, model.parameterCount(), settings) * spec.hyperparameters.learning_rate_multiplier;
+  return {
+    spec,
+    options,
+    callbacks: options.callbacks ?? {},
+    settings,
+    model,
+    tokenizer,
+    trainables,
+    names,
+    optimizer,
+    state,
+    peakLr,
+  };
 }
 
 function totalStepsFor(spec: TrainingRunSpec, examples: number, settings: TrainerSettings): number {
-  const fromEpochs = Math.max(1, Math.ceil((spec.hyperparameters.n_epochs * examples) / spec.hyperparameters.batch_size));
+  const fromEpochs = Math.max(
+    1,
+    Math.ceil((spec.hyperparameters.n_epochs * examples) / spec.hyperparameters.batch_size),
+  );
   return settings.maxSteps ? Math.min(fromEpochs, settings.maxSteps) : fromEpochs;
 }
 
@@ -149,12 +196,21 @@ function lastMetrics(s: Session): StepMetrics {
 
 async function pauseOutcome(s: Session): Promise<TrainingOutcome> {
   const dir = await saveStepCheckpoint(s, lastMetrics(s));
-  await s.callbacks.onEvent?.('info', `Paused after step ${s.state.step}; checkpoint written to ${dir}`, { step: s.state.step });
+  await s.callbacks.onEvent?.('info', `Paused after step ${s.state.step}; checkpoint written to ${dir}`, {
+    step: s.state.step,
+  });
   return outcome(s, 'paused', dir);
 }
 
 function outcome(s: Session, status: TrainingOutcome['status'], modelDir: string | null): TrainingOutcome {
-  return { status, step: s.state.step, totalSteps: s.state.totalSteps, trainedTokens: s.state.trainedTokens, modelDir, finalMetrics: lastMetrics(s) };
+  return {
+    status,
+    step: s.state.step,
+    totalSteps: s.state.totalSteps,
+    trainedTokens: s.state.trainedTokens,
+    modelDir,
+    finalMetrics: lastMetrics(s),
+  };
 }
 
 /** Final weights (LoRA merged into the written tensors) + the last step checkpoint; returns the final directory. */
@@ -163,7 +219,10 @@ async function finish(s: Session): Promise<TrainingOutcome> {
   await saveStepCheckpoint(s, metrics);
   const finalDir = join(s.options.checkpointRoot, 'final');
   writeCheckpoint(finalDir, { model: s.model, tokenizer: s.tokenizer, optimizer: null, state: s.state });
-  await s.callbacks.onEvent?.('info', `Training finished after ${s.state.step} steps`, { step: s.state.step, modelDir: finalDir });
+  await s.callbacks.onEvent?.('info', `Training finished after ${s.state.step} steps`, {
+    step: s.state.step,
+    modelDir: finalDir,
+  });
   return outcome(s, 'succeeded', finalDir);
 }
 
@@ -177,18 +236,30 @@ function record(s: Session, metrics: StepMetrics): void {
 
 // ------------------------------------------------------------------------------------------------ reinforcement
 
-async function runReinforcement(spec: TrainingRunSpec, options: RunTrainingOptions): Promise<TrainingOutcome> {
+async function runReinforcement(
+  spec: TrainingRunSpec,
+  options: RunTrainingOptions,
+): Promise<TrainingOutcome> {
   const algorithm = spec.algorithm as NonNullable<TrainingRunSpec['algorithm']>;
   const settings = resolveSettings(spec.trainer);
   const trainLines = parseLines(spec.trainingJsonl, 'reinforcement', 'training_file');
-  const validLines = spec.validationJsonl ? parseLines(spec.validationJsonl, 'reinforcement', 'validation_file') : [];
-  const groupSize = Math.max(2, Math.round(algorithm.num_generations * (spec.hyperparameters.compute_multiplier || 1)));
+  const validLines = spec.validationJsonl
+    ? parseLines(spec.validationJsonl, 'reinforcement', 'validation_file')
+    : [];
+  const groupSize = Math.max(
+    2,
+    Math.round(algorithm.num_generations * (spec.hyperparameters.compute_multiplier || 1)),
+  );
   const rlConfig = rlConfigFromAlgorithm(algorithm, groupSize);
   let grader: Grader;
   try {
     grader = createGrader(spec.grader, spec.judge ? { judge: spec.judge } : {});
   } catch (e) {
-    throw new TrainingError('invalid_config', `Invalid grader: ${(e as Error).message}`, 'method.reinforcement.grader');
+    throw new TrainingError(
+      'invalid_config',
+      `Invalid grader: ${(e as Error).message}`,
+      'method.reinforcement.grader',
+    );
   }
   const totalSteps = totalStepsFor(spec, trainLines.length, settings);
   const ppoEpochs = Math.max(1, algorithm.ppo_epochs);
@@ -207,11 +278,15 @@ async function runReinforcement(spec: TrainingRunSpec, options: RunTrainingOptio
     const microPrompts = Math.max(1, Math.min(algorithm.micro_batch_size || batchSize, batchSize));
     const totalUpdates = totalSteps * ppoEpochs;
     let graderErrorsReported = false;
-    await s.callbacks.onEvent?.('info', `Reinforcement fine-tuning: ${totalSteps} steps, ${batchSize} prompts × ${groupSize} completions per step, peak LR ${s.peakLr}`, {
-      totalSteps,
-      groupSize,
-      estimator: rlConfig.estimator,
-    });
+    await s.callbacks.onEvent?.(
+      'info',
+      `Reinforcement fine-tuning: ${totalSteps} steps, ${batchSize} prompts × ${groupSize} completions per step, peak LR ${s.peakLr}`,
+      {
+        totalSteps,
+        groupSize,
+        estimator: rlConfig.estimator,
+      },
+    );
     while (s.state.step < totalSteps) {
       const signal = control(s);
       if (signal === 'cancel') return outcome(s, 'cancelled', null);
@@ -248,7 +323,8 @@ async function runReinforcement(spec: TrainingRunSpec, options: RunTrainingOptio
         },
         micros,
       );
-      if (result.status !== 'done') return result.status === 'cancel' ? outcome(s, 'cancelled', null) : await pauseOutcome(s);
+      if (result.status !== 'done')
+        return result.status === 'cancel' ? outcome(s, 'cancelled', null) : await pauseOutcome(s);
       const t4 = now();
       const rewards = rollouts.map((r) => r.graded.reward);
       const lengths = rollouts.map((r) => r.tokens.length);
@@ -259,7 +335,10 @@ async function runReinforcement(spec: TrainingRunSpec, options: RunTrainingOptio
       const metrics: StepMetrics = {
         reward: mean(rewards),
         reward_std: std(rewards),
-        ...rewardMeans(grader.name, rollouts.map((r) => r.graded)),
+        ...rewardMeans(
+          grader.name,
+          rollouts.map((r) => r.graded),
+        ),
         frac_reward_zero_std: mean(groups.map((g) => (g.every((x) => x === g[0]) ? 1 : 0))),
         accuracy: mean(rewards.map((x) => (x >= spec.passThreshold ? 1 : 0))),
         'completions/mean_length': mean(lengths),
@@ -295,7 +374,9 @@ async function runReinforcement(spec: TrainingRunSpec, options: RunTrainingOptio
       s.state.dataCursor += batchSize;
       s.state.trainedTokens += trainedTokens;
       s.state.optimizerStep = s.optimizer.step;
-      const evalDue = step === totalSteps || (spec.hyperparameters.eval_interval > 0 && step % spec.hyperparameters.eval_interval === 0);
+      const evalDue =
+        step === totalSteps ||
+        (spec.hyperparameters.eval_interval > 0 && step % spec.hyperparameters.eval_interval === 0);
       if (evalDue && valid.length > 0) {
         Object.assign(
           metrics,
@@ -314,10 +395,14 @@ async function runReinforcement(spec: TrainingRunSpec, options: RunTrainingOptio
       await s.callbacks.onStep?.(step, totalSteps, metrics);
       if (metrics['grader_errors'] > 0 && !graderErrorsReported) {
         graderErrorsReported = true;
-        await s.callbacks.onEvent?.('warn', `The grader failed on ${metrics['grader_errors']} of ${rollouts.length} samples at step ${step}; they score 0 (counted in grader_errors)`, {
-          step,
-          grader_errors: metrics['grader_errors'],
-        });
+        await s.callbacks.onEvent?.(
+          'warn',
+          `The grader failed on ${metrics['grader_errors']} of ${rollouts.length} samples at step ${step}; they score 0 (counted in grader_errors)`,
+          {
+            step,
+            grader_errors: metrics['grader_errors'],
+          },
+        );
       }
       if (spec.sampleInterval > 0 && step % spec.sampleInterval === 0) {
         await s.callbacks.onSamples?.(
@@ -329,7 +414,8 @@ async function runReinforcement(spec: TrainingRunSpec, options: RunTrainingOptio
         );
       }
       if (result.pauseRequested) return await pauseOutcome(s);
-      if (step < totalSteps && spec.checkpointInterval > 0 && step % spec.checkpointInterval === 0) await saveStepCheckpoint(s, metrics);
+      if (step < totalSteps && spec.checkpointInterval > 0 && step % spec.checkpointInterval === 0)
+        await saveStepCheckpoint(s, metrics);
     }
     return await finish(s);
   } finally {
@@ -345,13 +431,16 @@ async function runReinforcement(spec: TrainingRunSpec, options: RunTrainingOptio
 async function runSupervised(spec: TrainingRunSpec, options: RunTrainingOptions): Promise<TrainingOutcome> {
   const settings = resolveSettings(spec.trainer);
   const trainLines = parseLines(spec.trainingJsonl, 'supervised', 'training_file');
-  const validLines = spec.validationJsonl ? parseLines(spec.validationJsonl, 'supervised', 'validation_file') : [];
+  const validLines = spec.validationJsonl
+    ? parseLines(spec.validationJsonl, 'supervised', 'validation_file')
+    : [];
   const totalSteps = totalStepsFor(spec, trainLines.length, settings);
   let s: Session | null = null;
   try {
     s = openSession(spec, options, totalSteps);
     const maxTokens = Math.min(settings.maxSequenceTokens, s.model.config.max_position_embeddings);
-    const toExample = (messages: (typeof trainLines)[number]['messages']): SftExample => toSftExample(messages, (s as Session).tokenizer, maxTokens);
+    const toExample = (messages: (typeof trainLines)[number]['messages']): SftExample =>
+      toSftExample(messages, (s as Session).tokenizer, maxTokens);
     const train = trainLines.map((l) => toExample(l.messages));
     let valid = validLines.map((l) => toExample(l.messages));
     if (settings.maxEvalExamples > 0) valid = valid.slice(0, settings.maxEvalExamples);
@@ -359,7 +448,11 @@ async function runSupervised(spec: TrainingRunSpec, options: RunTrainingOptions)
     const batchSize = spec.hyperparameters.batch_size;
     const micro = settings.sftMicroBatchSize > 0 ? settings.sftMicroBatchSize : batchSize;
     const vars = s.trainables.map((t) => t.variable);
-    await s.callbacks.onEvent?.('info', `Supervised fine-tuning: ${totalSteps} steps of ${batchSize} examples, peak LR ${s.peakLr}`, { totalSteps });
+    await s.callbacks.onEvent?.(
+      'info',
+      `Supervised fine-tuning: ${totalSteps} steps of ${batchSize} examples, peak LR ${s.peakLr}`,
+      { totalSteps },
+    );
     while (s.state.step < totalSteps) {
       const signal = control(s);
       if (signal === 'cancel') return outcome(s, 'cancelled', null);
@@ -378,18 +471,32 @@ async function runSupervised(spec: TrainingRunSpec, options: RunTrainingOptions)
           if (signalMid === 'cancel') return outcome(s, 'cancelled', null);
           if (signalMid === 'pause') return await pauseOutcome(s);
           const session = s;
-          const { value, grads: g } = tf.variableGrads(() => sftLoss(session.model, part, normaliser, true), vars);
+          const { value, grads: g } = tf.variableGrads(
+            () => sftLoss(session.model, part, normaliser, true),
+            vars,
+          );
           const v = value.dataSync()[0];
           value.dispose();
           if (!Number.isFinite(v)) {
             tf.dispose(g);
-            throw new TrainingError('non_finite_loss', `Non-finite loss (${v}) at step ${step}: lower the learning rate or check the data`, null, step);
+            throw new TrainingError(
+              'non_finite_loss',
+              `Non-finite loss (${v}) at step ${step}: lower the learning rate or check the data`,
+              null,
+              step,
+            );
           }
           loss += v;
           grads.add(g, s.names);
         }
         const norm = grads.globalNorm();
-        if (!Number.isFinite(norm)) throw new TrainingError('non_finite_loss', `Non-finite gradient norm (${norm}) at step ${step}`, null, step);
+        if (!Number.isFinite(norm))
+          throw new TrainingError(
+            'non_finite_loss',
+            `Non-finite gradient norm (${norm}) at step ${step}`,
+            null,
+            step,
+          );
         if (norm > settings.maxGradNorm) grads.scale(settings.maxGradNorm / (norm + 1e-6));
         const lr = learningRateAt(s.optimizer.step, totalSteps, s.peakLr, settings);
         s.optimizer.apply(grads.grads, lr);
@@ -409,11 +516,14 @@ async function runSupervised(spec: TrainingRunSpec, options: RunTrainingOptions)
         s.state.dataCursor += batchSize;
         s.state.trainedTokens += tokens;
         s.state.optimizerStep = s.optimizer.step;
-        const evalDue = step === totalSteps || (spec.hyperparameters.eval_interval > 0 && step % spec.hyperparameters.eval_interval === 0);
+        const evalDue =
+          step === totalSteps ||
+          (spec.hyperparameters.eval_interval > 0 && step % spec.hyperparameters.eval_interval === 0);
         if (evalDue && valid.length > 0) metrics['eval_loss'] = sftEvalLoss(s.model, valid, micro);
         record(s, metrics);
         await s.callbacks.onStep?.(step, totalSteps, metrics);
-        if (step < totalSteps && spec.checkpointInterval > 0 && step % spec.checkpointInterval === 0) await saveStepCheckpoint(s, metrics);
+        if (step < totalSteps && spec.checkpointInterval > 0 && step % spec.checkpointInterval === 0)
+          await saveStepCheckpoint(s, metrics);
       } finally {
         grads.dispose();
       }
@@ -429,7 +539,10 @@ async function runSupervised(spec: TrainingRunSpec, options: RunTrainingOptions)
  * Runs one fine-tuning job to completion, cancellation or pause (the contract in contract.ts). The caller chooses
  * the tfjs backend beforehand. Throws TrainingError for failures a job should report.
  */
-export async function runTraining(spec: TrainingRunSpec, options: RunTrainingOptions): Promise<TrainingOutcome> {
+export async function runTraining(
+  spec: TrainingRunSpec,
+  options: RunTrainingOptions,
+): Promise<TrainingOutcome> {
   checkSpec(spec);
   return spec.method === 'reinforcement' ? runReinforcement(spec, options) : runSupervised(spec, options);
 }

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+
 import type { TransformerModel } from '@tracetune/model';
 
 /** A prompt and one sampled completion (≥ 1 token), as token ids. */
@@ -53,7 +54,15 @@ export function packBatch(rows: readonly PromptCompletion[], padId = 0): PackedB
     }
     completionMask.push(mask);
   });
-  return { rows: rows.length, inputs, targets, completionIndex, completionMask, completionLength: Tc, tokens };
+  return {
+    rows: rows.length,
+    inputs,
+    targets,
+    completionIndex,
+    completionMask,
+    completionLength: Tc,
+    tokens,
+  };
 }
 
 /**
@@ -67,7 +76,10 @@ export function completionLogProbs(
   options: { entropy?: boolean; training?: boolean } = {},
 ): { logProbs: tf.Tensor2D; entropy?: tf.Tensor2D } {
   return tf.tidy(() => {
-    const out = model.logProbsOfTargets(batch.inputs, batch.targets, { entropy: options.entropy, training: options.training });
+    const out = model.logProbsOfTargets(batch.inputs, batch.targets, {
+      entropy: options.entropy,
+      training: options.training,
+    });
     const index = tf.tensor1d(batch.completionIndex, 'int32');
     const pick = (x: tf.Tensor2D): tf.Tensor2D =>
       tf.reshape(tf.gather(tf.reshape(x, [-1]), index), [batch.rows, batch.completionLength]) as tf.Tensor2D; // [B, Tc]

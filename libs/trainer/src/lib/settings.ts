@@ -65,7 +65,11 @@ const TINY_MODEL_PARAMETERS = 50_000_000;
  * tt-nano/tt-micro, 1e-5 moves a byte-level model from random init by nothing visible in hundreds of steps, while
  * 3e-4 trains SFT warm-ups stably with Adam and clipping at 1.0.
  */
-export function baseLearningRate(spec: TrainingRunSpec, parameterCount: number, settings: TrainerSettings): number {
+export function baseLearningRate(
+  spec: TrainingRunSpec,
+  parameterCount: number,
+  settings: TrainerSettings,
+): number {
   if (settings.baseLearningRate !== null) return settings.baseLearningRate;
   const lora = !!spec.lora;
   if (parameterCount < TINY_MODEL_PARAMETERS) return lora ? 1e-3 : 3e-4;
@@ -73,7 +77,12 @@ export function baseLearningRate(spec: TrainingRunSpec, parameterCount: number, 
 }
 
 /** LR at optimiser update `update` (0-based) of `total`: linear warm-up, then cosine to minLrRatio·peak or constant. */
-export function learningRateAt(update: number, total: number, peak: number, settings: TrainerSettings): number {
+export function learningRateAt(
+  update: number,
+  total: number,
+  peak: number,
+  settings: TrainerSettings,
+): number {
   const warmup = Math.floor(settings.warmupRatio * total);
   if (update < warmup) return (peak * (update + 1)) / (warmup + 1);
   if (settings.lrSchedule === 'constant') return peak;

@@ -37,7 +37,14 @@ describe('supervised fine-tuning', () => {
       baseModel: { kind: 'directory', path: writeTinyModel(3) },
       trainingJsonl: toJsonl(problems, 'sft'),
       validationJsonl: toJsonl(problems.slice(0, 4), 'sft'),
-      hyperparameters: { n_epochs: 3, batch_size: 4, learning_rate_multiplier: 1, eval_interval: 1, eval_samples: 0, compute_multiplier: 1 },
+      hyperparameters: {
+        n_epochs: 3,
+        batch_size: 4,
+        learning_rate_multiplier: 1,
+        eval_interval: 1,
+        eval_samples: 0,
+        compute_multiplier: 1,
+      },
       seed: 1,
       checkpointInterval: 0,
       sampleInterval: 0,
@@ -45,7 +52,10 @@ describe('supervised fine-tuning', () => {
       trainer: { baseLearningRate: 1e-2, sftMicroBatchSize: 2 },
     };
     const steps: StepMetrics[] = [];
-    const outcome = await runTraining(spec, { checkpointRoot: tempDir('sft'), callbacks: { onStep: (_s, _t, m) => void steps.push(m) } });
+    const outcome = await runTraining(spec, {
+      checkpointRoot: tempDir('sft'),
+      callbacks: { onStep: (_s, _t, m) => void steps.push(m) },
+    });
     expect(outcome.status).toBe('succeeded');
     expect(steps).toHaveLength(12);
     expect(steps[0]['loss']).toBe(steps[0]['train_loss']);
@@ -53,6 +63,8 @@ describe('supervised fine-tuning', () => {
     const early = (steps[0]['train_loss'] + steps[1]['train_loss']) / 2;
     const late = (steps[10]['train_loss'] + steps[11]['train_loss']) / 2;
     expect(late).toBeLessThan(early * 0.8);
-    for (const m of steps) for (const k of ['learning_rate', 'grad_norm', 'tokens_per_second', 'step_time']) expect(Number.isFinite(m[k])).toBe(true);
+    for (const m of steps)
+      for (const k of ['learning_rate', 'grad_norm', 'tokens_per_second', 'step_time'])
+        expect(Number.isFinite(m[k])).toBe(true);
   });
 });

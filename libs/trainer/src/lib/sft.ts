@@ -1,10 +1,15 @@
 import * as tf from '@tensorflow/tfjs-core';
+
 import type { TransformerModel } from '@tracetune/model';
 
 import type { SftExample } from './data';
 
 /** Right-padded [B, L] inputs/targets/mask of SFT examples. */
-function pack(examples: readonly SftExample[]): { inputs: number[][]; targets: number[][]; mask: number[][] } {
+function pack(examples: readonly SftExample[]): {
+  inputs: number[][];
+  targets: number[][];
+  mask: number[][];
+} {
   const L = Math.max(...examples.map((e) => e.input.length));
   const padTo = (xs: readonly number[]): number[] => [...xs, ...new Array<number>(L - xs.length).fill(0)];
   return {
@@ -22,7 +27,12 @@ export function trainedTokenCount(examples: readonly SftExample[]): number {
  * Σ over trained target tokens of −log p, divided by `normaliser` (the trained tokens of the whole batch, so that
  * micro-batch losses add up to the batch's token mean). Call inside a gradient closure or a tidy.
  */
-export function sftLoss(model: TransformerModel, examples: readonly SftExample[], normaliser: number, training = false): tf.Scalar {
+export function sftLoss(
+  model: TransformerModel,
+  examples: readonly SftExample[],
+  normaliser: number,
+  training = false,
+): tf.Scalar {
   const { inputs, targets, mask } = pack(examples);
   const logp = model.logProbsOfTargets(inputs, targets, { training }).logProbs; // [B, L]
   return tf.div(tf.neg(tf.sum(tf.mul(logp, tf.tensor2d(mask)))), Math.max(1, normaliser)) as tf.Scalar;

@@ -1,8 +1,15 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+
 import { AdminOnly, CurrentPrincipal } from '../auth/auth.decorators';
 import type { Principal } from '../auth/principal';
-import { ApiKeyDto, ApiKeyListDto, CreateApiKeyDto, CreatedApiKeyDto, ListApiKeysQueryDto } from './api-keys.dto';
+import {
+  ApiKeyDto,
+  ApiKeyListDto,
+  CreateApiKeyDto,
+  CreatedApiKeyDto,
+  ListApiKeysQueryDto,
+} from './api-keys.dto';
 import { ApiKeysService } from './api-keys.service';
 
 @ApiTags('admin')
@@ -30,7 +37,11 @@ export class ApiKeysController {
   @HttpCode(200)
   @ApiOperation({ summary: 'Revoke an API key' })
   @ApiOkResponse({ type: ApiKeyDto })
-  revoke(@CurrentPrincipal() caller: Principal, @Param('id') id: string, @Query() query: ListApiKeysQueryDto) {
+  revoke(
+    @CurrentPrincipal() caller: Principal,
+    @Param('id') id: string,
+    @Query() query: ListApiKeysQueryDto,
+  ) {
     return this.apiKeys.revoke(caller, id, query.organization_id);
   }
 }

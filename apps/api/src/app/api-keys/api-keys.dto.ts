@@ -1,6 +1,12 @@
-import { apiKeyObjectSchema, createApiKeySchema, createdApiKeySchema, listApiKeysQuerySchema } from '@tracetune/contracts';
 import { createZodDto } from 'nestjs-zod';
 import { z } from 'zod';
+
+import {
+  apiKeyObjectSchema,
+  createApiKeySchema,
+  createdApiKeySchema,
+  listApiKeysQuerySchema,
+} from '@tracetune/contracts';
 
 export class CreateApiKeyDto extends createZodDto(createApiKeySchema) {}
 export class ListApiKeysQueryDto extends createZodDto(listApiKeysQuerySchema) {}

@@ -1,7 +1,9 @@
 import { Injectable } from '@nestjs/common';
+
 import type { ApiKeyObject, CreateApiKeyRequest, CreatedApiKey, ListResponse } from '@tracetune/contracts';
 import { newId } from '@tracetune/contracts';
 import { ApiKeysRepository, OrganizationsRepository, type ApiKey } from '@tracetune/db';
+
 import { generateApiKey, hashApiKey, keyPrefix } from '../auth/api-key-hash';
 import type { Principal } from '../auth/principal';
 import { ApiError } from '../common/api-error';

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+
 import { randomToken } from '@tracetune/contracts';
 
 export const API_KEY_PREFIX = 'tt-';

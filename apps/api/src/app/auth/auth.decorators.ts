@@ -1,5 +1,6 @@
 import { createParamDecorator, SetMetadata, type ExecutionContext } from '@nestjs/common';
 import type { Request } from 'express';
+
 import type { Principal } from './principal';
 
 export const IS_PUBLIC = 'tracetune:public';
@@ -12,8 +13,10 @@ export const Public = () => SetMetadata(IS_PUBLIC, true);
 export const AdminOnly = () => SetMetadata(ADMIN_ONLY, true);
 
 /** The authenticated caller. */
-export const CurrentPrincipal = createParamDecorator((_data: unknown, context: ExecutionContext): Principal => {
-  const principal = context.switchToHttp().getRequest<Request>().principal;
-  if (!principal) throw new Error('CurrentPrincipal used on a public route');
-  return principal;
-});
+export const CurrentPrincipal = createParamDecorator(
+  (_data: unknown, context: ExecutionContext): Principal => {
+    const principal = context.switchToHttp().getRequest<Request>().principal;
+    if (!principal) throw new Error('CurrentPrincipal used on a public route');
+    return principal;
+  },
+);

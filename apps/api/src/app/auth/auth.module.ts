@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
+
 import { ApiKeyGuard } from './api-key.guard';
 import { AuthService } from './auth.service';
 

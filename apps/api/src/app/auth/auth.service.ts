@@ -1,7 +1,9 @@
 import { Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
+
 import { Config } from '@tracetune/config';
 import { newId } from '@tracetune/contracts';
 import { ApiKeysRepository, OrganizationsRepository, Prisma } from '@tracetune/db';
+
 import { ApiError } from '../common/api-error';
 import { generateApiKey, hashApiKey, keyPrefix, redactKey } from './api-key-hash';
 import type { Principal } from './principal';
@@ -36,7 +38,9 @@ export class AuthService implements OnApplicationBootstrap {
       const revoked = await this.apiKeys.findByHash(hash);
       throw new ApiError(
         401,
-        revoked ? `The API key ${redactKey(key)} has been revoked.` : `Incorrect API key provided: ${redactKey(key)}.`,
+        revoked
+          ? `The API key ${redactKey(key)} has been revoked.`
+          : `Incorrect API key provided: ${redactKey(key)}.`,
         { code: revoked ? 'revoked_api_key' : 'invalid_api_key' },
       );
     }

@@ -1,4 +1,5 @@
 import { HttpException } from '@nestjs/common';
+
 import { errorBody, type OpenAIErrorType } from '@tracetune/contracts';
 
 export interface ApiErrorOptions {

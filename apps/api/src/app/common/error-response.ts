@@ -1,7 +1,9 @@
 import { HttpException } from '@nestjs/common';
-import { errorBody, type OpenAIErrorBody } from '@tracetune/contracts';
 import { ZodValidationException } from 'nestjs-zod';
 import type { ZodError } from 'zod';
+
+import { errorBody, type OpenAIErrorBody } from '@tracetune/contracts';
+
 import { ApiError } from './api-error';
 
 export interface ErrorResponse {
@@ -24,12 +26,17 @@ function fromZodError(error: ZodError): ErrorResponse {
     const param = formatParam([...issue.path, issue.keys[0]]);
     return {
       status: 400,
-      body: errorBody(400, `Unrecognized request argument supplied: ${param}`, { param, code: 'unknown_parameter' }),
+      body: errorBody(400, `Unrecognized request argument supplied: ${param}`, {
+        param,
+        code: 'unknown_parameter',
+      }),
       headers: {},
     };
   }
   const param = formatParam(issue.path) || null;
-  const message = param ? `Invalid value for '${param}': ${issue.message}` : `Invalid request: ${issue.message}`;
+  const message = param
+    ? `Invalid value for '${param}': ${issue.message}`
+    : `Invalid request: ${issue.message}`;
   return { status: 400, body: errorBody(400, message, { param, code: 'invalid_value' }), headers: {} };
 }
 
@@ -45,7 +52,11 @@ interface BodyParserError {
  */
 export function toErrorResponse(exception: unknown, method: string, path: string): ErrorResponse {
   if (exception instanceof ApiError) {
-    return { status: exception.getStatus(), body: exception.getResponse() as OpenAIErrorBody, headers: exception.headers };
+    return {
+      status: exception.getStatus(),
+      body: exception.getResponse() as OpenAIErrorBody,
+      headers: exception.headers,
+    };
   }
   if (exception instanceof ZodValidationException) {
     return fromZodError(exception.getZodError() as ZodError);
@@ -56,7 +67,7 @@ export function toErrorResponse(exception: unknown, method: string, path: string
       status: 400,
       body: errorBody(
         400,
-        'We could not parse the JSON body of your request. (HINT: This likely means you aren\'t using your HTTP library correctly. The request body must be valid JSON.)',
+        "We could not parse the JSON body of your request. (HINT: This likely means you aren't using your HTTP library correctly. The request body must be valid JSON.)",
         { code: 'invalid_json' },
       ),
       headers: {},
@@ -65,21 +76,27 @@ export function toErrorResponse(exception: unknown, method: string, path: string
   if (parser?.type === 'entity.too.large') {
     return {
       status: 413,
-      body: errorBody(413, `Request body too large: the limit is ${parser.limit} bytes.`, { code: 'request_too_large' }),
+      body: errorBody(413, `Request body too large: the limit is ${parser.limit} bytes.`, {
+        code: 'request_too_large',
+      }),
       headers: {},
     };
   }
   if (exception instanceof HttpException) {
     const status = exception.getStatus();
     if (status === 404) {
-      return { status, body: errorBody(404, `Invalid URL (${method} ${path})`, { code: 'unknown_url' }), headers: {} };
+      return {
+        status,
+        body: errorBody(404, `Invalid URL (${method} ${path})`, { code: 'unknown_url' }),
+        headers: {},
+      };
     }
     const response = exception.getResponse();
     const message =
       typeof response === 'string'
         ? response
         : Array.isArray((response as { message?: unknown }).message)
-          ? ((response as { message: string[] }).message).join('; ')
+          ? (response as { message: string[] }).message.join('; ')
           : String((response as { message?: unknown }).message ?? exception.message);
     return { status, body: errorBody(status, message), headers: {} };
   }

@@ -1,4 +1,5 @@
 import express, { type ErrorRequestHandler, type RequestHandler } from 'express';
+
 import { toErrorResponse } from './error-response';
 
 /**

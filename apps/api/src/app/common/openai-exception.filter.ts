@@ -1,5 +1,6 @@
 import { Catch, Logger, type ArgumentsHost, type ExceptionFilter } from '@nestjs/common';
 import type { Request, Response } from 'express';
+
 import { toErrorResponse } from './error-response';
 
 /** The one exception filter: every error leaves in the OpenAI envelope (STYLE.md: "Errors leave in one envelope"). */

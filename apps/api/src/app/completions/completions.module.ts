@@ -1,5 +1,6 @@
 import { Module, type MiddlewareConsumer, type NestModule } from '@nestjs/common';
 import type { NextFunction, Request, Response } from 'express';
+
 import { ModelsModule } from '../models/models.module';
 import { CompletionsController } from './completions.controller';
 import { CompletionsService } from './completions.service';

@@ -1,9 +1,11 @@
-import { Injectable } from '@nestjs/common';
-import { Config } from '@tracetune/config';
-import { UNSUPPORTED_CHAT_PARAMETERS } from '@tracetune/contracts';
-import type { Request, Response } from 'express';
 import { Readable } from 'node:stream';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
+import { Injectable } from '@nestjs/common';
+import type { Request, Response } from 'express';
+
+import { Config } from '@tracetune/config';
+import { UNSUPPORTED_CHAT_PARAMETERS } from '@tracetune/contracts';
+
 import type { Principal } from '../auth/principal';
 import { ApiError } from '../common/api-error';
 import { ModelsService } from '../models/models.service';
@@ -25,15 +27,29 @@ export class CompletionsService {
     if (!body || typeof body !== 'object') return;
     for (const name of UNSUPPORTED_CHAT_PARAMETERS) {
       if ((body as Record<string, unknown>)[name] !== undefined) {
-        throw ApiError.badRequest(`Unsupported parameter: '${name}' is not supported by Tracetune models.`, name, 'unsupported_parameter');
+        throw ApiError.badRequest(
+          `Unsupported parameter: '${name}' is not supported by Tracetune models.`,
+          name,
+          'unsupported_parameter',
+        );
       }
     }
   }
 
-  async proxy(kind: 'chat/completions' | 'completions', caller: Principal, body: Record<string, unknown>, request: Request, response: Response): Promise<void> {
+  async proxy(
+    kind: 'chat/completions' | 'completions',
+    caller: Principal,
+    body: Record<string, unknown>,
+    request: Request,
+    response: Response,
+  ): Promise<void> {
     const model = await this.models.get(caller, body['model'] as string);
     const internal = {
-      model: { id: model.id, builtin: model.source === 'builtin' ? model.id : null, artifactKey: model.artifactKey },
+      model: {
+        id: model.id,
+        builtin: model.source === 'builtin' ? model.id : null,
+        artifactKey: model.artifactKey,
+      },
       body,
     };
     const abort = new AbortController();
@@ -50,7 +66,11 @@ export class CompletionsService {
       });
     } catch (error) {
       if (abort.signal.aborted) return;
-      throw new ApiError(503, `The inference server is unavailable (${(error as Error).message}). Retry later.`, { code: 'inference_unavailable' });
+      throw new ApiError(
+        503,
+        `The inference server is unavailable (${(error as Error).message}). Retry later.`,
+        { code: 'inference_unavailable' },
+      );
     }
     response.status(upstream.status);
     response.setHeader('content-type', upstream.headers.get('content-type') ?? 'application/json');

@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+
 import { DashboardApiController } from './dashboard-api.controller';
 import { DashboardApiService } from './dashboard-api.service';
 

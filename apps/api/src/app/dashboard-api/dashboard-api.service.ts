@@ -1,4 +1,5 @@
 import { Injectable, Logger } from '@nestjs/common';
+
 import { TERMINAL_JOB_STATUSES, type FineTuningJobObject, type JobStatusName } from '@tracetune/contracts';
 import {
   FineTuningEventsRepository,
@@ -7,6 +8,7 @@ import {
   type FineTuningJob,
   type TrainingMetric,
 } from '@tracetune/db';
+
 import type { Principal } from '../auth/principal';
 import { ApiError } from '../common/api-error';
 import { unixSeconds } from '../common/time';

@@ -1,6 +1,6 @@
-import express, { type Express } from 'express';
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import express, { type Express } from 'express';
 
 /**
  * Serves the built dashboard (apps/dashboard, a static single-page app) at /dashboard, with the SPA fallback to
@@ -15,7 +15,9 @@ export function serveDashboard(app: Express, directory: string): void {
       response
         .status(503)
         .type('text/plain')
-        .send(`The dashboard is not built. Run \`npx nx build dashboard\` (npm start does it) to create ${index}.`);
+        .send(
+          `The dashboard is not built. Run \`npx nx build dashboard\` (npm start does it) to create ${index}.`,
+        );
     });
     return;
   }

@@ -1,7 +1,20 @@
-import { Controller, Delete, Get, HttpCode, Param, Post, Query, Req, Res, StreamableFile } from '@nestjs/common';
+import {
+  Controller,
+  Delete,
+  Get,
+  HttpCode,
+  Param,
+  Post,
+  Query,
+  Req,
+  Res,
+  StreamableFile,
+} from '@nestjs/common';
 import { ApiBearerAuth, ApiBody, ApiConsumes, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { FILE_PURPOSES } from '@tracetune/contracts';
 import type { Request, Response } from 'express';
+
+import { FILE_PURPOSES } from '@tracetune/contracts';
+
 import { CurrentPrincipal } from '../auth/auth.decorators';
 import type { Principal } from '../auth/principal';
 import { FileDeletedDto, FileListDto, FileObjectDto, ListFilesQueryDto } from './files.dto';
@@ -21,7 +34,10 @@ export class FilesController {
     schema: {
       type: 'object',
       required: ['file', 'purpose'],
-      properties: { file: { type: 'string', format: 'binary' }, purpose: { type: 'string', enum: [...FILE_PURPOSES] } },
+      properties: {
+        file: { type: 'string', format: 'binary' },
+        purpose: { type: 'string', enum: [...FILE_PURPOSES] },
+      },
     },
   })
   @ApiOkResponse({ type: FileObjectDto })

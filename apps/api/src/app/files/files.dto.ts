@@ -1,6 +1,7 @@
-import { fileDeletedSchema, fileObjectSchema, listFilesQuerySchema } from '@tracetune/contracts';
 import { createZodDto } from 'nestjs-zod';
 import { z } from 'zod';
+
+import { fileDeletedSchema, fileObjectSchema, listFilesQuerySchema } from '@tracetune/contracts';
 
 export class ListFilesQueryDto extends createZodDto(listFilesQuerySchema) {}
 export class FileObjectDto extends createZodDto(fileObjectSchema) {}

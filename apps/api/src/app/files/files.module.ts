@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+
 import { FilesController } from './files.controller';
 import { FilesService } from './files.service';
 

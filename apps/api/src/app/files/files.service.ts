@@ -1,4 +1,7 @@
+import type { Readable } from 'node:stream';
 import { Inject, Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
+import type { Request } from 'express';
+
 import { Config } from '@tracetune/config';
 import {
   FILE_PURPOSES,
@@ -12,9 +15,8 @@ import {
   type ValidationReport,
 } from '@tracetune/contracts';
 import { FilesRepository, type File } from '@tracetune/db';
-import { ArtifactTooLargeError, artifactKey, type ArtifactStore } from '@tracetune/storage';
-import type { Request } from 'express';
-import type { Readable } from 'node:stream';
+import { artifactKey, ArtifactTooLargeError, type ArtifactStore } from '@tracetune/storage';
+
 import type { Principal } from '../auth/principal';
 import { ApiError } from '../common/api-error';
 import { unixSeconds } from '../common/time';
@@ -65,17 +67,22 @@ export class FilesService implements OnApplicationBootstrap {
     const key = artifactKey('files', caller.organizationId, id);
     const maxBytes = this.config.get('TRACETUNE_MAX_UPLOAD_BYTES');
     const validator = new JsonlValidator(this.config.get('TRACETUNE_MAX_LINE_BYTES'));
-    const store = (stream: Readable) => this.store.put(key, stream, { maxBytes, observe: (chunk) => validator.push(chunk) });
+    const store = (stream: Readable) =>
+      this.store.put(key, stream, { maxBytes, observe: (chunk) => validator.push(chunk) });
     let upload;
     try {
       upload = await readMultipartUpload(request, store);
     } catch (error) {
       await this.store.delete(key);
       if (error instanceof ArtifactTooLargeError) {
-        throw new ApiError(413, `File too large: the limit is ${maxBytes} bytes (TRACETUNE_MAX_UPLOAD_BYTES).`, {
-          param: 'file',
-          code: 'file_too_large',
-        });
+        throw new ApiError(
+          413,
+          `File too large: the limit is ${maxBytes} bytes (TRACETUNE_MAX_UPLOAD_BYTES).`,
+          {
+            param: 'file',
+            code: 'file_too_large',
+          },
+        );
       }
       throw error;
     }
@@ -128,7 +135,11 @@ export class FilesService implements OnApplicationBootstrap {
     const file = await this.get(caller, id);
     const jobs = await this.files.liveJobsUsing(caller.organizationId, id);
     if (jobs.length > 0) {
-      throw ApiError.conflict(`File ${id} is in use by the fine-tuning job(s) ${jobs.join(', ')}; cancel them first.`, 'file_id', 'file_in_use');
+      throw ApiError.conflict(
+        `File ${id} is in use by the fine-tuning job(s) ${jobs.join(', ')}; cancel them first.`,
+        'file_id',
+        'file_in_use',
+      );
     }
     // Row first: a crash between the two leaves an unreferenced blob (swept at boot), never a row without its blob.
     await this.files.delete(caller.organizationId, id);

@@ -1,6 +1,7 @@
+import type { Readable } from 'node:stream';
 import busboy from 'busboy';
 import type { Request } from 'express';
-import type { Readable } from 'node:stream';
+
 import { ApiError } from '../common/api-error';
 
 export interface MultipartUpload<T> {
@@ -21,7 +22,12 @@ export function readMultipartUpload<T>(
 ): Promise<MultipartUpload<T>> {
   const contentType = request.headers['content-type'] ?? '';
   if (!contentType.startsWith('multipart/form-data')) {
-    return Promise.reject(ApiError.badRequest("Expected a multipart/form-data body with the fields 'file' and 'purpose'.", 'file'));
+    return Promise.reject(
+      ApiError.badRequest(
+        "Expected a multipart/form-data body with the fields 'file' and 'purpose'.",
+        'file',
+      ),
+    );
   }
   return new Promise((resolve, reject) => {
     const fields: Record<string, string> = {};

@@ -1,7 +1,13 @@
 import { Body, Controller, Get, Headers, HttpCode, Param, Post, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiHeader, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { createFineTuningJobSchema, cursorPageQuerySchema, listEventsQuerySchema } from '@tracetune/contracts';
 import { createZodDto } from 'nestjs-zod';
+
+import {
+  createFineTuningJobSchema,
+  cursorPageQuerySchema,
+  listEventsQuerySchema,
+} from '@tracetune/contracts';
+
 import { CurrentPrincipal } from '../auth/auth.decorators';
 import type { Principal } from '../auth/principal';
 import { FineTuningJobsService } from './fine-tuning-jobs.service';
@@ -19,14 +25,21 @@ export class FineTuningJobsController {
   @Post()
   @HttpCode(200)
   @ApiOperation({ summary: 'Create a fine-tuning job (reinforcement with GRPO-λ by default, or supervised)' })
-  @ApiHeader({ name: 'Idempotency-Key', required: false, description: 'Retries with the same key return the same job.' })
+  @ApiHeader({
+    name: 'Idempotency-Key',
+    required: false,
+    description: 'Retries with the same key return the same job.',
+  })
   create(
     @CurrentPrincipal() caller: Principal,
     @Body() body: CreateFineTuningJobDto,
     @Headers('idempotency-key') idempotencyKey?: string,
     @Headers('x-stainless-retry-count') retryCount?: string,
   ) {
-    return this.jobs.create(caller, body, { idempotencyKey: idempotencyKey?.slice(0, 200), retryCount: Number(retryCount ?? 0) });
+    return this.jobs.create(caller, body, {
+      idempotencyKey: idempotencyKey?.slice(0, 200),
+      retryCount: Number(retryCount ?? 0),
+    });
   }
 
   @Get()
@@ -71,7 +84,11 @@ export class FineTuningJobsController {
 
   @Get(':id/checkpoints')
   @ApiOperation({ summary: 'List job checkpoints, newest first' })
-  checkpoints(@CurrentPrincipal() caller: Principal, @Param('id') id: string, @Query() query: ListCheckpointsQueryDto) {
+  checkpoints(
+    @CurrentPrincipal() caller: Principal,
+    @Param('id') id: string,
+    @Query() query: ListCheckpointsQueryDto,
+  ) {
     return this.jobs.listCheckpoints(caller, id, query);
   }
 }

@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+
 import { FilesModule } from '../files/files.module';
 import { ModelsModule } from '../models/models.module';
 import { FineTuningJobsController } from './fine-tuning-jobs.controller';

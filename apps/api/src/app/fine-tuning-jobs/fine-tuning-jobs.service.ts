@@ -1,5 +1,9 @@
+import { createHash } from 'node:crypto';
+import { createInterface } from 'node:readline';
 import { InjectQueue } from '@nestjs/bull';
 import { Inject, Injectable } from '@nestjs/common';
+import type { Queue } from 'bull';
+
 import { Config } from '@tracetune/config';
 import {
   ACCELERATED_TRAINING_QUEUE,
@@ -24,16 +28,14 @@ import {
   FineTuningJobsRepository,
   Prisma,
   type Checkpoint,
+  type File,
   type FineTuningEvent,
   type FineTuningJob,
-  type File,
   type JobStatus,
 } from '@tracetune/db';
 import { checkGraderAgainstRows, validateGrader } from '@tracetune/graders';
 import { artifactKey, type ArtifactStore } from '@tracetune/storage';
-import type { Queue } from 'bull';
-import { createHash } from 'node:crypto';
-import { createInterface } from 'node:readline';
+
 import type { Principal } from '../auth/principal';
 import { ApiError } from '../common/api-error';
 import { unixSeconds } from '../common/time';
@@ -129,24 +131,46 @@ export class FineTuningJobsService {
     }
     const fingerprint = createHash('sha256').update(JSON.stringify(body)).digest('hex');
     if (!idempotencyKey && (request.retryCount ?? 0) > 0) {
-      const first = await this.jobs.findRecentByFingerprint(caller.organizationId, fingerprint, new Date(Date.now() - RETRY_WINDOW_MS));
+      const first = await this.jobs.findRecentByFingerprint(
+        caller.organizationId,
+        fingerprint,
+        new Date(Date.now() - RETRY_WINDOW_MS),
+      );
       if (first) return toJobObject(first);
     }
-    const method = body.method ?? { type: 'supervised' as const, supervised: { hyperparameters: body.hyperparameters } };
+    const method = body.method ?? {
+      type: 'supervised' as const,
+      supervised: { hyperparameters: body.hyperparameters },
+    };
     if (method.type === 'dpo') {
-      throw ApiError.badRequest("method.type 'dpo' is not supported; use 'reinforcement' or 'supervised'.", 'method.type');
+      throw ApiError.badRequest(
+        "method.type 'dpo' is not supported; use 'reinforcement' or 'supervised'.",
+        'method.type',
+      );
     }
     const methodType = method.type;
     if (methodType === 'reinforcement' && !method.reinforcement) {
-      throw ApiError.badRequest("method.reinforcement (with a grader) is required when method.type is 'reinforcement'.", 'method.reinforcement');
+      throw ApiError.badRequest(
+        "method.reinforcement (with a grader) is required when method.type is 'reinforcement'.",
+        'method.reinforcement',
+      );
     }
     await this.models.get(caller, body.model).catch(() => {
-      throw ApiError.badRequest(`The model '${body.model}' does not exist or you do not have access to it.`, 'model', 'model_not_found');
+      throw ApiError.badRequest(
+        `The model '${body.model}' does not exist or you do not have access to it.`,
+        'model',
+        'model_not_found',
+      );
     });
     const training = await this.dataFile(caller, body.training_file, 'training_file', methodType);
-    const validation = body.validation_file ? await this.dataFile(caller, body.validation_file, 'validation_file', methodType) : null;
+    const validation = body.validation_file
+      ? await this.dataFile(caller, body.validation_file, 'validation_file', methodType)
+      : null;
     const examples = (training.validation as unknown as ValidationReport).examples;
-    const hyperInput = methodType === 'reinforcement' ? method.reinforcement?.hyperparameters : method.supervised?.hyperparameters;
+    const hyperInput =
+      methodType === 'reinforcement'
+        ? method.reinforcement?.hyperparameters
+        : method.supervised?.hyperparameters;
     const hyperparameters = resolveHyperparameters(methodType, hyperInput ?? body.hyperparameters, examples);
     let storedMethod: Record<string, unknown>;
     if (methodType === 'reinforcement') {
@@ -154,9 +178,15 @@ export class FineTuningJobsService {
       await this.checkGrader(rl.grader, training);
       const algorithm = resolveAlgorithm(rl.algorithm, hyperparameters.batch_size);
       if (algorithm.epsilon_high < algorithm.epsilon) {
-        throw ApiError.badRequest('epsilon_high must be at least epsilon (it widens the upper clip only).', 'method.reinforcement.algorithm.epsilon_high');
+        throw ApiError.badRequest(
+          'epsilon_high must be at least epsilon (it widens the upper clip only).',
+          'method.reinforcement.algorithm.epsilon_high',
+        );
       }
-      storedMethod = { type: 'reinforcement', reinforcement: { grader: rl.grader, hyperparameters, algorithm, lora: resolveLora(rl.lora) } };
+      storedMethod = {
+        type: 'reinforcement',
+        reinforcement: { grader: rl.grader, hyperparameters, algorithm, lora: resolveLora(rl.lora) },
+      };
     } else {
       storedMethod = { type: 'supervised', supervised: { hyperparameters } };
     }
@@ -188,28 +218,45 @@ export class FineTuningJobsService {
       throw error;
     }
     await this.log(job, 'info', `Created fine-tuning job: ${id}`);
-    await this.log(job, 'info', `Validated training file: ${training.id}${validation ? ` and validation file: ${validation.id}` : ''}`);
+    await this.log(
+      job,
+      'info',
+      `Validated training file: ${training.id}${validation ? ` and validation file: ${validation.id}` : ''}`,
+    );
     try {
       await this.enqueue(job);
     } catch (error) {
       // Nothing half-done: a job that cannot be queued does not exist.
       await this.jobs.delete(job.id);
-      throw new ApiError(503, `The job queue is unavailable (${(error as Error).message}); no job was created. Retry later.`, { code: 'queue_unavailable' });
+      throw new ApiError(
+        503,
+        `The job queue is unavailable (${(error as Error).message}); no job was created. Retry later.`,
+        { code: 'queue_unavailable' },
+      );
     }
     await this.log(job, 'info', 'Job enqueued');
     return toJobObject(job);
   }
 
-  async list(caller: Principal, query: Record<string, string | number | undefined>): Promise<ListResponse<FineTuningJobObject>> {
+  async list(
+    caller: Principal,
+    query: Record<string, string | number | undefined>,
+  ): Promise<ListResponse<FineTuningJobObject>> {
     const metadata: Record<string, string> = {};
     for (const [key, value] of Object.entries(query)) {
       const match = /^metadata\[(.+)\]$/.exec(key);
       if (match) metadata[match[1]] = String(value);
-      else if (key !== 'after' && key !== 'limit') throw ApiError.badRequest(`Unrecognized query parameter: ${key}`, key, 'unknown_parameter');
+      else if (key !== 'after' && key !== 'limit')
+        throw ApiError.badRequest(`Unrecognized query parameter: ${key}`, key, 'unknown_parameter');
     }
     const limit = Number(query['limit'] ?? 20);
-    const rows = await this.jobs.list(caller.organizationId, { after: query['after'] as string | undefined, limit, metadata });
-    if (!rows) throw ApiError.badRequest(`No fine-tuning job with id '${query['after']}' to page after.`, 'after');
+    const rows = await this.jobs.list(caller.organizationId, {
+      after: query['after'] as string | undefined,
+      limit,
+      metadata,
+    });
+    if (!rows)
+      throw ApiError.badRequest(`No fine-tuning job with id '${query['after']}' to page after.`, 'after');
     return toListPage(rows.map(toJobObject), limit);
   }
 
@@ -221,11 +268,15 @@ export class FineTuningJobsService {
   async cancel(caller: Principal, id: string): Promise<FineTuningJobObject> {
     const job = await this.get(caller, id);
     this.refuseTerminal(job, 'cancel');
-    const updated = await this.jobs.transition(id, ['validating_files', 'queued', 'running', 'pausing', 'paused'], {
-      status: 'cancelled',
-      cancelRequested: true,
-      finishedAt: new Date(),
-    });
+    const updated = await this.jobs.transition(
+      id,
+      ['validating_files', 'queued', 'running', 'pausing', 'paused'],
+      {
+        status: 'cancelled',
+        cancelRequested: true,
+        finishedAt: new Date(),
+      },
+    );
     if (!updated) return this.cancel(caller, id); // it moved meanwhile: decide again on its new status
     await this.removeQueued(id);
     await this.log(updated, 'info', 'Job cancelled');
@@ -236,7 +287,10 @@ export class FineTuningJobsService {
   async pause(caller: Principal, id: string): Promise<FineTuningJobObject> {
     const job = await this.get(caller, id);
     if (job.status === 'queued' || job.status === 'validating_files') {
-      const updated = await this.jobs.transition(id, ['queued', 'validating_files'], { status: 'paused', pauseRequested: false });
+      const updated = await this.jobs.transition(id, ['queued', 'validating_files'], {
+        status: 'paused',
+        pauseRequested: false,
+      });
       if (updated) {
         await this.removeQueued(id);
         await this.log(updated, 'info', 'Job paused before it started');
@@ -244,9 +298,16 @@ export class FineTuningJobsService {
       }
     }
     if (job.status === 'running') {
-      const updated = await this.jobs.transition(id, ['running'], { status: 'pausing', pauseRequested: true });
+      const updated = await this.jobs.transition(id, ['running'], {
+        status: 'pausing',
+        pauseRequested: true,
+      });
       if (updated) {
-        await this.log(updated, 'info', 'Pause requested: the job will checkpoint and pause after the current step');
+        await this.log(
+          updated,
+          'info',
+          'Pause requested: the job will checkpoint and pause after the current step',
+        );
         return toJobObject(updated);
       }
     }
@@ -269,19 +330,28 @@ export class FineTuningJobsService {
     return toJobObject(updated);
   }
 
-  async listEvents(caller: Principal, id: string, query: { after?: string; limit: number }): Promise<ListResponse<FineTuningEventObject>> {
+  async listEvents(
+    caller: Principal,
+    id: string,
+    query: { after?: string; limit: number },
+  ): Promise<ListResponse<FineTuningEventObject>> {
     await this.get(caller, id);
     const rows = await this.events.list(caller.organizationId, id, query);
     if (!rows) throw ApiError.badRequest(`No event with id '${query.after}' in job ${id}.`, 'after');
     return toListPage(rows.map(toEventObject), query.limit);
   }
 
-  async listCheckpoints(caller: Principal, id: string, query: { after?: string; limit: number }): Promise<ListResponse<FineTuningCheckpointObject>> {
+  async listCheckpoints(
+    caller: Principal,
+    id: string,
+    query: { after?: string; limit: number },
+  ): Promise<ListResponse<FineTuningCheckpointObject>> {
     await this.get(caller, id);
     let rows = (await this.checkpoints.list(caller.organizationId, id)).map(toCheckpointObject);
     if (query.after) {
       const index = rows.findIndex((r) => r.id === query.after);
-      if (index === -1) throw ApiError.badRequest(`No checkpoint with id '${query.after}' in job ${id}.`, 'after');
+      if (index === -1)
+        throw ApiError.badRequest(`No checkpoint with id '${query.after}' in job ${id}.`, 'after');
       rows = rows.slice(index + 1);
     }
     return toListPage(rows.slice(0, query.limit + 1), query.limit);
@@ -293,12 +363,25 @@ export class FineTuningJobsService {
     return job;
   }
 
-  private async dataFile(caller: Principal, id: string, param: string, method: 'supervised' | 'reinforcement'): Promise<File> {
+  private async dataFile(
+    caller: Principal,
+    id: string,
+    param: string,
+    method: 'supervised' | 'reinforcement',
+  ): Promise<File> {
     const file = await this.files.get(caller, id).catch(() => {
-      throw ApiError.badRequest(`Invalid file '${id}': no such file in your organization.`, param, 'invalid_file');
+      throw ApiError.badRequest(
+        `Invalid file '${id}': no such file in your organization.`,
+        param,
+        'invalid_file',
+      );
     });
     if (file.purpose !== 'fine-tune') {
-      throw ApiError.badRequest(`File ${id} has purpose '${file.purpose}'; fine-tuning needs purpose 'fine-tune'.`, param, 'invalid_file_purpose');
+      throw ApiError.badRequest(
+        `File ${id} has purpose '${file.purpose}'; fine-tuning needs purpose 'fine-tune'.`,
+        param,
+        'invalid_file_purpose',
+      );
     }
     if (file.status !== 'processed') {
       throw ApiError.badRequest(
@@ -330,7 +413,10 @@ export class FineTuningJobsService {
       throw ApiError.badRequest(first.message, param(first.param), 'invalid_grader');
     }
     const rows: Record<string, unknown>[] = [];
-    const lines = createInterface({ input: await this.store.get(artifactKey(training.storageKey)), crlfDelay: Infinity });
+    const lines = createInterface({
+      input: await this.store.get(artifactKey(training.storageKey)),
+      crlfDelay: Infinity,
+    });
     for await (const line of lines) {
       if (line.trim()) {
         const { messages: _messages, ...item } = JSON.parse(line) as Record<string, unknown>;
@@ -369,7 +455,11 @@ export class FineTuningJobsService {
     const queue = parameters > limit ? this.acceleratedQueue : this.queue;
     const previous = await queue.getJob(job.id);
     if (previous && !(await previous.isActive())) await previous.remove();
-    await queue.add(TRAINING_JOB.run, { jobId: job.id, organizationId: job.organizationId }, { ...TRAINING_JOB_OPTIONS, jobId: job.id });
+    await queue.add(
+      TRAINING_JOB.run,
+      { jobId: job.id, organizationId: job.organizationId },
+      { ...TRAINING_JOB_OPTIONS, jobId: job.id },
+    );
     if (queue === this.acceleratedQueue) {
       await this.log(
         job,
@@ -382,7 +472,8 @@ export class FineTuningJobsService {
   private async removeQueued(id: string): Promise<void> {
     for (const queue of [this.queue, this.acceleratedQueue]) {
       const queued = await queue.getJob(id);
-      if (queued && (await queued.isWaiting().catch(() => false))) await queued.remove().catch(() => undefined);
+      if (queued && (await queued.isWaiting().catch(() => false)))
+        await queued.remove().catch(() => undefined);
     }
   }
 
@@ -391,10 +482,21 @@ export class FineTuningJobsService {
   }
 
   private conflict(job: FineTuningJob, action: string): ApiError {
-    return ApiError.conflict(`Cannot ${action} job ${job.id}: its status is '${job.status}'.`, 'fine_tuning_job_id', `job_${job.status as JobStatus}`);
+    return ApiError.conflict(
+      `Cannot ${action} job ${job.id}: its status is '${job.status}'.`,
+      'fine_tuning_job_id',
+      `job_${job.status as JobStatus}`,
+    );
   }
 
   private async log(job: FineTuningJob, level: 'info' | 'warn' | 'error', message: string): Promise<void> {
-    await this.events.add({ id: newId('event'), jobId: job.id, organizationId: job.organizationId, level, type: 'message', message });
+    await this.events.add({
+      id: newId('event'),
+      jobId: job.id,
+      organizationId: job.organizationId,
+      level,
+      type: 'message',
+      message,
+    });
   }
 }

@@ -1,5 +1,11 @@
 import type { AlgorithmInput, HyperparametersInput, LoraInput } from '@tracetune/contracts';
-import { DEFAULT_LORA, resolveAlgorithm as withAlgorithmDefaults, type ResolvedAlgorithm, type ResolvedHyperparameters, type ResolvedLora } from '@tracetune/trainer';
+import {
+  DEFAULT_LORA,
+  resolveAlgorithm as withAlgorithmDefaults,
+  type ResolvedAlgorithm,
+  type ResolvedHyperparameters,
+  type ResolvedLora,
+} from '@tracetune/trainer';
 
 /**
  * Resolution of every "auto" and default of a job's settings (stored on the job, so a job's behaviour never changes
@@ -10,9 +16,13 @@ export function resolveHyperparameters(
   input: HyperparametersInput | undefined,
   examples: number,
 ): ResolvedHyperparameters & { total_steps: number } {
-  const pick = <T>(value: T | 'auto' | undefined, fallback: T): T => (value === undefined || value === 'auto' ? fallback : value);
+  const pick = <T>(value: T | 'auto' | undefined, fallback: T): T =>
+    value === undefined || value === 'auto' ? fallback : value;
   const n_epochs = pick(input?.n_epochs, method === 'reinforcement' ? 1 : 3);
-  const batch_size = Math.min(pick(input?.batch_size, method === 'reinforcement' ? 4 : 8), Math.max(1, examples));
+  const batch_size = Math.min(
+    pick(input?.batch_size, method === 'reinforcement' ? 4 : 8),
+    Math.max(1, examples),
+  );
   const total_steps = Math.max(1, Math.ceil((examples * n_epochs) / batch_size));
   return {
     n_epochs,
@@ -30,10 +40,14 @@ export function resolveHyperparameters(
  * two job-level rules: `epsilon_high` follows a given `epsilon`, and micro-batches default to the whole batch.
  */
 export function resolveAlgorithm(input: AlgorithmInput | undefined, batchSize: number): ResolvedAlgorithm {
-  const given = Object.fromEntries(Object.entries(input ?? {}).filter(([, value]) => value !== undefined)) as Partial<ResolvedAlgorithm>;
+  const given = Object.fromEntries(
+    Object.entries(input ?? {}).filter(([, value]) => value !== undefined),
+  ) as Partial<ResolvedAlgorithm>;
   const resolved = withAlgorithmDefaults({
     ...given,
-    ...(given.epsilon !== undefined && given.epsilon_high === undefined ? { epsilon_high: given.epsilon } : {}),
+    ...(given.epsilon !== undefined && given.epsilon_high === undefined
+      ? { epsilon_high: given.epsilon }
+      : {}),
   });
   return { ...resolved, micro_batch_size: Math.min(given.micro_batch_size ?? batchSize, batchSize) };
 }
@@ -41,6 +55,8 @@ export function resolveAlgorithm(input: AlgorithmInput | undefined, batchSize: n
 /** Absent `lora` means full fine-tuning; given fields override the trainer's LoRA defaults. */
 export function resolveLora(input: LoraInput | null | undefined): ResolvedLora | null {
   if (!input) return null;
-  const given = Object.fromEntries(Object.entries(input).filter(([, value]) => value !== undefined)) as Partial<ResolvedLora>;
+  const given = Object.fromEntries(
+    Object.entries(input).filter(([, value]) => value !== undefined),
+  ) as Partial<ResolvedLora>;
   return { ...DEFAULT_LORA, target_modules: [...DEFAULT_LORA.target_modules], ...given };
 }

@@ -1,6 +1,8 @@
 import { Body, Controller, HttpCode, Post } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
+
 import type { RunGraderParams } from '@tracetune/graders';
+
 import { RunGraderDto, ValidateGraderDto } from './graders.dto';
 import { GradersService } from './graders.service';
 

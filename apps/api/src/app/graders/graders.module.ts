@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+
 import { GradersController } from './graders.controller';
 import { GradersService } from './graders.service';
 

@@ -1,4 +1,5 @@
 import { Injectable, type OnModuleDestroy } from '@nestjs/common';
+
 import { Config } from '@tracetune/config';
 import {
   GraderConfigError,
@@ -9,6 +10,7 @@ import {
   type CreateGraderOptions,
   type RunGraderParams,
 } from '@tracetune/graders';
+
 import { ApiError } from '../common/api-error';
 
 /**
@@ -22,7 +24,9 @@ export class GradersService implements OnModuleDestroy {
 
   constructor(config: Config) {
     const baseURL = config.get('TRACETUNE_JUDGE_BASE_URL');
-    this.judge = baseURL ? new JudgeClient({ baseURL, apiKey: config.get('TRACETUNE_JUDGE_API_KEY') ?? 'none' }) : undefined;
+    this.judge = baseURL
+      ? new JudgeClient({ baseURL, apiKey: config.get('TRACETUNE_JUDGE_API_KEY') ?? 'none' })
+      : undefined;
   }
 
   get options(): CreateGraderOptions {

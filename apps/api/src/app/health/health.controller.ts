@@ -1,8 +1,10 @@
 import { Controller, Get, Res } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
-import { Public } from '../auth/auth.decorators';
+
 import type { HealthReport } from '@tracetune/contracts';
+
+import { Public } from '../auth/auth.decorators';
 import { HealthService } from './health.service';
 
 @ApiTags('operations')

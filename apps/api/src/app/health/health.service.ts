@@ -1,8 +1,9 @@
 import { InjectQueue } from '@nestjs/bull';
 import { Injectable } from '@nestjs/common';
+import type { Queue } from 'bull';
+
 import { healthReport, TRAINING_QUEUE, type HealthReport } from '@tracetune/contracts';
 import { PrismaService } from '@tracetune/db';
-import type { Queue } from 'bull';
 
 @Injectable()
 export class HealthService {

@@ -1,5 +1,6 @@
 import { Controller, Get, Header } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
+
 import { Public } from '../auth/auth.decorators';
 import { MetricsService } from './metrics.service';
 

@@ -1,6 +1,7 @@
-import { configFromHf, SafetensorsFile, tensorSpecs, type ModelConfig } from '@tracetune/model';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+
+import { configFromHf, SafetensorsFile, tensorSpecs, type ModelConfig } from '@tracetune/model';
 
 export class CheckpointProblem extends Error {}
 
@@ -10,7 +11,8 @@ export class CheckpointProblem extends Error {}
  * Errors name the file and tensor at fault.
  */
 export function inspectCheckpoint(dir: string): ModelConfig {
-  if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new CheckpointProblem(`${dir} is not a directory on the server`);
+  if (!existsSync(dir) || !statSync(dir).isDirectory())
+    throw new CheckpointProblem(`${dir} is not a directory on the server`);
   const configPath = join(dir, 'config.json');
   if (!existsSync(configPath)) throw new CheckpointProblem(`${dir} has no config.json`);
   let raw: Record<string, unknown>;
@@ -23,8 +25,17 @@ export function inspectCheckpoint(dir: string): ModelConfig {
   }
   const indexPath = join(dir, 'model.safetensors.index.json');
   const names = existsSync(indexPath)
-    ? [...new Set(Object.values((JSON.parse(readFileSync(indexPath, 'utf8')) as { weight_map?: Record<string, string> }).weight_map ?? {}))]
-    : readdirSync(dir).filter((f) => f.endsWith('.safetensors')).sort();
+    ? [
+        ...new Set(
+          Object.values(
+            (JSON.parse(readFileSync(indexPath, 'utf8')) as { weight_map?: Record<string, string> })
+              .weight_map ?? {},
+          ),
+        ),
+      ]
+    : readdirSync(dir)
+        .filter((f) => f.endsWith('.safetensors'))
+        .sort();
   if (names.length === 0) throw new CheckpointProblem(`${dir} has no *.safetensors weights`);
   const shapes = new Map<string, { file: string; shape: number[] }>();
   for (const name of names) {

@@ -1,7 +1,9 @@
 import { Body, Controller, Delete, Get, Param, Post } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { importModelSchema } from '@tracetune/contracts';
 import { createZodDto } from 'nestjs-zod';
+
+import { importModelSchema } from '@tracetune/contracts';
+
 import { AdminOnly, CurrentPrincipal } from '../auth/auth.decorators';
 import type { Principal } from '../auth/principal';
 import { ModelsService } from './models.service';
@@ -15,7 +17,9 @@ export class ModelsController {
   constructor(private readonly models: ModelsService) {}
 
   @Get('v1/models')
-  @ApiOperation({ summary: 'List models you can use: built-in and imported bases, your fine-tuned models and checkpoints' })
+  @ApiOperation({
+    summary: 'List models you can use: built-in and imported bases, your fine-tuned models and checkpoints',
+  })
   list(@CurrentPrincipal() caller: Principal) {
     return this.models.list(caller);
   }

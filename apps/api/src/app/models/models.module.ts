@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+
 import { ModelsController } from './models.controller';
 import { ModelsService } from './models.service';
 

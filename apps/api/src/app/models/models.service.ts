@@ -1,10 +1,18 @@
-import { Inject, Injectable, type OnApplicationBootstrap } from '@nestjs/common';
-import type { ImportModelRequest, ModelObject } from '@tracetune/contracts';
-import { FineTuningJobsRepository, LIVE_JOB_STATUSES, ModelsRepository, Prisma, type Model } from '@tracetune/db';
-import { BUILTIN_CONFIGS, configFromHf, configToHf, parameterCount } from '@tracetune/model';
-import { artifactKey, type ArtifactStore } from '@tracetune/storage';
 import { cp } from 'node:fs/promises';
 import { basename, resolve } from 'node:path';
+import { Inject, Injectable, type OnApplicationBootstrap } from '@nestjs/common';
+
+import type { ImportModelRequest, ModelObject } from '@tracetune/contracts';
+import {
+  FineTuningJobsRepository,
+  LIVE_JOB_STATUSES,
+  ModelsRepository,
+  Prisma,
+  type Model,
+} from '@tracetune/db';
+import { BUILTIN_CONFIGS, configFromHf, configToHf, parameterCount } from '@tracetune/model';
+import { artifactKey, type ArtifactStore } from '@tracetune/storage';
+
 import type { Principal } from '../auth/principal';
 import { ApiError } from '../common/api-error';
 import { unixSeconds } from '../common/time';
@@ -67,20 +75,30 @@ export class ModelsService implements OnApplicationBootstrap {
   /** A model the caller may use, or the 404 the SDK maps to NotFoundError. */
   async get(caller: Principal, id: string): Promise<Model> {
     const model = await this.models.findVisible(caller.organizationId, id);
-    if (!model) throw ApiError.notFound(`The model '${id}' does not exist or you do not have access to it.`, 'model');
+    if (!model)
+      throw ApiError.notFound(`The model '${id}' does not exist or you do not have access to it.`, 'model');
     return model;
   }
 
   async delete(caller: Principal, id: string): Promise<{ id: string; object: 'model'; deleted: boolean }> {
     const model = await this.get(caller, id);
     if (model.kind !== 'fine_tuned' || model.organizationId !== caller.organizationId) {
-      throw new ApiError(403, `Only your own fine-tuned models can be deleted; '${id}' is a ${model.kind.replace('_', '-')} model.`, {
-        param: 'model',
-        code: 'model_not_deletable',
-      });
+      throw new ApiError(
+        403,
+        `Only your own fine-tuned models can be deleted; '${id}' is a ${model.kind.replace('_', '-')} model.`,
+        {
+          param: 'model',
+          code: 'model_not_deletable',
+        },
+      );
     }
     const users = await this.jobs.liveJobsOnModel(id, LIVE_JOB_STATUSES);
-    if (users.length > 0) throw ApiError.conflict(`Model ${id} is the base of live job(s) ${users.join(', ')}.`, 'model', 'model_in_use');
+    if (users.length > 0)
+      throw ApiError.conflict(
+        `Model ${id} is the base of live job(s) ${users.join(', ')}.`,
+        'model',
+        'model_in_use',
+      );
     for (const key of await this.models.deleteWithCheckpoints(id)) await this.store.delete(artifactKey(key));
     return { id, object: 'model', deleted: true };
   }
@@ -92,14 +110,16 @@ export class ModelsService implements OnApplicationBootstrap {
     try {
       config = inspectCheckpoint(dir);
     } catch (error) {
-      if (error instanceof CheckpointProblem) throw ApiError.badRequest(error.message, 'path', 'invalid_checkpoint');
+      if (error instanceof CheckpointProblem)
+        throw ApiError.badRequest(error.message, 'path', 'invalid_checkpoint');
       throw error;
     }
     const id = request.id ?? basename(dir);
     if (!/^[A-Za-z0-9][A-Za-z0-9._-]*(\/[A-Za-z0-9][A-Za-z0-9._-]*)?$/.test(id)) {
       throw ApiError.badRequest(`'${id}' is not a valid model id; pass an id like owner/name`, 'id');
     }
-    if (await this.models.findById(id)) throw ApiError.conflict(`A model with id '${id}' already exists.`, 'id', 'model_exists');
+    if (await this.models.findById(id))
+      throw ApiError.conflict(`A model with id '${id}' already exists.`, 'id', 'model_exists');
     const key = artifactKey('models', 'imported', id.replace('/', '--'));
     // A copy in artifact storage: workers and inference hosts share the store, not the importing host's disk.
     await this.store.putDirectory(key, (staging) => cp(dir, staging, { recursive: true }));

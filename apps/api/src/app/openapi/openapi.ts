@@ -17,5 +17,8 @@ export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
 }
 
 export function serveOpenApi(app: INestApplication, document: OpenAPIObject): void {
-  SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs/openapi.json', customSiteTitle: 'Tracetune API' });
+  SwaggerModule.setup('docs', app, document, {
+    jsonDocumentUrl: 'docs/openapi.json',
+    customSiteTitle: 'Tracetune API',
+  });
 }

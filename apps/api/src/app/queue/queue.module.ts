@@ -1,5 +1,6 @@
 import { BullModule } from '@nestjs/bull';
 import { Global, Module } from '@nestjs/common';
+
 import { Config } from '@tracetune/config';
 import { ACCELERATED_TRAINING_QUEUE, TRAINING_QUEUE, trainingQueueSettings } from '@tracetune/contracts';
 
@@ -9,13 +10,18 @@ import { ACCELERATED_TRAINING_QUEUE, TRAINING_QUEUE, trainingQueueSettings } fro
   imports: [
     BullModule.forRootAsync({
       inject: [Config],
-      useFactory: (config: Config) => ({ url: config.get('REDIS_URL'), prefix: config.get('TRACETUNE_QUEUE_PREFIX') }),
+      useFactory: (config: Config) => ({
+        url: config.get('REDIS_URL'),
+        prefix: config.get('TRACETUNE_QUEUE_PREFIX'),
+      }),
     }),
     ...[TRAINING_QUEUE, ACCELERATED_TRAINING_QUEUE].map((name) =>
       BullModule.registerQueueAsync({
         name,
         inject: [Config],
-        useFactory: (config: Config) => ({ settings: trainingQueueSettings(config.get('TRACETUNE_JOB_LOCK_MS')) }),
+        useFactory: (config: Config) => ({
+          settings: trainingQueueSettings(config.get('TRACETUNE_JOB_LOCK_MS')),
+        }),
       }),
     ),
   ],

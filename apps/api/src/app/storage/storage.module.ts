@@ -1,4 +1,5 @@
 import { Global, Module } from '@nestjs/common';
+
 import { Config } from '@tracetune/config';
 import { LocalArtifactStore } from '@tracetune/storage';
 
@@ -8,7 +9,11 @@ export const ARTIFACT_STORE = Symbol('ArtifactStore');
 @Global()
 @Module({
   providers: [
-    { provide: ARTIFACT_STORE, inject: [Config], useFactory: (config: Config) => new LocalArtifactStore(config.get('TRACETUNE_DATA_DIR')) },
+    {
+      provide: ARTIFACT_STORE,
+      inject: [Config],
+      useFactory: (config: Config) => new LocalArtifactStore(config.get('TRACETUNE_DATA_DIR')),
+    },
   ],
   exports: [ARTIFACT_STORE],
 })

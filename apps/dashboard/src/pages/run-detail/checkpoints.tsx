@@ -1,4 +1,5 @@
 import type { FineTuningCheckpointObject } from '@tracetune/contracts';
+
 import { Empty, Loading } from '../../components/states';
 import { formatNumber, formatTime } from '../../lib/format';
 import { Link } from '../../lib/router';

@@ -1,5 +1,7 @@
-import type { FineTuningEventObject } from '@tracetune/contracts';
 import { useState } from 'react';
+
+import type { FineTuningEventObject } from '@tracetune/contracts';
+
 import { Empty } from '../../components/states';
 import { formatTime } from '../../lib/format';
 

@@ -1,4 +1,5 @@
 import { useMemo } from 'react';
+
 import { LineChart } from '../../components/chart';
 import { Empty } from '../../components/states';
 import type { MetricRow } from '../../lib/api';

@@ -1,4 +1,5 @@
 import type { FineTuningJobObject } from '@tracetune/contracts';
+
 import { ConfirmButton } from '../../components/confirm-button';
 import { KeyValues } from '../../components/key-values';
 import { Page } from '../../components/page';

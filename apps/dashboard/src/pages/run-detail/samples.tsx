@@ -1,5 +1,7 @@
-import type { FineTuningEventObject } from '@tracetune/contracts';
 import { useMemo, useState } from 'react';
+
+import type { FineTuningEventObject } from '@tracetune/contracts';
+
 import { Empty } from '../../components/states';
 import { formatNumber } from '../../lib/format';
 

@@ -1,8 +1,10 @@
-import { Injectable, Logger, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
-import { Config } from '@tracetune/config';
 import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Worker } from 'node:worker_threads';
+import { Injectable, Logger, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
+
+import { Config } from '@tracetune/config';
+
 import type { FromEngine, GenerationRequest, ToEngine } from './protocol';
 
 type Listener = (message: FromEngine) => void;
@@ -63,7 +65,10 @@ interface Engine {
 export class EngineClient implements OnModuleInit, OnModuleDestroy {
   private readonly logger = new Logger(EngineClient.name);
   /** Requests an engine is running; a cancelled one stays until the engine confirms its rows left the batch. */
-  private readonly listeners = new Map<string, { listener: Listener; engine: Engine; load: number; cancelled: boolean }>();
+  private readonly listeners = new Map<
+    string,
+    { listener: Listener; engine: Engine; load: number; cancelled: boolean }
+  >();
   private readonly engines: Engine[] = [];
   backend = 'starting';
 
@@ -86,7 +91,12 @@ export class EngineClient implements OnModuleInit, OnModuleDestroy {
 
   onModuleInit(): void {
     const configured = this.config.get('TRACETUNE_INFERENCE_THREADS');
-    const count = configured > 0 ? configured : mayUseNativeBackend(this.config.get('TRACETUNE_BACKEND')) ? 1 : Math.min(availableParallelism(), AUTO_MAX_ENGINES);
+    const count =
+      configured > 0
+        ? configured
+        : mayUseNativeBackend(this.config.get('TRACETUNE_BACKEND'))
+          ? 1
+          : Math.min(availableParallelism(), AUTO_MAX_ENGINES);
     for (let i = 0; i < count; i++) this.spawn(i, count);
     if (count > 1) this.logger.log(`${count} engine threads`);
   }
@@ -100,7 +110,9 @@ export class EngineClient implements OnModuleInit, OnModuleDestroy {
     // The first engine with room below SPILL_AT, else the least loaded (among equals the first, so that requests one
     // at a time stay on one warm engine).
     const candidates = ready.length ? ready : this.engines.slice(0, 1);
-    const engine = candidates.find((e) => e.load < SPILL_AT) ?? candidates.reduce((best, e) => (e.load < best.load ? e : best));
+    const engine =
+      candidates.find((e) => e.load < SPILL_AT) ??
+      candidates.reduce((best, e) => (e.load < best.load ? e : best));
     const load = request.prompts.length * request.n;
     engine.load += load;
     engine.served += 1;
@@ -122,7 +134,9 @@ export class EngineClient implements OnModuleInit, OnModuleDestroy {
       workerData: {
         dataDir: resolve(this.config.get('TRACETUNE_DATA_DIR')),
         backend: this.config.get('TRACETUNE_BACKEND'),
-        memoryBudgetBytes: Math.floor((this.config.get('TRACETUNE_INFERENCE_MEMORY_MB') * 1024 * 1024) / count),
+        memoryBudgetBytes: Math.floor(
+          (this.config.get('TRACETUNE_INFERENCE_MEMORY_MB') * 1024 * 1024) / count,
+        ),
         prefixCacheBytes: this.config.get('TRACETUNE_PREFIX_CACHE_MB') * 1024 * 1024,
         kvBudgetBytes: this.config.get('TRACETUNE_INFERENCE_KV_MB') * 1024 * 1024,
       },
@@ -136,7 +150,15 @@ export class EngineClient implements OnModuleInit, OnModuleDestroy {
       for (const [id, entry] of this.listeners) {
         if (entry.engine !== engine) continue;
         this.release(id);
-        if (!entry.cancelled) entry.listener({ type: 'error', id, status: 500, message: 'The inference engine failed.', param: null, code: 'engine_error' });
+        if (!entry.cancelled)
+          entry.listener({
+            type: 'error',
+            id,
+            status: 500,
+            message: 'The inference engine failed.',
+            param: null,
+            code: 'engine_error',
+          });
       }
     });
     return engine;
@@ -152,7 +174,8 @@ export class EngineClient implements OnModuleInit, OnModuleDestroy {
       return;
     }
     const entry = this.listeners.get(message.id);
-    if (message.type === 'done' || message.type === 'error' || message.type === 'cancelled') this.release(message.id);
+    if (message.type === 'done' || message.type === 'error' || message.type === 'cancelled')
+      this.release(message.id);
     if (entry && !entry.cancelled) entry.listener(message);
   }
 

@@ -12,12 +12,19 @@ describe('JsonPrefix', () => {
     },
   );
 
-  it.each(['[1]', '"x"', '{a', '{"a" 1', '{"a": 01', '{"a": tx', '{"a": [1,]', '{"a": 1}}', '{"a": "\u0001"'])(
-    'should reject %j',
-    (text) => {
-      expect(accepts(text)).toBe(false);
-    },
-  );
+  it.each([
+    '[1]',
+    '"x"',
+    '{a',
+    '{"a" 1',
+    '{"a": 01',
+    '{"a": tx',
+    '{"a": [1,]',
+    '{"a": 1}}',
+    '{"a": "\u0001"',
+  ])('should reject %j', (text) => {
+    expect(accepts(text)).toBe(false);
+  });
 
   it('should know when the object is complete', () => {
     const json = new JsonPrefix();
@@ -27,14 +34,21 @@ describe('JsonPrefix', () => {
     expect(json.push('x')).toBe(false);
   });
 
-  it.each(['', '{', '{"ke', '{"key": "val\\', '{"k": [1, 2', '{"k": -', '{"k": {"n": nu', '{"k": 1.5e', '{"k": "\\u00'])(
-    'should complete %j into parseable JSON with closingSuffix',
-    (prefix) => {
-      const json = new JsonPrefix();
-      expect(json.pushText(prefix)).toBe(true);
-      const full = prefix + json.closingSuffix();
-      expect(() => JSON.parse(full)).not.toThrow();
-      expect(typeof JSON.parse(full)).toBe('object');
-    },
-  );
+  it.each([
+    '',
+    '{',
+    '{"ke',
+    '{"key": "val\\',
+    '{"k": [1, 2',
+    '{"k": -',
+    '{"k": {"n": nu',
+    '{"k": 1.5e',
+    '{"k": "\\u00',
+  ])('should complete %j into parseable JSON with closingSuffix', (prefix) => {
+    const json = new JsonPrefix();
+    expect(json.pushText(prefix)).toBe(true);
+    const full = prefix + json.closingSuffix();
+    expect(() => JSON.parse(full)).not.toThrow();
+    expect(typeof JSON.parse(full)).toBe('object');
+  });
 });

@@ -155,10 +155,18 @@ export class JsonPrefix {
           emit('0');
           break;
         case 'number':
-          emit(NUMBER_COMPLETE.test(state.number) ? (state.stack[state.stack.length - 1] === '{' ? '}' : ']') : '0');
+          emit(
+            NUMBER_COMPLETE.test(state.number)
+              ? state.stack[state.stack.length - 1] === '{'
+                ? '}'
+                : ']'
+              : '0',
+          );
           break;
         case 'literal':
-          emit(['true', 'false', 'null'].find((l) => l.startsWith(state.literal))!.slice(state.literal.length));
+          emit(
+            ['true', 'false', 'null'].find((l) => l.startsWith(state.literal))!.slice(state.literal.length),
+          );
           break;
         case 'key_or_end':
           emit('}');

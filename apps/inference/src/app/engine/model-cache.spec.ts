@@ -1,7 +1,9 @@
-import { inferenceBytes, setupBackend } from '@tracetune/model';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+
+import { inferenceBytes, setupBackend } from '@tracetune/model';
+
 import { ModelCache } from './model-cache';
 
 describe('ModelCache', () => {
@@ -32,7 +34,9 @@ describe('ModelCache', () => {
       }),
     );
     const models = new ModelCache(dir, 64 * 2 ** 30, 0);
-    await expect(models.acquire({ id: 'ft:big', builtin: null, artifactKey: 'big' })).rejects.toThrow(/needs ≈ \d+ MiB for its weights and inference copies, more than 75 % of the 4 GiB the wasm backend can hold per engine thread/);
+    await expect(models.acquire({ id: 'ft:big', builtin: null, artifactKey: 'big' })).rejects.toThrow(
+      /needs ≈ \d+ MiB for its weights and inference copies, more than 75 % of the 4 GiB the wasm backend can hold per engine thread/,
+    );
     expect(models.residentIds).toEqual([]);
   });
 

@@ -1,6 +1,18 @@
-import { backendMemoryLimitBytes, builtinConfig, checkpointConfig, freezePeakBytes, inferenceBytes, loadCheckpoint, type ModelConfig, PrefixCache, TransformerModel } from '@tracetune/model';
-import { ByteTokenizer, type Tokenizer } from '@tracetune/tokenizer';
 import { join } from 'node:path';
+
+import {
+  backendMemoryLimitBytes,
+  builtinConfig,
+  checkpointConfig,
+  freezePeakBytes,
+  inferenceBytes,
+  loadCheckpoint,
+  PrefixCache,
+  TransformerModel,
+  type ModelConfig,
+} from '@tracetune/model';
+import { ByteTokenizer, type Tokenizer } from '@tracetune/tokenizer';
+
 import type { ModelRef } from './protocol';
 
 /** Share of a bounded backend memory (the wasm heap) that one model's weights and inference copies may take. */
@@ -70,7 +82,11 @@ export class ModelCache {
   private load(ref: ModelRef): LoadedModel {
     this.loads += 1;
     const dir = ref.artifactKey ? join(this.dataDir, ...ref.artifactKey.split('/')) : null;
-    const config: ModelConfig | null = ref.builtin ? builtinConfig(ref.builtin) : dir ? checkpointConfig(dir) : null;
+    const config: ModelConfig | null = ref.builtin
+      ? builtinConfig(ref.builtin)
+      : dir
+        ? checkpointConfig(dir)
+        : null;
     // On wasm (a bounded heap) models are frozen for serving: weights held once, packed (TransformerModel.freezeForServing).
     const limit = backendMemoryLimitBytes();
     const frozen = limit !== null;
@@ -110,7 +126,9 @@ export class ModelCache {
 
   private evict(): void {
     let total = [...this.loaded.values()].reduce((s, m) => s + m.bytes, 0);
-    const idle = [...this.loaded.values()].filter((m) => m.users === 0).sort((a, b) => a.lastUsed - b.lastUsed);
+    const idle = [...this.loaded.values()]
+      .filter((m) => m.users === 0)
+      .sort((a, b) => a.lastUsed - b.lastUsed);
     for (const victim of idle) {
       if (total <= this.budgetBytes) break;
       victim.prefixes.clear();

@@ -13,7 +13,10 @@ export interface PromptMessage {
   name?: string;
 }
 
-export type Prompt = { kind: 'chat'; messages: PromptMessage[] } | { kind: 'text'; text: string } | { kind: 'tokens'; tokens: number[] };
+export type Prompt =
+  | { kind: 'chat'; messages: PromptMessage[] }
+  | { kind: 'text'; text: string }
+  | { kind: 'tokens'; tokens: number[] };
 
 export interface GenerationRequest {
   id: string;
@@ -50,7 +53,11 @@ export type FromEngine =
   | { type: 'accepted'; id: string; promptTokens: number }
   | { type: 'delta'; id: string; choice: number; text: string; logprobs: TokenLogprobInfo[] }
   | { type: 'finish'; id: string; choice: number; reason: 'stop' | 'length' }
-  | { type: 'done'; id: string; usage: { prompt_tokens: number; completion_tokens: number; total_tokens: number } }
+  | {
+      type: 'done';
+      id: string;
+      usage: { prompt_tokens: number; completion_tokens: number; total_tokens: number };
+    }
   | { type: 'error'; id: string; status: number; message: string; param: string | null; code: string | null }
   /** A cancelled request's sequences have all left the batch (its slots are free). */
   | { type: 'cancelled'; id: string }

@@ -1,7 +1,9 @@
-import { builtinConfig, setupBackend, slotCacheBytes } from '@tracetune/model';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+
+import { builtinConfig, setupBackend, slotCacheBytes } from '@tracetune/model';
+
 import { ModelCache } from './model-cache';
 import type { FromEngine, GenerationRequest } from './protocol';
 import { Scheduler, type SchedulerOptions } from './scheduler';
@@ -12,7 +14,11 @@ const MODEL = { id: 'tt-nano', builtin: 'tt-nano', artifactKey: null };
  * Runs requests concurrently through a scheduler over `models`; returns each request's text in submission order, the
  * most requests that were streaming (first delta seen, not done) at once and the longest prompt in tokens.
  */
-async function generateAll(models: ModelCache, requests: GenerationRequest[], options: SchedulerOptions = {}): Promise<string[]> {
+async function generateAll(
+  models: ModelCache,
+  requests: GenerationRequest[],
+  options: SchedulerOptions = {},
+): Promise<string[]> {
   return (await generateWithStats(models, requests, options)).texts;
 }
 
@@ -66,7 +72,15 @@ describe('Scheduler', () => {
   const request = (id: string, content: string): GenerationRequest => ({
     id,
     model: MODEL,
-    prompts: [{ kind: 'chat', messages: [{ role: 'system', content: 'You are a terse assistant. Answer in one line.' }, { role: 'user', content }] }],
+    prompts: [
+      {
+        kind: 'chat',
+        messages: [
+          { role: 'system', content: 'You are a terse assistant. Answer in one line.' },
+          { role: 'user', content },
+        ],
+      },
+    ],
     n: 1,
     maxTokens: 24,
     temperature: 0,
@@ -81,7 +95,11 @@ describe('Scheduler', () => {
 
   it('should compute a shared system prompt once and answer exactly as without the prefix cache', async () => {
     const first = request('a', 'What is 2+2?');
-    const later = [request('b', 'Name a colour.'), request('c', 'Count to three.'), request('d', 'What is 2+3?')];
+    const later = [
+      request('b', 'Name a colour.'),
+      request('c', 'Count to three.'),
+      request('d', 'What is 2+3?'),
+    ];
     const cold = await generateAll(new ModelCache(dir, 1 << 30, 0), [first, ...later]);
 
     const models = new ModelCache(dir, 1 << 30, 64 << 20);
@@ -96,7 +114,14 @@ describe('Scheduler', () => {
     expect(model.prefixes.stats.reusedTokens).toBeGreaterThanOrEqual(3 * 40); // ≥ 40 shared byte tokens each
   });
   it('should queue requests beyond the KV budget and answer each as it would alone', async () => {
-    const questions = ['Name a colour.', 'Count to three.', 'What is 2+3?', 'Say hi.', 'Name a fruit.', 'Spell cat.'];
+    const questions = [
+      'Name a colour.',
+      'Count to three.',
+      'What is 2+3?',
+      'Say hi.',
+      'Name a fruit.',
+      'Spell cat.',
+    ];
     const requests = questions.map((q, i) => request(`kv${i}`, q));
     const models = new ModelCache(dir, 1 << 30, 0);
     const unbounded = await generateWithStats(models, requests);

@@ -1,7 +1,17 @@
-import { createDecodeBatch, type DecodeBatch, logSoftmax, Rng, sampleToken, slotCacheBytes, StopChecker, topN } from '@tracetune/model';
+import {
+  createDecodeBatch,
+  logSoftmax,
+  Rng,
+  sampleToken,
+  slotCacheBytes,
+  StopChecker,
+  topN,
+  type DecodeBatch,
+} from '@tracetune/model';
 import { IncrementalDecoder, type Tokenizer } from '@tracetune/tokenizer';
+
 import { JsonPrefix } from './json-prefix';
-import type { ModelCache, LoadedModel } from './model-cache';
+import type { LoadedModel, ModelCache } from './model-cache';
 import type { FromEngine, GenerationRequest, Prompt, TokenLogprobInfo } from './protocol';
 
 /** Sequences prefilled per scheduler iteration: new requests join quickly without stalling running ones. */
@@ -60,7 +70,10 @@ function longest(seq: Sequence): number {
 function encodePrompt(tokenizer: Tokenizer, prompt: Prompt): number[] {
   if (prompt.kind === 'tokens') return prompt.tokens;
   if (prompt.kind === 'text') return tokenizer.encode(prompt.text);
-  const text = tokenizer.applyChatTemplate(prompt.messages.map((m) => ({ ...m })), { addGenerationPrompt: true });
+  const text = tokenizer.applyChatTemplate(
+    prompt.messages.map((m) => ({ ...m })),
+    { addGenerationPrompt: true },
+  );
   return tokenizer.encode(text, { addSpecialTokens: false });
 }
 
@@ -95,7 +108,14 @@ export class Scheduler {
     try {
       model = await this.models.acquire(request.model);
     } catch (error) {
-      this.post({ type: 'error', id: request.id, status: 500, message: `Could not load model ${request.model.id}: ${(error as Error).message}`, param: 'model', code: 'model_load_failed' });
+      this.post({
+        type: 'error',
+        id: request.id,
+        status: 500,
+        message: `Could not load model ${request.model.id}: ${(error as Error).message}`,
+        param: 'model',
+        code: 'model_load_failed',
+      });
       return;
     }
     const prompts = request.prompts.map((p) => encodePrompt(model.tokenizer, p));
@@ -136,7 +156,11 @@ export class Scheduler {
           choice: p * request.n + c,
           prompt,
           rng: seeds.fork(),
-          stop: new StopChecker({ maxNewTokens: maxTokens, tokenizer: model.tokenizer, stopStrings: request.stop }),
+          stop: new StopChecker({
+            maxNewTokens: maxTokens,
+            tokenizer: model.tokenizer,
+            stopStrings: request.stop,
+          }),
           generated: [],
           text: new IncrementalDecoder(model.tokenizer, { skipSpecialTokens: true }),
           emitted: '',
@@ -153,7 +177,14 @@ export class Scheduler {
     if (state) state.cancelled = true;
   }
 
-  private reject(model: LoadedModel, request: GenerationRequest, status: number, message: string, param: string | null, code: string): void {
+  private reject(
+    model: LoadedModel,
+    request: GenerationRequest,
+    status: number,
+    message: string,
+    param: string | null,
+    code: string,
+  ): void {
     this.models.release(model);
     this.post({ type: 'error', id: request.id, status, message, param, code });
   }
@@ -171,12 +202,19 @@ export class Scheduler {
   private iterate(): void {
     try {
       const joining = new Map<string, Sequence[]>();
-      for (const seq of this.admit()) joining.set(seq.request.model.id, [...(joining.get(seq.request.model.id) ?? []), seq]);
+      for (const seq of this.admit())
+        joining.set(seq.request.model.id, [...(joining.get(seq.request.model.id) ?? []), seq]);
       for (const [id, rows] of joining) {
         let batch = this.batches.get(id);
         if (!batch) {
           const model = rows[0].request.model;
-          batch = { model, rows: [], kv: createDecodeBatch(model.model, model.prefixes), peakRows: 0, peakLength: 0 };
+          batch = {
+            model,
+            rows: [],
+            kv: createDecodeBatch(model.model, model.prefixes),
+            peakRows: 0,
+            peakLength: 0,
+          };
           this.batches.set(id, batch);
         }
         batch.peakRows = Math.max(batch.peakRows, batch.rows.length + rows.length);
@@ -244,7 +282,10 @@ export class Scheduler {
     }
     if (batch.rows.length === 0 && joining.length === 0) return;
     const tokens = batch.rows.map((r) => r.generated[r.generated.length - 1]);
-    const logits = batch.kv.step(tokens, joining.map((seq) => seq.prompt));
+    const logits = batch.kv.step(
+      tokens,
+      joining.map((seq) => seq.prompt),
+    );
     batch.rows.push(...joining);
     batch.rows.forEach((row, i) => this.advance(row, logits[i]));
     const keep = batch.rows.map((r, i) => (r.finished ? -1 : i)).filter((i) => i >= 0);
@@ -260,7 +301,9 @@ export class Scheduler {
   private advance(seq: Sequence, logits: Float32Array): void {
     const { request, tokenizer } = { request: seq.request.request, tokenizer: seq.request.model.tokenizer };
     const raw = request.logprobs ? logSoftmax(logits) : null;
-    const token = seq.json ? this.sampleJson(seq, logits) : sampleToken(logits, { temperature: request.temperature, topP: request.topP }, seq.rng);
+    const token = seq.json
+      ? this.sampleJson(seq, logits)
+      : sampleToken(logits, { temperature: request.temperature, topP: request.topP }, seq.rng);
     seq.generated.push(token);
     seq.text.push(token);
     seq.request.completionTokens += 1;
@@ -351,7 +394,8 @@ export class Scheduler {
     if (seq.finished) return;
     seq.finished = true;
     const state = seq.request;
-    if (notify && !state.cancelled) this.post({ type: 'finish', id: state.request.id, choice: seq.choice, reason });
+    if (notify && !state.cancelled)
+      this.post({ type: 'finish', id: state.request.id, choice: seq.choice, reason });
     state.open -= 1;
     if (state.open === 0) {
       this.requests.delete(state.request.id);
@@ -360,7 +404,11 @@ export class Scheduler {
         this.post({
           type: 'done',
           id: state.request.id,
-          usage: { prompt_tokens: state.promptTokens, completion_tokens: state.completionTokens, total_tokens: state.promptTokens + state.completionTokens },
+          usage: {
+            prompt_tokens: state.promptTokens,
+            completion_tokens: state.completionTokens,
+            total_tokens: state.promptTokens + state.completionTokens,
+          },
         });
       } else this.post({ type: 'cancelled', id: state.request.id }); // its rows have left the batch
     }
@@ -368,7 +416,14 @@ export class Scheduler {
 
   private failAll(error: Error): void {
     for (const state of this.requests.values()) {
-      this.post({ type: 'error', id: state.request.id, status: 500, message: `Generation failed: ${error.message}`, param: null, code: 'engine_error' });
+      this.post({
+        type: 'error',
+        id: state.request.id,
+        status: 500,
+        message: `Generation failed: ${error.message}`,
+        param: null,
+        code: 'engine_error',
+      });
       state.cancelled = true;
     }
     for (const batch of this.batches.values()) batch.kv.dispose();

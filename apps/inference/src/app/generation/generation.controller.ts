@@ -1,5 +1,6 @@
 import { Body, Controller, Post, Req, Res } from '@nestjs/common';
 import type { Request, Response } from 'express';
+
 import { GenerationService, type InternalRequest } from './generation.service';
 
 /** Internal endpoints the api proxies `/v1/chat/completions` and `/v1/completions` to. */

@@ -1,4 +1,7 @@
+import { fork, type ChildProcess } from 'node:child_process';
+import { join, relative, sep } from 'node:path';
 import { Inject, Injectable, Logger } from '@nestjs/common';
+
 import { Config } from '@tracetune/config';
 import { checkpointModelId, fineTunedModelId, newId } from '@tracetune/contracts';
 import {
@@ -21,8 +24,7 @@ import type {
   TrainingOutcome,
   TrainingRunSpec,
 } from '@tracetune/trainer';
-import { fork, type ChildProcess } from 'node:child_process';
-import { relative, join, sep } from 'node:path';
+
 import { ARTIFACT_STORE } from '../storage.tokens';
 import type { ChildMessage, ParentMessage } from './protocol';
 
@@ -32,7 +34,12 @@ const CONTROL_POLL_MS = 1_000;
 
 interface StoredMethod {
   type: 'reinforcement' | 'supervised';
-  reinforcement?: { grader: Record<string, unknown>; hyperparameters: ResolvedHyperparameters; algorithm: ResolvedAlgorithm; lora: ResolvedLora | null };
+  reinforcement?: {
+    grader: Record<string, unknown>;
+    hyperparameters: ResolvedHyperparameters;
+    algorithm: ResolvedAlgorithm;
+    lora: ResolvedLora | null;
+  };
   supervised?: { hyperparameters: ResolvedHyperparameters };
 }
 
@@ -76,11 +83,20 @@ export class JobRunner {
       // Steps after the checkpoint are replayed: drop what the interrupted attempt recorded for them.
       await this.metrics.deleteAfter(jobId, latest.step);
       await this.events.deleteMetricsAfter(jobId, latest.step);
-      await this.log(job, 'info', `Resuming from checkpoint at step ${latest.step} (attempt ${previousAttempts + 1}, worker ${workerId})`, {
-        step: latest.step,
-      });
+      await this.log(
+        job,
+        'info',
+        `Resuming from checkpoint at step ${latest.step} (attempt ${previousAttempts + 1}, worker ${workerId})`,
+        {
+          step: latest.step,
+        },
+      );
     } else if (previousAttempts > 0) {
-      await this.log(job, 'warn', `Restarting from the beginning on worker ${workerId}: the previous attempt left no checkpoint`);
+      await this.log(
+        job,
+        'warn',
+        `Restarting from the beginning on worker ${workerId}: the previous attempt left no checkpoint`,
+      );
     } else {
       await this.log(job, 'info', `Fine-tuning job started on worker ${workerId}`);
     }
@@ -102,7 +118,9 @@ export class JobRunner {
     const method = job.method as unknown as StoredMethod;
     const training = await this.files.find(job.organizationId, job.trainingFileId);
     if (!training) throw new Error(`training file ${job.trainingFileId} no longer exists`);
-    const validation = job.validationFileId ? await this.files.find(job.organizationId, job.validationFileId) : null;
+    const validation = job.validationFileId
+      ? await this.files.find(job.organizationId, job.validationFileId)
+      : null;
     const base = await this.models.findById(job.model);
     if (!base) throw new Error(`base model ${job.model} no longer exists`);
     const rl = method.reinforcement;
@@ -110,9 +128,13 @@ export class JobRunner {
     return {
       method: method.type,
       baseModel:
-        base.source === 'builtin' ? { kind: 'builtin', name: base.id } : { kind: 'directory', path: this.store.localPath(artifactKey(base.artifactKey!)) },
+        base.source === 'builtin'
+          ? { kind: 'builtin', name: base.id }
+          : { kind: 'directory', path: this.store.localPath(artifactKey(base.artifactKey!)) },
       trainingJsonl: (await this.store.read(artifactKey(training.storageKey))).toString('utf8'),
-      validationJsonl: validation ? (await this.store.read(artifactKey(validation.storageKey))).toString('utf8') : null,
+      validationJsonl: validation
+        ? (await this.store.read(artifactKey(validation.storageKey))).toString('utf8')
+        : null,
       grader: rl?.grader ?? null,
       hyperparameters: rl?.hyperparameters ?? method.supervised!.hyperparameters,
       algorithm: rl?.algorithm ?? null,
@@ -121,12 +143,18 @@ export class JobRunner {
       checkpointInterval: Math.max(1, Math.ceil((job.totalSteps ?? 10) / 5)),
       sampleInterval: Math.max(1, Math.ceil((job.totalSteps ?? 10) / 10)),
       passThreshold: 1,
-      judge: judgeURL ? { baseURL: judgeURL, apiKey: this.config.get('TRACETUNE_JUDGE_API_KEY') ?? 'none' } : null,
+      judge: judgeURL
+        ? { baseURL: judgeURL, apiKey: this.config.get('TRACETUNE_JUDGE_API_KEY') ?? 'none' }
+        : null,
     };
   }
 
   /** Runs the training process and persists its reports until it ends. */
-  private supervise(job: FineTuningJob, spec: TrainingRunSpec, options: { checkpointRoot: string; resumeFrom: string | null }): Promise<void> {
+  private supervise(
+    job: FineTuningJob,
+    spec: TrainingRunSpec,
+    options: { checkpointRoot: string; resumeFrom: string | null },
+  ): Promise<void> {
     return new Promise((resolve) => {
       const child: ChildProcess = fork(join(__dirname, 'training-process.js'), [], {
         stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
@@ -140,14 +168,17 @@ export class JobRunner {
       const enqueue = (work: () => Promise<unknown>) => {
         chain = chain.then(work).then(
           () => undefined,
-          (error: unknown) => this.logger.error(`persisting progress of ${job.id} failed: ${(error as Error).message}`),
+          (error: unknown) =>
+            this.logger.error(`persisting progress of ${job.id} failed: ${(error as Error).message}`),
         );
       };
       const sendControl = async () => {
         const now = await this.jobs.findById(job.id);
-        const signal = !now || now.status === 'cancelled' ? 'cancel' : now.pauseRequested ? 'pause' : 'continue';
+        const signal =
+          !now || now.status === 'cancelled' ? 'cancel' : now.pauseRequested ? 'pause' : 'continue';
         // The child may have finished and exited meanwhile: a late control message is simply dropped.
-        if (child.connected && child.exitCode === null) child.send({ type: 'control', signal } satisfies ParentMessage, () => undefined);
+        if (child.connected && child.exitCode === null)
+          child.send({ type: 'control', signal } satisfies ParentMessage, () => undefined);
       };
       // Between steps the child waits for this answer; the periodic one covers long steps (checked between micro-batches).
       const poll = setInterval(() => void sendControl().catch(() => undefined), CONTROL_POLL_MS);
@@ -161,17 +192,26 @@ export class JobRunner {
       child.on('message', (message: ChildMessage) => {
         switch (message.type) {
           case 'ready':
-            enqueue(() => this.log(job, 'info', `Training on the ${message.backend} backend (${message.reason})`));
+            enqueue(() =>
+              this.log(job, 'info', `Training on the ${message.backend} backend (${message.reason})`),
+            );
             break;
           case 'step':
-            enqueue(() => this.recordStep(job, message.step, message.totalSteps, message.metrics, startedAt, firstStep));
+            enqueue(() =>
+              this.recordStep(job, message.step, message.totalSteps, message.metrics, startedAt, firstStep),
+            );
             enqueue(sendControl);
             break;
           case 'event':
             enqueue(() => this.log(job, message.level, message.message, message.data));
             break;
           case 'samples':
-            enqueue(() => this.log(job, 'info', `Sample completions at step ${message.step}`, { step: message.step, samples: message.samples }));
+            enqueue(() =>
+              this.log(job, 'info', `Sample completions at step ${message.step}`, {
+                step: message.step,
+                samples: message.samples,
+              }),
+            );
             break;
           case 'checkpoint':
             enqueue(() => this.recordCheckpoint(job, message.checkpoint));
@@ -186,16 +226,43 @@ export class JobRunner {
       });
       child.on('error', (error) => this.logger.warn(`training process of ${job.id}: ${error.message}`));
       child.on('exit', (code, signal) => {
-        finish(() => this.fail(job, signal === 'SIGKILL' ? 'out_of_memory' : 'training_failed', `the training process exited unexpectedly (${signal ?? `code ${code}`})`, null));
+        finish(() =>
+          this.fail(
+            job,
+            signal === 'SIGKILL' ? 'out_of_memory' : 'training_failed',
+            `the training process exited unexpectedly (${signal ?? `code ${code}`})`,
+            null,
+          ),
+        );
       });
-      child.send({ type: 'start', spec, options, backend: this.config.get('TRACETUNE_BACKEND') } satisfies ParentMessage);
+      child.send({
+        type: 'start',
+        spec,
+        options,
+        backend: this.config.get('TRACETUNE_BACKEND'),
+      } satisfies ParentMessage);
     });
   }
 
-  private async recordStep(job: FineTuningJob, step: number, totalSteps: number, reported: Record<string, number>, startedAt: number, firstStep: number): Promise<void> {
+  private async recordStep(
+    job: FineTuningJob,
+    step: number,
+    totalSteps: number,
+    reported: Record<string, number>,
+    startedAt: number,
+    firstStep: number,
+  ): Promise<void> {
     // JSON has no NaN or Infinity: a metric that is not finite this step (e.g. no KL without a reference) is omitted.
-    const values = Object.fromEntries(Object.entries(reported).filter(([, v]) => typeof v === 'number' && Number.isFinite(v)));
-    await this.metrics.record({ id: newId('metric'), jobId: job.id, organizationId: job.organizationId, step, metrics: values });
+    const values = Object.fromEntries(
+      Object.entries(reported).filter(([, v]) => typeof v === 'number' && Number.isFinite(v)),
+    );
+    await this.metrics.record({
+      id: newId('metric'),
+      jobId: job.id,
+      organizationId: job.organizationId,
+      step,
+      metrics: values,
+    });
     await this.events.add({
       id: newId('event'),
       jobId: job.id,
@@ -238,19 +305,37 @@ export class JobRunner {
       artifactKey: key,
       modelId,
     });
-    await this.log(job, 'info', `Checkpoint saved at step ${checkpoint.step}: ${modelId}`, { step: checkpoint.step, model: modelId });
+    await this.log(job, 'info', `Checkpoint saved at step ${checkpoint.step}: ${modelId}`, {
+      step: checkpoint.step,
+      model: modelId,
+    });
   }
 
   private async complete(job: FineTuningJob, outcome: TrainingOutcome): Promise<void> {
     const trainedTokens = BigInt(Math.round(outcome.trainedTokens));
     if (outcome.status === 'cancelled') {
-      await this.jobs.transition(job.id, ['running', 'pausing', 'cancelled'], { status: 'cancelled', finishedAt: new Date(), trainedTokens });
+      await this.jobs.transition(job.id, ['running', 'pausing', 'cancelled'], {
+        status: 'cancelled',
+        finishedAt: new Date(),
+        trainedTokens,
+      });
       await this.log(job, 'info', `Training stopped at step ${outcome.step}: the job was cancelled`);
       return;
     }
     if (outcome.status === 'paused') {
-      const paused = await this.jobs.transition(job.id, ['running', 'pausing'], { status: 'paused', pauseRequested: false, currentStep: outcome.step, trainedTokens });
-      if (paused) await this.log(job, 'info', `Job paused at step ${outcome.step}; resume continues from this checkpoint`, { step: outcome.step });
+      const paused = await this.jobs.transition(job.id, ['running', 'pausing'], {
+        status: 'paused',
+        pauseRequested: false,
+        currentStep: outcome.step,
+        trainedTokens,
+      });
+      if (paused)
+        await this.log(
+          job,
+          'info',
+          `Job paused at step ${outcome.step}; resume continues from this checkpoint`,
+          { step: outcome.step },
+        );
       return;
     }
     const id = fineTunedModelId(job);
@@ -273,23 +358,43 @@ export class JobRunner {
       trainedTokens,
       estimatedFinish: null,
     });
-    if (done) await this.log(job, 'info', `The job has successfully completed: ${id}`, { model: id, ...outcome.finalMetrics });
+    if (done)
+      await this.log(job, 'info', `The job has successfully completed: ${id}`, {
+        model: id,
+        ...outcome.finalMetrics,
+      });
   }
 
-  private async fail(job: FineTuningJob, code: string, message: string, param: string | null, step: number | null = null): Promise<void> {
+  private async fail(
+    job: FineTuningJob,
+    code: string,
+    message: string,
+    param: string | null,
+    step: number | null = null,
+  ): Promise<void> {
     const failed = await this.jobs.transition(job.id, RUNNABLE, {
       status: 'failed',
       error: { code, message, param } as Prisma.InputJsonValue,
       finishedAt: new Date(),
     });
-    if (failed) await this.log(job, 'error', `Training failed${step !== null ? ` at step ${step}` : ''}: ${message}`, { code });
+    if (failed)
+      await this.log(job, 'error', `Training failed${step !== null ? ` at step ${step}` : ''}: ${message}`, {
+        code,
+      });
   }
 
   private keyOf(dir: string): string {
-    return relative(this.store.localPath(artifactKey('jobs')), dir).split(sep).reduce((key, part) => `${key}/${part}`, 'jobs');
+    return relative(this.store.localPath(artifactKey('jobs')), dir)
+      .split(sep)
+      .reduce((key, part) => `${key}/${part}`, 'jobs');
   }
 
-  private async log(job: FineTuningJob, level: 'info' | 'warn' | 'error', message: string, data?: Record<string, unknown>): Promise<void> {
+  private async log(
+    job: FineTuningJob,
+    level: 'info' | 'warn' | 'error',
+    message: string,
+    data?: Record<string, unknown>,
+  ): Promise<void> {
     await this.events.add({
       id: newId('event'),
       jobId: job.id,

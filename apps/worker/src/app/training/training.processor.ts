@@ -1,7 +1,14 @@
 import { Process, Processor } from '@nestjs/bull';
 import { Logger } from '@nestjs/common';
-import { ACCELERATED_TRAINING_QUEUE, TRAINING_JOB, TRAINING_QUEUE, type TrainingJobPayload } from '@tracetune/contracts';
 import type { Job } from 'bull';
+
+import {
+  ACCELERATED_TRAINING_QUEUE,
+  TRAINING_JOB,
+  TRAINING_QUEUE,
+  type TrainingJobPayload,
+} from '@tracetune/contracts';
+
 import { WorkerHealthService } from '../worker-health.service';
 import { JobRunner } from './job-runner.service';
 

@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+
 import type { ApiKey, ApiKeyRole, Organization } from '../../generated/prisma/client';
 import { PrismaService } from '../prisma.service';
 
@@ -10,7 +11,10 @@ export class ApiKeysRepository {
   constructor(private readonly prisma: PrismaService) {}
 
   findActiveByHash(hash: string): Promise<ApiKeyWithOrganization | null> {
-    return this.prisma.apiKey.findFirst({ where: { hash, revokedAt: null }, include: { organization: true } });
+    return this.prisma.apiKey.findFirst({
+      where: { hash, revokedAt: null },
+      include: { organization: true },
+    });
   }
 
   /** Any key with this hash, revoked or not: lets auth say "revoked" rather than "invalid". */
@@ -34,7 +38,10 @@ export class ApiKeysRepository {
   }
 
   list(organizationId: string): Promise<ApiKey[]> {
-    return this.prisma.apiKey.findMany({ where: { organizationId }, orderBy: [{ createdAt: 'desc' }, { id: 'desc' }] });
+    return this.prisma.apiKey.findMany({
+      where: { organizationId },
+      orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
+    });
   }
 
   findInOrganization(organizationId: string, id: string): Promise<ApiKey | null> {
@@ -53,6 +60,8 @@ export class ApiKeysRepository {
 
   /** Best effort: a lost update of last-used time is harmless. */
   async touch(id: string): Promise<void> {
-    await this.prisma.apiKey.update({ where: { id }, data: { lastUsedAt: new Date() } }).catch(() => undefined);
+    await this.prisma.apiKey
+      .update({ where: { id }, data: { lastUsedAt: new Date() } })
+      .catch(() => undefined);
   }
 }

@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+
 import type { Checkpoint, Prisma } from '../../generated/prisma/client';
 import { PrismaService } from '../prisma.service';
 

@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+
 import type { File, FileStatus, JobStatus, Prisma } from '../../generated/prisma/client';
 import { withoutNul } from '../json';
 import { PrismaService } from '../prisma.service';
@@ -25,7 +26,9 @@ export class FilesRepository {
     validation: Prisma.InputJsonValue | null;
   }): Promise<File> {
     const { validation, ...rest } = withoutNul(data);
-    return this.prisma.file.create({ data: { ...rest, bytes: BigInt(data.bytes), ...(validation ? { validation } : {}) } });
+    return this.prisma.file.create({
+      data: { ...rest, bytes: BigInt(data.bytes), ...(validation ? { validation } : {}) },
+    });
   }
 
   find(organizationId: string, id: string): Promise<File | null> {
@@ -33,8 +36,14 @@ export class FilesRepository {
   }
 
   /** A page in creation order, `limit + 1` rows so the caller can tell whether there is more. */
-  async list(organizationId: string, options: { after?: string; limit: number; purpose?: string; order: 'asc' | 'desc' }): Promise<File[] | null> {
-    const where: Prisma.FileWhereInput = { organizationId, ...(options.purpose ? { purpose: options.purpose } : {}) };
+  async list(
+    organizationId: string,
+    options: { after?: string; limit: number; purpose?: string; order: 'asc' | 'desc' },
+  ): Promise<File[] | null> {
+    const where: Prisma.FileWhereInput = {
+      organizationId,
+      ...(options.purpose ? { purpose: options.purpose } : {}),
+    };
     if (options.after) {
       const cursor = await this.find(organizationId, options.after);
       if (!cursor) return null;
@@ -54,7 +63,11 @@ export class FilesRepository {
   /** Ids of live jobs that use the file (as training or validation data). */
   async liveJobsUsing(organizationId: string, fileId: string): Promise<string[]> {
     const jobs = await this.prisma.fineTuningJob.findMany({
-      where: { organizationId, status: { in: LIVE_JOB_STATUSES }, OR: [{ trainingFileId: fileId }, { validationFileId: fileId }] },
+      where: {
+        organizationId,
+        status: { in: LIVE_JOB_STATUSES },
+        OR: [{ trainingFileId: fileId }, { validationFileId: fileId }],
+      },
       select: { id: true },
     });
     return jobs.map((j) => j.id);

@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+
 import type { EventLevel, EventType, FineTuningEvent, Prisma } from '../../generated/prisma/client';
 import { withoutNul } from '../json';
 import { PrismaService } from '../prisma.service';
@@ -23,10 +24,16 @@ export class FineTuningEventsRepository {
   }
 
   /** Newest first, as OpenAI lists events; `limit + 1` rows. */
-  async list(organizationId: string, jobId: string, options: { after?: string; limit: number }): Promise<FineTuningEvent[] | null> {
+  async list(
+    organizationId: string,
+    jobId: string,
+    options: { after?: string; limit: number },
+  ): Promise<FineTuningEvent[] | null> {
     const where: Prisma.FineTuningEventWhereInput = { organizationId, jobId };
     if (options.after) {
-      const cursor = await this.prisma.fineTuningEvent.findFirst({ where: { id: options.after, jobId, organizationId } });
+      const cursor = await this.prisma.fineTuningEvent.findFirst({
+        where: { id: options.after, jobId, organizationId },
+      });
       if (!cursor) return null;
       where.seq = { lt: cursor.seq };
     }
@@ -44,6 +51,7 @@ export class FineTuningEventsRepository {
 
   /** A resumed run replays the steps after its checkpoint: their metrics events go, so no step is counted twice. */
   async deleteMetricsAfter(jobId: string, step: number): Promise<void> {
-    await this.prisma.$executeRaw`DELETE FROM fine_tuning_events WHERE job_id = ${jobId} AND type = 'metrics' AND (data->>'step')::int > ${step}`;
+    await this.prisma
+      .$executeRaw`DELETE FROM fine_tuning_events WHERE job_id = ${jobId} AND type = 'metrics' AND (data->>'step')::int > ${step}`;
   }
 }

@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+
 import type { FineTuningJob, JobStatus, Prisma } from '../../generated/prisma/client';
 import { PrismaService } from '../prisma.service';
 
@@ -23,10 +24,16 @@ export class FineTuningJobsRepository {
   }
 
   findByIdempotencyKey(organizationId: string, idempotencyKey: string): Promise<FineTuningJob | null> {
-    return this.prisma.fineTuningJob.findUnique({ where: { organizationId_idempotencyKey: { organizationId, idempotencyKey } } });
+    return this.prisma.fineTuningJob.findUnique({
+      where: { organizationId_idempotencyKey: { organizationId, idempotencyKey } },
+    });
   }
 
-  findRecentByFingerprint(organizationId: string, requestFingerprint: string, since: Date): Promise<FineTuningJob | null> {
+  findRecentByFingerprint(
+    organizationId: string,
+    requestFingerprint: string,
+    since: Date,
+  ): Promise<FineTuningJob | null> {
     return this.prisma.fineTuningJob.findFirst({
       where: { organizationId, requestFingerprint, createdAt: { gte: since } },
       orderBy: { createdAt: 'desc' },
@@ -40,22 +47,38 @@ export class FineTuningJobsRepository {
   ): Promise<FineTuningJob[] | null> {
     const where: Prisma.FineTuningJobWhereInput = { organizationId };
     if (options.metadata && Object.keys(options.metadata).length > 0) {
-      where.AND = Object.entries(options.metadata).map(([key, value]) => ({ metadata: { path: [key], equals: value } }));
+      where.AND = Object.entries(options.metadata).map(([key, value]) => ({
+        metadata: { path: [key], equals: value },
+      }));
     }
     if (options.after) {
       const cursor = await this.find(organizationId, options.after);
       if (!cursor) return null;
-      where.OR = [{ createdAt: { lt: cursor.createdAt } }, { createdAt: cursor.createdAt, id: { lt: cursor.id } }];
+      where.OR = [
+        { createdAt: { lt: cursor.createdAt } },
+        { createdAt: cursor.createdAt, id: { lt: cursor.id } },
+      ];
     }
-    return this.prisma.fineTuningJob.findMany({ where, orderBy: [{ createdAt: 'desc' }, { id: 'desc' }], take: options.limit + 1 });
+    return this.prisma.fineTuningJob.findMany({
+      where,
+      orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
+      take: options.limit + 1,
+    });
   }
 
   /**
    * Moves a job to `data` only if it is in one of `from` (compare-and-set): late writes from a worker cannot undo a
    * cancel, and two workers cannot both claim a job. Returns the updated job, or null when the guard failed.
    */
-  async transition(id: string, from: readonly JobStatus[], data: Prisma.FineTuningJobUncheckedUpdateInput): Promise<FineTuningJob | null> {
-    const { count } = await this.prisma.fineTuningJob.updateMany({ where: { id, status: { in: [...from] } }, data });
+  async transition(
+    id: string,
+    from: readonly JobStatus[],
+    data: Prisma.FineTuningJobUncheckedUpdateInput,
+  ): Promise<FineTuningJob | null> {
+    const { count } = await this.prisma.fineTuningJob.updateMany({
+      where: { id, status: { in: [...from] } },
+      data,
+    });
     return count === 0 ? null : this.findById(id);
   }
 
@@ -69,7 +92,10 @@ export class FineTuningJobsRepository {
 
   /** Live jobs that train from this model (it cannot be deleted meanwhile). */
   async liveJobsOnModel(model: string, statuses: readonly JobStatus[]): Promise<string[]> {
-    const rows = await this.prisma.fineTuningJob.findMany({ where: { model, status: { in: [...statuses] } }, select: { id: true } });
+    const rows = await this.prisma.fineTuningJob.findMany({
+      where: { model, status: { in: [...statuses] } },
+      select: { id: true },
+    });
     return rows.map((r) => r.id);
   }
 }

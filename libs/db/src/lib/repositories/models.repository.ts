@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+
 import type { Model, Prisma } from '../../generated/prisma/client';
 import { PrismaService } from '../prisma.service';
 
@@ -32,7 +33,9 @@ export class ModelsRepository {
     return this.prisma.$transaction(async (tx) => {
       const self = await tx.model.findUnique({ where: { id } });
       if (!self) return [];
-      const checkpoints = self.jobId ? await tx.model.findMany({ where: { jobId: self.jobId, kind: 'checkpoint' } }) : [];
+      const checkpoints = self.jobId
+        ? await tx.model.findMany({ where: { jobId: self.jobId, kind: 'checkpoint' } })
+        : [];
       await tx.model.deleteMany({ where: { id: { in: [id, ...checkpoints.map((c) => c.id)] } } });
       return [self, ...checkpoints].flatMap((m) => (m.artifactKey ? [m.artifactKey] : []));
     });

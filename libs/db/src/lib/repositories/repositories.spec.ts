@@ -1,5 +1,6 @@
 import { Config, loadConfig } from '@tracetune/config';
 import { createTestDatabase, type TestDatabase } from '@tracetune/testing';
+
 import { PrismaService } from '../prisma.service';
 import { FilesRepository } from './files.repository';
 import { FineTuningEventsRepository } from './fine-tuning-events.repository';
@@ -15,12 +16,36 @@ describe('repositories (real PostgreSQL)', () => {
     db = await createTestDatabase();
     prisma = new PrismaService(new Config(loadConfig({ DATABASE_URL: db.url })));
     await prisma.onModuleInit();
-    await prisma.organization.createMany({ data: [{ id: 'org-a', name: 'A' }, { id: 'org-b', name: 'B' }] });
+    await prisma.organization.createMany({
+      data: [
+        { id: 'org-a', name: 'A' },
+        { id: 'org-b', name: 'B' },
+      ],
+    });
     await prisma.file.create({
-      data: { id: 'file-1', organizationId: 'org-a', filename: 'f', purpose: 'fine-tune', bytes: 1n, status: 'processed', storageKey: 'files/org-a/file-1', sha256: 'x' },
+      data: {
+        id: 'file-1',
+        organizationId: 'org-a',
+        filename: 'f',
+        purpose: 'fine-tune',
+        bytes: 1n,
+        status: 'processed',
+        storageKey: 'files/org-a/file-1',
+        sha256: 'x',
+      },
     });
     await prisma.fineTuningJob.create({
-      data: { id: 'ftjob-1', organizationId: 'org-a', model: 'tt-nano', status: 'queued', method: {}, hyperparameters: {}, trainingFileId: 'file-1', seed: 1, resultFiles: [] },
+      data: {
+        id: 'ftjob-1',
+        organizationId: 'org-a',
+        model: 'tt-nano',
+        status: 'queued',
+        method: {},
+        hyperparameters: {},
+        trainingFileId: 'file-1',
+        seed: 1,
+        resultFiles: [],
+      },
     });
   });
   afterAll(async () => {
@@ -28,7 +53,7 @@ describe('repositories (real PostgreSQL)', () => {
     await db.drop();
   });
 
-  it('should never return another organization\'s rows', async () => {
+  it("should never return another organization's rows", async () => {
     const files = new FilesRepository(prisma);
     const jobs = new FineTuningJobsRepository(prisma);
     expect(await files.find('org-a', 'file-1')).not.toBeNull();
@@ -40,10 +65,22 @@ describe('repositories (real PostgreSQL)', () => {
     expect(await files.liveJobsUsing('org-a', 'file-1')).toEqual(['ftjob-1']);
   });
 
-  it('should list models that are global or the organization\'s own', async () => {
+  it("should list models that are global or the organization's own", async () => {
     const models = new ModelsRepository(prisma);
-    await models.upsert({ id: 'tt-nano', organizationId: null, kind: 'base', source: 'builtin', architecture: {} });
-    await models.upsert({ id: 'ft:a', organizationId: 'org-a', kind: 'fine_tuned', source: 'trained', architecture: {} });
+    await models.upsert({
+      id: 'tt-nano',
+      organizationId: null,
+      kind: 'base',
+      source: 'builtin',
+      architecture: {},
+    });
+    await models.upsert({
+      id: 'ft:a',
+      organizationId: 'org-a',
+      kind: 'fine_tuned',
+      source: 'trained',
+      architecture: {},
+    });
     expect((await models.visible('org-b')).map((m) => m.id)).toEqual(['tt-nano']);
     expect((await models.visible('org-a')).map((m) => m.id).sort()).toEqual(['ft:a', 'tt-nano']);
     expect(await models.findVisible('org-b', 'ft:a')).toBeNull();
@@ -53,16 +90,33 @@ describe('repositories (real PostgreSQL)', () => {
     const jobs = new FineTuningJobsRepository(prisma);
     expect(await jobs.transition('ftjob-1', ['running'], { status: 'succeeded' })).toBeNull();
     expect((await jobs.transition('ftjob-1', ['queued'], { status: 'running' }))?.status).toBe('running');
-    expect((await jobs.transition('ftjob-1', ['running'], { status: 'cancelled' }))?.status).toBe('cancelled');
+    expect((await jobs.transition('ftjob-1', ['running'], { status: 'cancelled' }))?.status).toBe(
+      'cancelled',
+    );
     // A late write from a worker cannot undo the cancel.
     expect(await jobs.transition('ftjob-1', ['running', 'pausing'], { status: 'succeeded' })).toBeNull();
   });
 
   it('should keep one metric row per step and drop replayed ones', async () => {
     const metrics = new TrainingMetricsRepository(prisma);
-    for (const step of [1, 2, 3]) await metrics.record({ id: `m${step}`, jobId: 'ftjob-1', organizationId: 'org-a', step, metrics: { reward: step } });
-    await metrics.record({ id: 'm2b', jobId: 'ftjob-1', organizationId: 'org-a', step: 2, metrics: { reward: 20 } });
-    expect((await metrics.list('org-a', 'ftjob-1')).map((m) => [m.step, (m.metrics as { reward: number }).reward])).toEqual([
+    for (const step of [1, 2, 3])
+      await metrics.record({
+        id: `m${step}`,
+        jobId: 'ftjob-1',
+        organizationId: 'org-a',
+        step,
+        metrics: { reward: step },
+      });
+    await metrics.record({
+      id: 'm2b',
+      jobId: 'ftjob-1',
+      organizationId: 'org-a',
+      step: 2,
+      metrics: { reward: 20 },
+    });
+    expect(
+      (await metrics.list('org-a', 'ftjob-1')).map((m) => [m.step, (m.metrics as { reward: number }).reward]),
+    ).toEqual([
       [1, 1],
       [2, 20],
       [3, 3],
@@ -75,13 +129,23 @@ describe('repositories (real PostgreSQL)', () => {
   it('should store events whose text holds NUL characters, and page them newest first', async () => {
     const events = new FineTuningEventsRepository(prisma);
     for (let i = 0; i < 3; i++) {
-      await events.add({ id: `ev${i}`, jobId: 'ftjob-1', organizationId: 'org-a', level: 'info', type: 'message', message: `m${i}\u0000`, data: { sample: 'a\u0000b' } });
+      await events.add({
+        id: `ev${i}`,
+        jobId: 'ftjob-1',
+        organizationId: 'org-a',
+        level: 'info',
+        type: 'message',
+        message: `m${i}\u0000`,
+        data: { sample: 'a\u0000b' },
+      });
     }
     const page = await events.list('org-a', 'ftjob-1', { limit: 2 });
     expect(page!.map((e) => e.id)).toEqual(['ev2', 'ev1', 'ev0']);
     expect(page![0].message).toBe('m2\uFFFD');
     expect(page![0].data).toEqual({ sample: 'a\uFFFDb' });
-    expect((await events.list('org-a', 'ftjob-1', { after: 'ev1', limit: 2 }))!.map((e) => e.id)).toEqual(['ev0']);
+    expect((await events.list('org-a', 'ftjob-1', { after: 'ev1', limit: 2 }))!.map((e) => e.id)).toEqual([
+      'ev0',
+    ]);
     expect(await events.list('org-b', 'ftjob-1', { limit: 2 })).toEqual([]);
   });
 });

@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+
 import type { Prisma, TrainingMetric } from '../../generated/prisma/client';
 import { PrismaService } from '../prisma.service';
 
@@ -7,7 +8,13 @@ export class TrainingMetricsRepository {
   constructor(private readonly prisma: PrismaService) {}
 
   /** One row per (job, step): a replayed step replaces its row instead of adding a second one. */
-  record(row: { id: string; jobId: string; organizationId: string; step: number; metrics: Prisma.InputJsonValue }): Promise<TrainingMetric> {
+  record(row: {
+    id: string;
+    jobId: string;
+    organizationId: string;
+    step: number;
+    metrics: Prisma.InputJsonValue;
+  }): Promise<TrainingMetric> {
     return this.prisma.trainingMetric.upsert({
       where: { jobId_step: { jobId: row.jobId, step: row.step } },
       create: row,
@@ -16,7 +23,10 @@ export class TrainingMetricsRepository {
   }
 
   list(organizationId: string, jobId: string, afterStep = -1): Promise<TrainingMetric[]> {
-    return this.prisma.trainingMetric.findMany({ where: { organizationId, jobId, step: { gt: afterStep } }, orderBy: { step: 'asc' } });
+    return this.prisma.trainingMetric.findMany({
+      where: { organizationId, jobId, step: { gt: afterStep } },
+      orderBy: { step: 'asc' },
+    });
   }
 
   async deleteAfter(jobId: string, step: number): Promise<void> {

@@ -1,7 +1,7 @@
-import { templateVariables } from '../template';
 import type { GraderConfigIssue } from '../errors';
 import type { JudgeClient } from '../judge/judge-client';
 import type { JavaScriptSandbox } from '../sandbox/javascript-sandbox';
+import { templateVariables } from '../template';
 import type { GraderErrorFlags, GraderItem, GraderSample, JudgeTokenUsage } from '../types';
 
 /** What a grader type's `grade` returns before `gradeSafely` fills in timing, flags and `passed`. */

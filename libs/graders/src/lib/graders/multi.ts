@@ -1,8 +1,8 @@
 import { mergeErrors, noErrors, SampleGradingError } from '../errors';
 import {
   evaluateFormula,
-  formulaVariables,
   FormulaSyntaxError,
+  formulaVariables,
   parseFormula,
   type FormulaNode,
 } from '../formula';

@@ -42,10 +42,16 @@ export function generateArithmetic(options: TaskOptions): TaskProblem[] {
       const left = PRECEDENCE[op] > lastPrecedence ? `(${expr})` : expr;
       expr = `${left}${op}${b}`;
       lastPrecedence = PRECEDENCE[op];
-      lines.push(preset.verbose ? `Step ${k + 1}: ${value} ${op} ${b} = ${next}` : `${value}${op}${b}=${next}`);
+      lines.push(
+        preset.verbose ? `Step ${k + 1}: ${value} ${op} ${b} = ${next}` : `${value}${op}${b}=${next}`,
+      );
       value = next;
     }
-    out.push({ prompt: `Compute ${expr}.`, solution: `${lines.join('\n')}\n#### ${value}`, answer: String(value) });
+    out.push({
+      prompt: `Compute ${expr}.`,
+      solution: `${lines.join('\n')}\n#### ${value}`,
+      answer: String(value),
+    });
   }
   return out;
 }

@@ -4,7 +4,10 @@ import { createGrader, sampleFromText } from '@tracetune/graders';
 import { generateArithmetic, generateCountdown, mathAnswerGrader, toJsonl, type TaskProblem } from '.';
 
 function lines(text: string): unknown[] {
-  return text.trim().split('\n').map((l) => JSON.parse(l));
+  return text
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l));
 }
 
 function evaluateLeftToRight(solution: string): number {
@@ -42,15 +45,21 @@ describe('synthetic tasks', () => {
     }
   });
 
-  it.each(cases)('%s: should have worked solutions whose steps are right and that the math_answer grader accepts', async (_name, problems) => {
-    for (const p of problems) {
-      expect(String(evaluateLeftToRight(p.solution))).toBe(p.answer);
-      const good = await grader.grade(sampleFromText(p.solution), { answer: p.answer });
-      expect(good.score).toBe(1);
-      const bad = await grader.grade(sampleFromText(`${p.solution.split('####')[0]}#### ${Number(p.answer) + 1}`), { answer: p.answer });
-      expect(bad.score).toBe(0);
-    }
-  });
+  it.each(cases)(
+    '%s: should have worked solutions whose steps are right and that the math_answer grader accepts',
+    async (_name, problems) => {
+      for (const p of problems) {
+        expect(String(evaluateLeftToRight(p.solution))).toBe(p.answer);
+        const good = await grader.grade(sampleFromText(p.solution), { answer: p.answer });
+        expect(good.score).toBe(1);
+        const bad = await grader.grade(
+          sampleFromText(`${p.solution.split('####')[0]}#### ${Number(p.answer) + 1}`),
+          { answer: p.answer },
+        );
+        expect(bad.score).toBe(0);
+      }
+    },
+  );
 
   it('should make arithmetic prompts whose expression evaluates to the answer', () => {
     for (const p of generateArithmetic({ n: 50, seed: 4, difficulty: 'medium' })) {

@@ -29,12 +29,21 @@ export function mathAnswerGrader(name = 'answer'): Record<string, unknown> {
 
 /** RFT JSONL line: the prompt only; `answer` (and extras) become the grader's item. */
 export function toRftLine(p: TaskProblem): string {
-  return JSON.stringify({ messages: [{ role: 'user', content: p.prompt }], answer: p.answer, ...(p.extra ?? {}) });
+  return JSON.stringify({
+    messages: [{ role: 'user', content: p.prompt }],
+    answer: p.answer,
+    ...(p.extra ?? {}),
+  });
 }
 
 /** SFT JSONL line: the prompt and the worked solution as the assistant message. */
 export function toSftLine(p: TaskProblem): string {
-  return JSON.stringify({ messages: [{ role: 'user', content: p.prompt }, { role: 'assistant', content: p.solution }] });
+  return JSON.stringify({
+    messages: [
+      { role: 'user', content: p.prompt },
+      { role: 'assistant', content: p.solution },
+    ],
+  });
 }
 
 export function toJsonl(problems: readonly TaskProblem[], format: 'rft' | 'sft'): string {
