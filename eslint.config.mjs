@@ -12,6 +12,45 @@ const frameworkImports = [
   '@tensorflow/tfjs-node-gpu',
 ];
 
+/**
+ * apps/inference is a shell of HTTP, engine threads and config. Scheduling, caching, batching, tokenization and
+ * constrained decoding live in libs/serving, framework-free and tested there: the app reaches the model only to choose
+ * the tfjs backend of an engine thread, and defines no scheduler, batch, cache or sampler of its own. Shared with
+ * apps/inference/eslint.config.mjs, which `nx lint` runs from the app's folder (flat-config globs are relative to it).
+ */
+export const inferenceShell = {
+  rules: {
+    'no-restricted-imports': [
+      'error',
+      {
+        paths: [
+          {
+            name: '@tracetune/model',
+            allowImportNames: ['setupBackend', 'BackendChoice'],
+            message:
+              'apps/inference only chooses the backend; serving logic goes through @tracetune/serving.',
+          },
+          {
+            name: '@tracetune/tokenizer',
+            message: 'Tokenization is serving logic: it belongs in libs/serving.',
+          },
+        ],
+        patterns: [
+          { group: ['@tensorflow/*'], message: 'Model compute belongs in libs/model and libs/serving.' },
+        ],
+      },
+    ],
+    'no-restricted-syntax': [
+      'error',
+      {
+        selector: 'ClassDeclaration[id.name=/Schedul|Batch|Cache|Sampl|Constraint|Automaton/]',
+        message:
+          'Scheduling, batching, caching and sampling belong in libs/serving; apps/inference only wires them.',
+      },
+    ],
+  },
+};
+
 export default [
   ...nx.configs['flat/base'],
   ...nx.configs['flat/typescript'],
@@ -38,6 +77,7 @@ export default [
             { sourceTag: 'lib:rl-core', onlyDependOnLibsWithTags: [] },
             { sourceTag: 'lib:graders', onlyDependOnLibsWithTags: [] },
             { sourceTag: 'lib:model', onlyDependOnLibsWithTags: ['lib:tokenizer'] },
+            { sourceTag: 'lib:serving', onlyDependOnLibsWithTags: ['lib:model', 'lib:tokenizer'] },
             {
               sourceTag: 'lib:trainer',
               onlyDependOnLibsWithTags: [
@@ -75,6 +115,7 @@ export default [
       ],
     },
   },
+  { files: ['apps/inference/src/**/*.ts'], ...inferenceShell },
   {
     files: ['**/*.spec.ts', '**/*.test.ts', '**/test/**/*.ts'],
     rules: { '@typescript-eslint/no-non-null-assertion': 'off' },

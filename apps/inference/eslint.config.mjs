@@ -1,3 +1,4 @@
-import baseConfig from '../../eslint.config.mjs';
+import baseConfig, { inferenceShell } from '../../eslint.config.mjs';
 
-export default [...baseConfig];
+// The shell rules again with globs relative to this folder, where `nx lint` runs (see the root config).
+export default [...baseConfig, { files: ['src/**/*.ts'], ...inferenceShell }];

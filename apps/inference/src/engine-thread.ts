@@ -5,10 +5,9 @@
 import { parentPort, workerData } from 'node:worker_threads';
 
 import { setupBackend, type BackendChoice } from '@tracetune/model';
+import { ModelCache, Scheduler } from '@tracetune/serving';
 
-import { ModelCache } from './app/engine/model-cache';
 import type { FromEngine, ToEngine } from './app/engine/protocol';
-import { Scheduler } from './app/engine/scheduler';
 
 interface EngineOptions {
   dataDir: string;

@@ -22,9 +22,14 @@ export {
   type StepLogits,
   uncachedLogits,
 } from './kv-cache';
-export { createDecodeBatch, type DecodeBatch } from './decode-batch';
-export { decodeSlots, SlotCache, slotCacheAvailable, slotCacheBytes } from './slot-cache';
-export { disposePrefix, PrefixCache, type PrefixCacheStats, type PrefixHit } from './prefix-cache';
+export {
+  decodeSlots,
+  forwardSlots,
+  SlotCache,
+  slotCacheAvailable,
+  slotCacheBytes,
+  type SlotTokens,
+} from './slot-cache';
 export { LORA_TARGETS, type LoraConfig, type LoraTarget, validateLoraConfig } from './lora';
 export {
   type CoreInput,

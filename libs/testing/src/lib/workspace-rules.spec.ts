@@ -49,4 +49,34 @@ describe('workspace lint rules', () => {
     const messages = await lint('apps/worker/src/app/probe.ts', 'export const port = process.env.PORT;\n');
     expect(messages).toEqual([expect.stringContaining('no-restricted-properties')]);
   }, 60_000);
+
+  it('should fail when apps/inference defines a scheduler or reaches past libs/serving into the model', async () => {
+    const messages = await lint(
+      'apps/inference/src/app/probe.ts',
+      [
+        "import { createDecodeBatch } from '@tracetune/model';",
+        'export class Scheduler {',
+        '  readonly batch = createDecodeBatch;',
+        '}',
+        '',
+      ].join('\n'),
+    );
+    expect(messages).toEqual([
+      expect.stringMatching(/^no-restricted-imports: .*createDecodeBatch/),
+      expect.stringMatching(/^no-restricted-syntax: .*libs\/serving/),
+    ]);
+  }, 60_000);
+
+  it('should accept backend setup and @tracetune/serving in apps/inference', async () => {
+    const messages = await lint(
+      'apps/inference/src/app/probe.ts',
+      [
+        "import { setupBackend } from '@tracetune/model';",
+        "import { Scheduler } from '@tracetune/serving';",
+        'export const probe = [setupBackend, Scheduler];',
+        '',
+      ].join('\n'),
+    );
+    expect(messages).toEqual([]);
+  }, 60_000);
 });

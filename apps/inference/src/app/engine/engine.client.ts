@@ -4,8 +4,9 @@ import { Worker } from 'node:worker_threads';
 import { Injectable, Logger, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
 
 import { Config } from '@tracetune/config';
+import type { GenerationRequest } from '@tracetune/serving';
 
-import type { FromEngine, GenerationRequest, ToEngine } from './protocol';
+import type { FromEngine, ToEngine } from './protocol';
 
 type Listener = (message: FromEngine) => void;
 

@@ -1,64 +1,7 @@
-/** Messages between the inference server's HTTP thread and its engine thread (all model compute). */
-
-/** A model as the api resolved it: a built-in architecture or an artifact directory in the shared store. */
-export interface ModelRef {
-  id: string;
-  builtin: string | null;
-  artifactKey: string | null;
-}
-
-export interface PromptMessage {
-  role: string;
-  content: string;
-  name?: string;
-}
-
-export type Prompt =
-  | { kind: 'chat'; messages: PromptMessage[] }
-  | { kind: 'text'; text: string }
-  | { kind: 'tokens'; tokens: number[] };
-
-export interface GenerationRequest {
-  id: string;
-  model: ModelRef;
-  /** One or more prompts (legacy completions accept arrays); each gets `n` choices, indexed prompt × n + choice. */
-  prompts: Prompt[];
-  n: number;
-  /** Null: up to the model's context. */
-  maxTokens: number | null;
-  temperature: number;
-  topP: number;
-  seed: number | null;
-  stop: string[];
-  /** Return per-token log-probs (and `topLogprobs` alternatives). */
-  logprobs: boolean;
-  topLogprobs: number;
-  /** Constrain decoding so the output is a JSON object (`response_format: {type: "json_object"}`). */
-  json: boolean;
-  /** Which parameter names the prompt in context-length errors (`messages` or `prompt`). */
-  promptParam: string;
-}
-
-export interface TokenLogprobInfo {
-  token: string;
-  logprob: number;
-  bytes: number[];
-  top: { token: string; logprob: number; bytes: number[] }[];
-}
+/** Messages between the inference server's HTTP thread and its engine threads (all model compute). */
+import type { GenerationEvent, GenerationRequest } from '@tracetune/serving';
 
 export type ToEngine = { type: 'submit'; request: GenerationRequest } | { type: 'cancel'; id: string };
 
 /** The engine thread posts arrays of these, one array per scheduler iteration. */
-export type FromEngine =
-  | { type: 'accepted'; id: string; promptTokens: number }
-  | { type: 'delta'; id: string; choice: number; text: string; logprobs: TokenLogprobInfo[] }
-  | { type: 'finish'; id: string; choice: number; reason: 'stop' | 'length' }
-  | {
-      type: 'done';
-      id: string;
-      usage: { prompt_tokens: number; completion_tokens: number; total_tokens: number };
-    }
-  | { type: 'error'; id: string; status: number; message: string; param: string | null; code: string | null }
-  /** A cancelled request's sequences have all left the batch (its slots are free). */
-  | { type: 'cancelled'; id: string }
-  | { type: 'ready'; backend: string; reason: string };
+export type FromEngine = GenerationEvent | { type: 'ready'; backend: string; reason: string };

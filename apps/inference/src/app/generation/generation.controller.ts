@@ -1,7 +1,8 @@
 import { Body, Controller, Post, Req, Res } from '@nestjs/common';
 import type { Request, Response } from 'express';
 
-import { GenerationService, type InternalRequest } from './generation.service';
+import type { InternalRequest } from './generation-request';
+import { GenerationService } from './generation.service';
 
 /** Internal endpoints the api proxies `/v1/chat/completions` and `/v1/completions` to. */
 @Controller('internal')

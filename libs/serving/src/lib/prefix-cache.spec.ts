@@ -1,8 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 
-import { maxAbsDiff, tinyConfig, useBackend } from '../test/helpers';
-import { decodeStep, KVCache, prefillBatch, uncachedLogits } from './kv-cache';
-import { TransformerModel } from './model';
+import { decodeStep, KVCache, prefillBatch, TransformerModel, uncachedLogits } from '@tracetune/model';
+import { maxAbsDiff, tinyConfig, useBackend } from '@tracetune/model/testing';
+
 import { disposePrefix, PrefixCache } from './prefix-cache';
 
 describe('PrefixCache and prefill after a cached prefix', () => {

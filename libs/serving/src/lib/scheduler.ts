@@ -1,23 +1,14 @@
-import {
-  createDecodeBatch,
-  logSoftmax,
-  Rng,
-  sampleToken,
-  slotCacheBytes,
-  StopChecker,
-  topN,
-  type DecodeBatch,
-} from '@tracetune/model';
+import { logSoftmax, Rng, sampleToken, slotCacheBytes, StopChecker, topN } from '@tracetune/model';
 import { IncrementalDecoder, type Tokenizer } from '@tracetune/tokenizer';
 
-import { JsonPrefix } from './json-prefix';
+import { sampleConstrained } from './constrained-sampling';
+import { outputConstraint, type OutputConstraint } from './constraints';
+import { createDecodeBatch, type DecodeBatch } from './decode-batch';
 import type { LoadedModel, ModelCache } from './model-cache';
-import type { FromEngine, GenerationRequest, Prompt, TokenLogprobInfo } from './protocol';
+import type { GenerationEvent, GenerationRequest, Prompt, TokenLogprobInfo } from './request';
 
 /** Sequences prefilled per scheduler iteration: new requests join quickly without stalling running ones. */
 const ADMIT_PER_ITERATION = 8;
-/** Resampling attempts before JSON mode forces the closing characters. */
-const JSON_RESAMPLE_TRIES = 16;
 
 interface Sequence {
   request: RequestState;
@@ -29,7 +20,8 @@ interface Sequence {
   /** Visible text of `generated` (special tokens skipped), decoded token by token. */
   text: IncrementalDecoder;
   emitted: string;
-  json: JsonPrefix | null;
+  /** The output format's automaton (`response_format`), null for free text. */
+  constraint: OutputConstraint | null;
   finished: boolean;
 }
 
@@ -93,7 +85,7 @@ export class Scheduler {
 
   constructor(
     private readonly models: ModelCache,
-    private readonly post: (message: FromEngine) => void,
+    private readonly post: (event: GenerationEvent) => void,
     options: SchedulerOptions = {},
   ) {
     this.kvBudgetBytes = options.kvBudgetBytes ?? Infinity;
@@ -164,7 +156,7 @@ export class Scheduler {
           generated: [],
           text: new IncrementalDecoder(model.tokenizer, { skipSpecialTokens: true }),
           emitted: '',
-          json: request.json ? new JsonPrefix() : null,
+          constraint: outputConstraint(request.format),
           finished: false,
         });
       }
@@ -301,13 +293,21 @@ export class Scheduler {
   private advance(seq: Sequence, logits: Float32Array): void {
     const { request, tokenizer } = { request: seq.request.request, tokenizer: seq.request.model.tokenizer };
     const raw = request.logprobs ? logSoftmax(logits) : null;
-    const token = seq.json
-      ? this.sampleJson(seq, logits)
-      : sampleToken(logits, { temperature: request.temperature, topP: request.topP }, seq.rng);
+    const params = { temperature: request.temperature, topP: request.topP };
+    const token = seq.constraint
+      ? sampleConstrained(
+          seq.constraint,
+          logits,
+          tokenizer,
+          params,
+          seq.rng,
+          seq.request.maxTokens - seq.generated.length,
+        )
+      : sampleToken(logits, params, seq.rng);
     seq.generated.push(token);
     seq.text.push(token);
     seq.request.completionTokens += 1;
-    const stopped = seq.stop.shouldStop(seq.generated) || (seq.json?.complete ?? false);
+    const stopped = seq.stop.shouldStop(seq.generated) || (seq.constraint?.complete ?? false);
     const length = !stopped && seq.generated.length >= seq.request.maxTokens;
     const info: TokenLogprobInfo[] = [];
     if (raw) {
@@ -352,42 +352,6 @@ export class Scheduler {
       seq.emitted += delta;
       this.post({ type: 'delta', id: seq.request.request.id, choice: seq.choice, text: delta, logprobs });
     }
-  }
-
-  /**
-   * JSON mode: sample, and reject tokens that would leave the JSON-object language (resampling with them masked);
-   * stop tokens only once the object is complete; near the token budget, follow the shortest closing suffix.
-   */
-  private sampleJson(seq: Sequence, logits: Float32Array): number {
-    const json = seq.json!;
-    const tokenizer = seq.request.model.tokenizer;
-    const request = seq.request.request;
-    const masked = new Float32Array(logits);
-    if (json.complete) return tokenizer.stopTokenIds[0] ?? tokenizer.eosTokenId ?? 0;
-    for (const id of tokenizer.specialTokenIds) masked[id] = -Infinity;
-    const closing = json.closingSuffix();
-    const remaining = seq.request.maxTokens - seq.generated.length;
-    if (remaining > closing.length + 1) {
-      for (let attempt = 0; attempt < JSON_RESAMPLE_TRIES; attempt++) {
-        const token = sampleToken(masked, { temperature: request.temperature, topP: request.topP }, seq.rng);
-        if (this.acceptJson(json, tokenizer.decode([token]))) return token;
-        masked[token] = -Infinity;
-      }
-    }
-    // Out of budget or luck: emit the next closing character (byte-level and BPE vocabularies hold every ASCII char).
-    const forced = tokenizer.encode(closing[0], { addSpecialTokens: false })[0];
-    json.push(closing[0]);
-    return forced;
-  }
-
-  private acceptJson(json: JsonPrefix, text: string): boolean {
-    if (text.length === 0) return false;
-    // A byte of a multi-byte character decodes alone to U+FFFD; 'é' stands in for it, which JSON allows only inside
-    // strings, where the whole character will end up.
-    const stand = text.replace(/\uFFFD/g, 'é');
-    if (!json.clone().pushText(stand)) return false;
-    json.pushText(stand);
-    return true;
   }
 
   private finish(seq: Sequence, reason: 'stop' | 'length', notify: boolean): void {

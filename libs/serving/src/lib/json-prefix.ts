@@ -165,7 +165,9 @@ export class JsonPrefix {
           break;
         case 'literal':
           emit(
-            ['true', 'false', 'null'].find((l) => l.startsWith(state.literal))!.slice(state.literal.length),
+            (['true', 'false', 'null'].find((l) => l.startsWith(state.literal)) ?? state.literal).slice(
+              state.literal.length,
+            ),
           );
           break;
         case 'key_or_end':

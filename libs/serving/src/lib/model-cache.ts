@@ -7,13 +7,13 @@ import {
   freezePeakBytes,
   inferenceBytes,
   loadCheckpoint,
-  PrefixCache,
   TransformerModel,
   type ModelConfig,
 } from '@tracetune/model';
 import { ByteTokenizer, type Tokenizer } from '@tracetune/tokenizer';
 
-import type { ModelRef } from './protocol';
+import { PrefixCache } from './prefix-cache';
+import type { ModelRef } from './request';
 
 /** Share of a bounded backend memory (the wasm heap) that one model's weights and inference copies may take. */
 const HEAP_SHARE_FOR_WEIGHTS = 0.75;

@@ -1,7 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 
-import type { CachedPrefix } from './kv-cache';
-import type { LayerKV } from './model';
+import type { CachedPrefix, LayerKV } from '@tracetune/model';
 
 interface Entry {
   id: number;

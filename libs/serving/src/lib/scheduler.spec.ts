@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { builtinConfig, setupBackend, slotCacheBytes } from '@tracetune/model';
 
 import { ModelCache } from './model-cache';
-import type { FromEngine, GenerationRequest } from './protocol';
+import type { GenerationEvent, GenerationRequest } from './request';
 import { Scheduler, type SchedulerOptions } from './scheduler';
 
 const MODEL = { id: 'tt-nano', builtin: 'tt-nano', artifactKey: null };
@@ -34,7 +34,7 @@ async function generateWithStats(
   let mostAtOnce = 0;
   const scheduler = new Scheduler(
     models,
-    (m: FromEngine) => {
+    (m: GenerationEvent) => {
       if (m.type === 'accepted') longestPrompt = Math.max(longestPrompt, m.promptTokens);
       if (m.type === 'delta') {
         texts.set(m.id, (texts.get(m.id) ?? '') + m.text);
@@ -89,7 +89,7 @@ describe('Scheduler', () => {
     stop: [],
     logprobs: false,
     topLogprobs: 0,
-    json: false,
+    format: { type: 'text' },
     promptParam: 'messages',
   });
 

@@ -1,7 +1,17 @@
-import { decodeStep, KVCache, prefillBatch, type CachedPrefix, type StepLogits } from './kv-cache';
-import type { TransformerModel } from './model';
+import {
+  decodeStep,
+  forwardSlots,
+  KVCache,
+  prefillBatch,
+  SlotCache,
+  slotCacheAvailable,
+  type CachedPrefix,
+  type SlotTokens,
+  type StepLogits,
+  type TransformerModel,
+} from '@tracetune/model';
+
 import { disposePrefix, type PrefixCache, type PrefixHit } from './prefix-cache';
-import { forwardSlots, SlotCache, slotCacheAvailable, type SlotTokens } from './slot-cache';
 
 /**
  * The running batch of one model in a continuous-batching server. Each step feeds one token to every running row and

@@ -1,0 +1,16 @@
+export { type OutputConstraint, outputConstraint } from './lib/constraints';
+export { sampleConstrained } from './lib/constrained-sampling';
+export { createDecodeBatch, type DecodeBatch } from './lib/decode-batch';
+export { JsonPrefix } from './lib/json-prefix';
+export { type LoadedModel, ModelCache } from './lib/model-cache';
+export { disposePrefix, PrefixCache, type PrefixCacheStats, type PrefixHit } from './lib/prefix-cache';
+export type {
+  GenerationEvent,
+  GenerationRequest,
+  ModelRef,
+  OutputFormat,
+  Prompt,
+  PromptMessage,
+  TokenLogprobInfo,
+} from './lib/request';
+export { Scheduler, type SchedulerOptions } from './lib/scheduler';
