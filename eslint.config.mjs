@@ -74,9 +74,11 @@ export default [
             { sourceTag: 'lib:testing', onlyDependOnLibsWithTags: [] },
             { sourceTag: 'lib:db', onlyDependOnLibsWithTags: ['lib:contracts', 'lib:config', 'lib:testing'] },
             { sourceTag: 'lib:tokenizer', onlyDependOnLibsWithTags: [] },
-            { sourceTag: 'lib:rl-core', onlyDependOnLibsWithTags: [] },
+            // The tfjs-core gradient registrations that model and rl-core share (neither may import the other).
+            { sourceTag: 'lib:tfjs-gradients', onlyDependOnLibsWithTags: [] },
+            { sourceTag: 'lib:rl-core', onlyDependOnLibsWithTags: ['lib:tfjs-gradients'] },
             { sourceTag: 'lib:graders', onlyDependOnLibsWithTags: [] },
-            { sourceTag: 'lib:model', onlyDependOnLibsWithTags: ['lib:tokenizer'] },
+            { sourceTag: 'lib:model', onlyDependOnLibsWithTags: ['lib:tokenizer', 'lib:tfjs-gradients'] },
             { sourceTag: 'lib:serving', onlyDependOnLibsWithTags: ['lib:model', 'lib:tokenizer'] },
             {
               sourceTag: 'lib:trainer',

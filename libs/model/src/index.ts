@@ -68,7 +68,7 @@ export {
   loadCheckpoint,
   saveCheckpoint,
 } from './checkpoint';
-export { registerGradients } from './gradients';
+export { registerGradients } from '@tracetune/tfjs-gradients';
 export {
   floatToHalf,
   SafetensorsFile,

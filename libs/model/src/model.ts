@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 
-// tfjs-core alone registers no gradients (see gradients.ts). Needed for training.
-import './gradients';
+// tfjs-core alone registers no gradients (see libs/tfjs-gradients). Needed for training.
+import '@tracetune/tfjs-gradients';
 
 import { parameterCount, type ModelConfig } from './config';
 import { fusedAttention, fusedAttentionAvailable, slotAttention } from './kernels/attention';

@@ -1,9 +1,10 @@
 import * as tf from '@tensorflow/tfjs-core';
 
+import { registerGradients } from '@tracetune/tfjs-gradients';
+
 import { lossAggregations } from './aggregation';
 import type { RlConfig } from './config';
 import { advantageEstimators } from './estimators';
-import { ensureObjectiveGradients } from './gradients';
 import { clamp, LOG_RATIO_LIMIT, policyVariants } from './variants';
 
 /**
@@ -52,7 +53,7 @@ function rowMajor(rows: readonly Float64Array[], paddedLength: number): Float32A
 
 /** Builds the objective; not wrapped in tidy, so call it inside one (or inside tf.grad). */
 export function buildPolicyObjective(input: PolicyObjectiveInput): PolicyObjective {
-  ensureObjectiveGradients();
+  registerGradients();
   const { config, lengths } = input;
   const [batch, paddedLength] = input.logpNew.shape;
   const credit = advantageEstimators.get(config.estimator)(config);

@@ -1,15 +1,18 @@
 import * as tf from '@tensorflow/tfjs-core';
 
-import { useBackend } from '../test/helpers';
+import '@tensorflow/tfjs-backend-cpu';
 
-import './gradients';
+import { registerGradients } from './gradients';
 
 /**
  * Each registered gradient against a central finite difference (f(x+ε) − f(x−ε)) / 2ε of the scalar Σ w·f(x) with fixed
  * random weights w. Inputs avoid kinks (|x| ≥ 0.2 away from 0 for abs/relu, positive for log/sqrt/rsqrt).
  */
 describe('registered gradients', () => {
-  beforeAll(() => useBackend('cpu'));
+  beforeAll(async () => {
+    await tf.setBackend('cpu');
+    registerGradients();
+  });
 
   const x0 = [0.5, -1.2, 0.9, 1.7, -0.4, 0.3];
   const pos = [0.5, 1.2, 0.9, 1.7, 0.4, 0.3];
@@ -44,6 +47,8 @@ describe('registered gradients', () => {
           [0, 2],
         ]),
     ],
+    ['slice (number begin, −1 size)', x0, (x) => tf.slice(x, 1, -1)],
+    ['stack', [0.5, -1.2, 0.9], (x) => tf.mul(tf.stack([x, tf.mul(x, x)], 0), other())],
     ['tile', x0, (x) => tf.tile(x, [2, 3])],
     // (copy before reversing: tf.split returns the array the gradient tape keeps as the kernel's outputs)
     ['split', x0, (x) => tf.concat(tf.split(x, [1, 2], 1).slice().reverse(), 1)],

@@ -5,7 +5,9 @@ import * as tf from '@tensorflow/tfjs-core';
  * gradients (only the `@tensorflow/tfjs` union package does, from ESM files Node cannot load), so training with
  * tfjs-core alone fails with "gradient function not found". These follow tfjs-core's own gradient definitions
  * (tfjs-core/src/gradients/*_grad.ts); `registerGradients` registers one only where none exists, so loading the union
- * package (e.g. through tfjs-node) keeps its versions. Each is checked against finite differences in gradients.spec.ts.
+ * package (e.g. through tfjs-node) keeps its versions. One set for every library: libs/model (the transformer) and
+ * libs/rl-core (the policy objective) both register it, and neither may import the other. Each is checked against
+ * finite differences in gradients.spec.ts.
  */
 
 type Grad = tf.GradConfig['gradFunc'];
@@ -274,10 +276,22 @@ const GRADIENTS: tf.GradConfig[] = [
     kernelName: 'Slice',
     inputsToSave: ['x'],
     gradFunc: ((dy: tf.Tensor, [x]: Saved, attrs: tf.NamedAttrMap) => {
-      const begin = attrs['begin'] as number[];
-      const pads = x.shape.map((n, i) => [begin[i], n - begin[i] - dy.shape[i]] as [number, number]);
+      // begin and size as the op received them (a number, a short list, −1 sizes): normalised as the kernel does.
+      const [begin, size] = tf.slice_util.parseSliceParams(
+        x,
+        attrs['begin'] as number | number[],
+        attrs['size'] as number | number[],
+      );
+      const pads = x.shape.map((n, i) => [begin[i], n - begin[i] - size[i]] as [number, number]);
       return { x: () => tf.pad(dy, pads) };
     }) as Grad,
+  },
+  {
+    // tf.stack: each input's gradient is its slice of dy along the new axis.
+    kernelName: 'Pack',
+    saveAllInputs: true,
+    gradFunc: ((dy: tf.Tensor, _s: Saved, attrs: tf.NamedAttrMap) =>
+      Object.fromEntries(tf.unstack(dy, attrs['axis'] as number).map((t, i) => [i, () => t]))) as Grad,
   },
   {
     kernelName: 'PadV2',

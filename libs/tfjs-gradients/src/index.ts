@@ -1,0 +1,1 @@
+export { registerGradients } from './lib/gradients';
