@@ -32,18 +32,23 @@ export {
 } from './slot-cache';
 export { LORA_TARGETS, type LoraConfig, type LoraTarget, validateLoraConfig } from './lora';
 export {
-  type CoreInput,
-  freezePeakBytes,
-  inferenceBytes,
-  PACK_ALL_MAX_PARAMETERS,
+  type Attention,
+  CachedAttention,
+  CausalAttention,
+  groupedAttention,
   type LayerKV,
+  type PastContext,
+} from './attention';
+export { rangePositions } from './masks';
+export {
+  type ForwardInput,
   type LogProbOptions,
   type LogProbResult,
-  type PastContext,
-  rangePositions,
   type TokenBatch,
   TransformerModel,
 } from './model';
+export type { Projections } from './projections';
+export { freezePeakBytes, inferenceBytes, PACK_ALL_MAX_PARAMETERS } from './serving-weights';
 export { bmm, matmul, rmsNorm, ropeTables, rotateHalfMatrix, silu } from './ops';
 export { Rng } from './rng';
 export {

@@ -1,6 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 
-import type { LayerKV, TransformerModel } from './model';
+import { CachedAttention, type LayerKV } from './attention';
+import { rangePositions } from './masks';
+import type { TransformerModel } from './model';
 
 /**
  * Keys/values of a batch of N sequences, per layer [N, Hkv, P, D], in P columns. Sequences can have different
@@ -181,22 +183,15 @@ export function prefillBatch(
           length: L,
         }
       : undefined;
-    const { hidden, kv } = model.core({
-      ids,
-      batch: B,
-      time: T,
-      positions,
-      past,
-      returnKV: true,
-      fastAttention: true,
-    });
+    const attention = new CachedAttention(model.config, B, T, past);
+    const hidden = model.forward({ ids, batch: B, time: T, positions }, attention); // [B*T, C]
     // Last real position of each row: row b·T + length_b − 1 of [B*T, C].
     const lastRows = Int32Array.from(lengths, (n, b) => b * T + n - 1);
     const last =
       B === 1 && T === lengths[0]
         ? tf.slice(hidden, [T - 1, 0], [1, -1])
         : tf.gather(hidden, tf.tensor1d(lastRows, 'int32'));
-    return { layers: kv, logits: model.head(last as tf.Tensor2D) }; // [B, V]
+    return { layers: attention.layers, logits: model.head(last as tf.Tensor2D) }; // [B, V]
   });
   const data = logits.dataSync() as Float32Array;
   const V = model.config.vocab_size;
@@ -223,16 +218,10 @@ export function decodeStep(model: TransformerModel, cache: KVCache, tokens: read
   const positions = Int32Array.from(cache.nextPosition);
   const { layers, logits } = tf.tidy(() => {
     const ids = tf.tensor1d(Int32Array.from(tokens), 'int32');
-    const { hidden, kv } = model.core({
-      ids,
-      batch: N,
-      time: 1,
-      positions,
-      past: { layers: cache.layers, valid: cache.valid, length: cache.width },
-      returnKV: true,
-      fastAttention: true,
-    });
-    return { layers: kv, logits: model.head(hidden) }; // logits [N, V]
+    const past = { layers: cache.layers, valid: cache.valid, length: cache.width };
+    const attention = new CachedAttention(model.config, N, 1, past);
+    const hidden = model.forward({ ids, batch: N, time: 1, positions }, attention); // [N, C]
+    return { layers: attention.layers, logits: model.head(hidden) }; // logits [N, V]
   });
   const data = logits.dataSync() as Float32Array;
   const V = model.config.vocab_size;
@@ -261,12 +250,7 @@ export function uncachedLogits(model: TransformerModel, tokens: readonly number[
   const logits = tf.tidy(() => {
     const T = tokens.length;
     const ids = tf.tensor1d(Int32Array.from(tokens), 'int32');
-    const { hidden } = model.core({
-      ids,
-      batch: 1,
-      time: T,
-      positions: Int32Array.from({ length: T }, (_, i) => i),
-    });
+    const hidden = model.forward({ ids, batch: 1, time: T, positions: rangePositions(1, T) }); // [T, C]
     return model.head(tf.slice(hidden, [T - 1, 0], [1, -1]));
   });
   const out = new Float32Array(logits.dataSync() as Float32Array);

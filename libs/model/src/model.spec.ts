@@ -12,7 +12,8 @@ import {
 } from '../test/helpers';
 import { referenceLogits } from '../test/reference';
 import { builtinConfig, configFromHf, parameterCount } from './config';
-import { freezePeakBytes, inferenceBytes, PACK_ALL_MAX_PARAMETERS, TransformerModel } from './model';
+import { TransformerModel } from './model';
+import { freezePeakBytes, inferenceBytes, PACK_ALL_MAX_PARAMETERS } from './serving-weights';
 
 /** Random values in ±0.5 added to every weight whose name contains `part`, so that a misplaced or stale one shows. */
 function perturb(model: TransformerModel, part: string, seed: number): void {

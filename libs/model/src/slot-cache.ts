@@ -1,9 +1,10 @@
 import * as tf from '@tensorflow/tfjs-core';
 
+import type { Attention, LayerKV } from './attention';
 import type { ModelConfig } from './config';
-import { fusedAttentionAvailable } from './kernels/attention';
+import { fusedAttentionAvailable, slotAttention } from './kernels/attention';
 import type { KVCache, StepLogits } from './kv-cache';
-import type { LayerKV, TransformerModel } from './model';
+import type { TransformerModel } from './model';
 
 /** The part of tfjs-backend-wasm's BackendWasm used to reach tensors' memory. */
 interface HeapBackend {
@@ -185,6 +186,31 @@ export function slotCacheAvailable(model: TransformerModel): boolean {
   return fusedAttentionAvailable(model.config.head_dim);
 }
 
+/**
+ * Attention over a SlotCache (wasm only): each row is one token of some slot; the slot kernel writes its key and value
+ * into the slot's next column of the layer's buffers, in place, and attends causally within the slot.
+ */
+class SlotAttention implements Attention {
+  constructor(
+    /** Per layer [rows, Hkv, columns, D]. */
+    private readonly buffers: readonly LayerKV[],
+    /** [M] int32: the slot of each row. */
+    private readonly slots: tf.Tensor1D,
+    /** [M] int32: the column (= RoPE position) of each row's token. */
+    private readonly columns: tf.Tensor1D,
+  ) {}
+
+  attend(layer: number, q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D): tf.Tensor4D {
+    const [M, H, T, D] = q.shape;
+    if (T !== 1) throw new Error('SlotAttention: a slot-cache pass takes one token per row');
+    const Hkv = k.shape[1];
+    const { k: kBuf, v: vBuf } = this.buffers[layer];
+    const one = (t: tf.Tensor4D, h: number): tf.Tensor3D => tf.reshape(t, [M, h, D]); // [M, h, 1, D] → [M, h, D]
+    const out = slotAttention(one(q, H), one(k, Hkv), one(v, Hkv), kBuf, vBuf, this.slots, this.columns);
+    return tf.reshape(out, [M, H, 1, D]); // [M, H, D] → [M, H, 1, D]
+  }
+}
+
 /** Tokens for one slot in a `forwardSlots` pass: they go to its next columns, in order. */
 export interface SlotTokens {
   slot: number;
@@ -224,18 +250,13 @@ export function forwardSlots(
   });
   cache.reserve(Math.max(...columns) + 1);
   const logits = tf.tidy(() => {
-    const slotPast = {
-      layers: cache.layers,
-      slots: tf.tensor1d(slots, 'int32'),
-      columns: tf.tensor1d(columns, 'int32'),
-    };
-    const { hidden } = model.core({
-      ids: tf.tensor1d(ids, 'int32'),
-      batch: M,
-      time: 1,
-      positions: columns,
-      slots: slotPast,
-    });
+    const attention = new SlotAttention(
+      cache.layers,
+      tf.tensor1d(slots, 'int32'),
+      tf.tensor1d(columns, 'int32'),
+    );
+    const input = { ids: tf.tensor1d(ids, 'int32'), batch: M, time: 1, positions: columns };
+    const hidden = model.forward(input, attention); // [M, C]
     const rows =
       M === entries.length ? hidden : (tf.gather(hidden, tf.tensor1d(last, 'int32')) as tf.Tensor2D);
     return model.head(rows); // [entries, V]
