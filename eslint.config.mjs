@@ -70,7 +70,7 @@ export default [
             // The dependency table of DESIGN.md, one row per library.
             { sourceTag: 'lib:config', onlyDependOnLibsWithTags: [] },
             { sourceTag: 'lib:contracts', onlyDependOnLibsWithTags: [] },
-            { sourceTag: 'lib:storage', onlyDependOnLibsWithTags: [] },
+            { sourceTag: 'lib:storage', onlyDependOnLibsWithTags: ['lib:testing'] },
             { sourceTag: 'lib:testing', onlyDependOnLibsWithTags: [] },
             { sourceTag: 'lib:db', onlyDependOnLibsWithTags: ['lib:contracts', 'lib:config', 'lib:testing'] },
             { sourceTag: 'lib:tokenizer', onlyDependOnLibsWithTags: [] },

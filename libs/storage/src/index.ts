@@ -6,4 +6,11 @@ export {
   type PutOptions,
   type StoredArtifact,
 } from './lib/artifact-store';
+export { createArtifactStore, parseS3Url, type ArtifactStoreSettings } from './lib/create-artifact-store';
 export { LocalArtifactStore } from './lib/local-artifact-store';
+export {
+  createS3Client,
+  S3ArtifactStore,
+  type S3ArtifactStoreOptions,
+  type S3Settings,
+} from './lib/s3-artifact-store';

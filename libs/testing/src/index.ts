@@ -6,3 +6,4 @@ export {
   WORKSPACE_ROOT,
   type TestDatabase,
 } from './lib/test-database';
+export { startS3Server, type TestS3Server } from './lib/s3-server';

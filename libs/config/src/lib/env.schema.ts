@@ -7,6 +7,13 @@ import { z } from 'zod';
 const port = (fallback: number) => z.coerce.number().int().min(1).max(65535).default(fallback);
 const bytes = (fallback: number) => z.coerce.number().int().positive().default(fallback);
 
+/** `true`/`false` (also `1`/`0`, `yes`/`no`); z.coerce.boolean would read "false" as true. */
+const flag = (fallback: boolean) =>
+  z
+    .enum(['true', 'false', '1', '0', 'yes', 'no'])
+    .default(fallback ? 'true' : 'false')
+    .transform((value) => value === 'true' || value === '1' || value === 'yes');
+
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export const BACKENDS = ['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] as const;
 
@@ -48,8 +55,33 @@ export const envSchema = z.object({
    * accelerated queue for a GPU worker.
    */
   TRACETUNE_CPU_MAX_PARAMS: z.coerce.number().int().positive().default(150_000_000),
-  /** Root folder of artifact storage (uploads, checkpoints, models). Shared by api, worker and inference. */
+  /**
+   * Root folder of artifact storage (uploads, checkpoints, models), shared by api, worker and inference; with
+   * TRACETUNE_STORAGE=s3://… the local cache and scratch space of this host instead.
+   */
   TRACETUNE_DATA_DIR: z.string().min(1).default('./data'),
+  /**
+   * Where artifacts live: `local` (files under TRACETUNE_DATA_DIR) or `s3://bucket/prefix` on S3 or an S3-compatible
+   * server, shared by every host (TRACETUNE_DATA_DIR is then each host's local cache).
+   */
+  TRACETUNE_STORAGE: z
+    .string()
+    .regex(
+      /^(local|s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\/[A-Za-z0-9][A-Za-z0-9._-]*)*\/?)$/,
+      'must be local or s3://bucket/prefix (a bucket name, then optional prefix segments of letters, digits, ".", "_", "-")',
+    )
+    .default('local'),
+  /** S3 endpoint for MinIO, R2 and other S3-compatible servers; unset for AWS S3. */
+  AWS_ENDPOINT_URL: z.url().optional(),
+  AWS_REGION: z.string().min(1).default('us-east-1'),
+  /** S3 credentials; unset: the AWS SDK's default chain (shared config files, instance or pod roles). */
+  AWS_ACCESS_KEY_ID: z.string().min(1).optional(),
+  AWS_SECRET_ACCESS_KEY: z.string().min(1).optional(),
+  AWS_SESSION_TOKEN: z.string().min(1).optional(),
+  /** Path-style S3 URLs (endpoint/bucket/key), which MinIO and most self-hosted servers need. */
+  TRACETUNE_S3_FORCE_PATH_STYLE: flag(false),
+  /** Bearer token that /metrics requires on every app when set; unset: /metrics is open (keep it on a private network). */
+  TRACETUNE_METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
   /**
    * Bootstrap admin key, created on first start when no admin key exists. Unset: one is generated and printed once.
    */

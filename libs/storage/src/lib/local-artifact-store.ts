@@ -1,18 +1,18 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import { access, constants, cp, mkdir, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { dirname, join, relative, resolve, sep } from 'node:path';
-import { Readable, Transform } from 'node:stream';
+import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 
 import { artifactKey, type ArtifactKey } from './artifact-key';
 import {
   ArtifactNotFoundError,
-  ArtifactTooLargeError,
   type ArtifactStore,
   type PutOptions,
   type StoredArtifact,
 } from './artifact-store';
+import { meteredStream, toReadable } from './metered-stream';
 
 /** Staging area inside the root (same filesystem, so publishing is an atomic rename). Keys cannot start with ".". */
 const STAGING = '.staging';
@@ -23,6 +23,10 @@ export class LocalArtifactStore implements ArtifactStore {
 
   constructor(root: string) {
     this.root = resolve(root);
+  }
+
+  get location(): string {
+    return this.root;
   }
 
   localPath(key: ArtifactKey): string {
@@ -37,31 +41,16 @@ export class LocalArtifactStore implements ArtifactStore {
   ): Promise<StoredArtifact> {
     const target = this.localPath(key);
     const staging = await this.stagingPath();
-    const hash = createHash('sha256');
-    let bytes = 0;
-    const meter = new Transform({
-      transform(chunk: Buffer, _encoding, callback) {
-        bytes += chunk.length;
-        if (options.maxBytes !== undefined && bytes > options.maxBytes) {
-          callback(new ArtifactTooLargeError(options.maxBytes));
-          return;
-        }
-        hash.update(chunk);
-        options.observe?.(chunk);
-        callback(null, chunk);
-      },
-    });
-    const input =
-      typeof source === 'string' || Buffer.isBuffer(source) ? Readable.from([Buffer.from(source)]) : source;
+    const meter = meteredStream(options);
     try {
-      await pipeline(input, meter, createWriteStream(staging, { flags: 'wx' }));
+      await pipeline(toReadable(source), meter.stream, createWriteStream(staging, { flags: 'wx' }));
       await mkdir(dirname(target), { recursive: true });
       await rename(staging, target);
     } catch (error) {
       await rm(staging, { force: true });
       throw error;
     }
-    return { key, bytes, sha256: hash.digest('hex') };
+    return { key, bytes: meter.bytes(), sha256: meter.sha256() };
   }
 
   async get(key: ArtifactKey): Promise<Readable> {
@@ -109,11 +98,53 @@ export class LocalArtifactStore implements ArtifactStore {
   }
 
   async putDirectory(key: ArtifactKey, build: (stagingDir: string) => Promise<void>): Promise<void> {
-    const target = this.localPath(key);
     const staging = await this.stagingPath();
     await mkdir(staging);
     try {
       await build(staging);
+    } catch (error) {
+      await rm(staging, { recursive: true, force: true });
+      throw error;
+    }
+    await this.swapIn(key, staging);
+  }
+
+  async publishDirectory(key: ArtifactKey, dir: string): Promise<void> {
+    const staging = await this.stagingPath();
+    try {
+      // A rename when the folder is on the store's filesystem (the worker's scratch folder is), else a copy.
+      await rename(dir, staging).catch(async (error: NodeJS.ErrnoException) => {
+        if (error.code !== 'EXDEV') throw error;
+        await cp(dir, staging, { recursive: true });
+        await rm(dir, { recursive: true, force: true });
+      });
+    } catch (error) {
+      await rm(staging, { recursive: true, force: true });
+      throw error;
+    }
+    await this.swapIn(key, staging);
+  }
+
+  async localDirectory(key: ArtifactKey): Promise<string> {
+    const path = this.localPath(key);
+    const info = await stat(path).catch(() => null);
+    if (!info?.isDirectory()) throw new ArtifactNotFoundError(key);
+    return path;
+  }
+
+  async check(): Promise<void> {
+    await mkdir(this.root, { recursive: true });
+    await access(this.root, constants.R_OK | constants.W_OK);
+  }
+
+  async close(): Promise<void> {
+    // Nothing is held open between calls.
+  }
+
+  /** Publishes a complete staging folder under `key` in one rename, replacing what was there. */
+  private async swapIn(key: ArtifactKey, staging: string): Promise<void> {
+    const target = this.localPath(key);
+    try {
       await mkdir(dirname(target), { recursive: true });
       // Replace: move the old directory aside first so the new one appears in a single rename.
       const old = `${staging}.old`;
