@@ -72,6 +72,7 @@ export default [
             { sourceTag: 'lib:contracts', onlyDependOnLibsWithTags: [] },
             { sourceTag: 'lib:storage', onlyDependOnLibsWithTags: ['lib:testing'] },
             { sourceTag: 'lib:testing', onlyDependOnLibsWithTags: [] },
+            { sourceTag: 'lib:metrics', onlyDependOnLibsWithTags: [] },
             { sourceTag: 'lib:db', onlyDependOnLibsWithTags: ['lib:contracts', 'lib:config', 'lib:testing'] },
             { sourceTag: 'lib:tokenizer', onlyDependOnLibsWithTags: [] },
             // The tfjs-core gradient registrations that model and rl-core share (neither may import the other).

@@ -7,7 +7,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { setupBackend, type BackendChoice } from '@tracetune/model';
 import { ModelCache, Scheduler } from '@tracetune/serving';
 
-import type { FromEngine, ToEngine } from './app/engine/protocol';
+import type { EngineStats, FromEngine, ToEngine } from './app/engine/protocol';
 
 interface EngineOptions {
   dataDir: string;
@@ -32,14 +32,38 @@ async function main(): Promise<void> {
     if (outbox.push(message) === 1) queueMicrotask(flush);
   };
   const report = await setupBackend(options.backend);
-  const scheduler = new Scheduler(
-    new ModelCache(options.dataDir, options.memoryBudgetBytes, options.prefixCacheBytes),
-    post,
-    { kvBudgetBytes: options.kvBudgetBytes },
-  );
+  // Metrics: decode steps by batch size since the last report (a bounded map: batch sizes are small integers).
+  let generatedTokens = 0;
+  const batchSizes = new Map<number, number>();
+  const cache = new ModelCache(options.dataDir, options.memoryBudgetBytes, options.prefixCacheBytes);
+  const scheduler = new Scheduler(cache, post, {
+    kvBudgetBytes: options.kvBudgetBytes,
+    observer: {
+      onStep: (rows) => {
+        generatedTokens += rows;
+        batchSizes.set(rows, (batchSizes.get(rows) ?? 0) + 1);
+      },
+    },
+  });
+  const stats = (): EngineStats => {
+    const sizes = [...batchSizes.entries()];
+    batchSizes.clear();
+    return {
+      running: scheduler.runningSequences,
+      waiting: scheduler.waitingSequences,
+      kvReservedBytes: scheduler.kvReservedBytes,
+      kvBudgetBytes: options.kvBudgetBytes,
+      modelCacheBytes: cache.residentBytes,
+      generatedTokens,
+      modelLoads: cache.loads,
+      modelEvictions: cache.evictions,
+      batchSizes: sizes,
+    };
+  };
   port.on('message', (message: ToEngine) => {
     if (message.type === 'submit') void scheduler.submit(message.request);
-    else scheduler.cancel(message.id);
+    else if (message.type === 'cancel') scheduler.cancel(message.id);
+    else post({ type: 'stats', stats: stats() });
   });
   post({ type: 'ready', backend: report.backend, reason: report.reason });
 }

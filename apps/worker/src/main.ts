@@ -8,6 +8,7 @@ import { ACCELERATED_TRAINING_QUEUE, TRAINING_QUEUE, type WorkerCapabilities } f
 import { setupBackend, type BackendChoice } from '@tracetune/model';
 
 import { startHealthServer } from './app/health-server';
+import { WorkerMetrics } from './app/metrics/worker-metrics';
 import { WorkerHealthService } from './app/worker-health.service';
 import { WorkerModule } from './app/worker.module';
 
@@ -36,8 +37,11 @@ async function main(): Promise<void> {
   app.enableShutdownHooks();
   await app.init();
   const health = app.get(WorkerHealthService);
-  const server = await startHealthServer(config.get('WORKER_HEALTH_PORT'), config.get('HOST'), () =>
-    health.check(),
+  const server = await startHealthServer(
+    config.get('WORKER_HEALTH_PORT'),
+    config.get('HOST'),
+    () => health.check(),
+    app.get(WorkerMetrics),
   );
   app
     .get(Logger)

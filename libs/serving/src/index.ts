@@ -13,4 +13,4 @@ export type {
   PromptMessage,
   TokenLogprobInfo,
 } from './lib/request';
-export { Scheduler, type SchedulerOptions } from './lib/scheduler';
+export { Scheduler, type SchedulerObserver, type SchedulerOptions } from './lib/scheduler';

@@ -1,29 +1,24 @@
-import { access, constants, mkdir } from 'node:fs/promises';
 import { Controller, Get, Res } from '@nestjs/common';
 import type { Response } from 'express';
 
-import { Config } from '@tracetune/config';
 import { healthReport, type HealthReport } from '@tracetune/contracts';
 
 import { EngineClient } from './engine/engine.client';
+import { ModelFiles } from './storage/model-files';
 
 @Controller('health')
 export class InferenceHealthController {
   constructor(
-    private readonly config: Config,
     private readonly engine: EngineClient,
+    private readonly files: ModelFiles,
   ) {}
 
   @Get()
   async check(@Res({ passthrough: true }) response: Response): Promise<HealthReport> {
-    const dataDir = this.config.get('TRACETUNE_DATA_DIR');
     const report = await healthReport(
       'inference',
       {
-        storage: async () => {
-          await mkdir(dataDir, { recursive: true });
-          await access(dataDir, constants.R_OK);
-        },
+        storage: () => this.files.store.check(),
       },
       {
         backend: this.engine.backend,

@@ -11,8 +11,9 @@ import {
   type WorkerCapabilities,
 } from '@tracetune/contracts';
 import { PrismaService } from '@tracetune/db';
+import type { ArtifactStore } from '@tracetune/storage';
 
-import { WORKER_CAPABILITIES } from './storage.tokens';
+import { ARTIFACT_STORE, WORKER_CAPABILITIES } from './storage.tokens';
 
 @Injectable()
 export class WorkerHealthService {
@@ -23,6 +24,7 @@ export class WorkerHealthService {
     private readonly prisma: PrismaService,
     @InjectQueue(TRAINING_QUEUE) private readonly trainingQueue: Queue,
     @Inject(WORKER_CAPABILITIES) private readonly capabilities: WorkerCapabilities,
+    @Inject(ARTIFACT_STORE) private readonly store: ArtifactStore,
   ) {
     this.workerId = config.get('TRACETUNE_WORKER_ID') ?? `${hostname()}-${process.pid}`;
   }
@@ -30,7 +32,11 @@ export class WorkerHealthService {
   check(): Promise<HealthReport> {
     return healthReport(
       'worker',
-      { database: () => this.prisma.ping(), redis: () => this.trainingQueue.client.ping() },
+      {
+        database: () => this.prisma.ping(),
+        redis: () => this.trainingQueue.client.ping(),
+        storage: () => this.store.check(),
+      },
       { worker_id: this.workerId, ...this.capabilities },
     );
   }

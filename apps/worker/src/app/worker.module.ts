@@ -2,7 +2,7 @@ import { BullModule } from '@nestjs/bull';
 import { Module, type DynamicModule } from '@nestjs/common';
 import { LoggerModule } from 'nestjs-pino';
 
-import { Config, ConfigModule } from '@tracetune/config';
+import { artifactStoreSettings, Config, ConfigModule } from '@tracetune/config';
 import {
   ACCELERATED_TRAINING_QUEUE,
   TRAINING_QUEUE,
@@ -10,8 +10,9 @@ import {
   type WorkerCapabilities,
 } from '@tracetune/contracts';
 import { DbModule } from '@tracetune/db';
-import { LocalArtifactStore } from '@tracetune/storage';
+import { createArtifactStore } from '@tracetune/storage';
 
+import { WorkerMetrics } from './metrics/worker-metrics';
 import { ARTIFACT_STORE, WORKER_CAPABILITIES } from './storage.tokens';
 import { JobRunner } from './training/job-runner.service';
 import { AcceleratedTrainingProcessor, TrainingProcessor } from './training/training.processor';
@@ -39,10 +40,11 @@ export class WorkerModule {
       ],
       providers: [
         WorkerHealthService,
+        WorkerMetrics,
         JobRunner,
         TrainingProcessor,
         ...(capabilities.queues.includes(ACCELERATED_TRAINING_QUEUE) ? [AcceleratedTrainingProcessor] : []),
-        { provide: ARTIFACT_STORE, useValue: new LocalArtifactStore(config.get('TRACETUNE_DATA_DIR')) },
+        { provide: ARTIFACT_STORE, useValue: createArtifactStore(artifactStoreSettings(config)) },
         { provide: WORKER_CAPABILITIES, useValue: capabilities },
       ],
     };

@@ -72,8 +72,15 @@ export class ModelCache {
     this.evict();
   }
 
-  /** How many loads have happened (for tests of load-once). */
+  /** How many loads have happened (for tests of load-once, and metrics). */
   loads = 0;
+  /** How many models were evicted to stay within the budget (metrics). */
+  evictions = 0;
+
+  /** Memory the resident models take, as the budget counts it. */
+  get residentBytes(): number {
+    return [...this.loaded.values()].reduce((s, m) => s + m.bytes, 0);
+  }
 
   get residentIds(): string[] {
     return [...this.loaded.keys()];
@@ -81,7 +88,7 @@ export class ModelCache {
 
   private load(ref: ModelRef): LoadedModel {
     this.loads += 1;
-    const dir = ref.artifactKey ? join(this.dataDir, ...ref.artifactKey.split('/')) : null;
+    const dir = ref.dir ?? (ref.artifactKey ? join(this.dataDir, ...ref.artifactKey.split('/')) : null);
     const config: ModelConfig | null = ref.builtin
       ? builtinConfig(ref.builtin)
       : dir
@@ -134,6 +141,7 @@ export class ModelCache {
       victim.prefixes.clear();
       victim.model.dispose();
       this.loaded.delete(victim.id);
+      this.evictions += 1;
       total -= victim.bytes;
     }
   }

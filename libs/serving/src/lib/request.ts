@@ -5,6 +5,8 @@ export interface ModelRef {
   id: string;
   builtin: string | null;
   artifactKey: string | null;
+  /** Local folder with the weights, filled in by the inference server from artifact storage (its ModelFiles). */
+  dir?: string;
 }
 
 export interface PromptMessage {

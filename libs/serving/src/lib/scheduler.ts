@@ -52,6 +52,14 @@ export interface SchedulerOptions {
    * exhausting memory (on wasm, a full heap corrupts tfjs). One sequence always runs, whatever its size.
    */
   kvBudgetBytes?: number;
+  /** Told of every decode step (metrics); the scheduler does not depend on who listens. */
+  observer?: SchedulerObserver;
+}
+
+/** What the scheduler reports as it runs, for metrics (the engine thread aggregates it for /metrics). */
+export interface SchedulerObserver {
+  /** One decode step of a model's batch: each of its `rows` sequences got one token. */
+  onStep(rows: number): void;
 }
 
 /** The most tokens a sequence can hold: its prompt and every token it may generate. */
@@ -82,6 +90,7 @@ export class Scheduler {
   private running = false;
 
   private readonly kvBudgetBytes: number;
+  private readonly observer: SchedulerObserver | undefined;
 
   constructor(
     private readonly models: ModelCache,
@@ -89,6 +98,23 @@ export class Scheduler {
     options: SchedulerOptions = {},
   ) {
     this.kvBudgetBytes = options.kvBudgetBytes ?? Infinity;
+    this.observer = options.observer;
+  }
+
+  get waitingSequences(): number {
+    return this.waiting.length;
+  }
+
+  get runningSequences(): number {
+    return [...this.batches.values()].reduce((s, b) => s + b.rows.length, 0);
+  }
+
+  /** Keys/values the running batches may grow to (peak rows at their longest): what kvBudgetBytes admits against. */
+  get kvReservedBytes(): number {
+    let bytes = 0;
+    for (const batch of this.batches.values())
+      bytes += slotCacheBytes(batch.model.model.config, batch.peakRows, batch.peakLength);
+    return bytes;
   }
 
   get activeSequences(): number {
@@ -279,6 +305,7 @@ export class Scheduler {
       joining.map((seq) => seq.prompt),
     );
     batch.rows.push(...joining);
+    this.observer?.onStep(batch.rows.length);
     batch.rows.forEach((row, i) => this.advance(row, logits[i]));
     const keep = batch.rows.map((r, i) => (r.finished ? -1 : i)).filter((i) => i >= 0);
     if (keep.length < batch.rows.length) this.keepRows(batch, keep);

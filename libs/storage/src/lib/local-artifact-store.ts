@@ -134,7 +134,7 @@ export class LocalArtifactStore implements ArtifactStore {
 
   async check(): Promise<void> {
     await mkdir(this.root, { recursive: true });
-    await access(this.root, constants.R_OK | constants.W_OK);
+    await access(this.root, constants.R_OK);
   }
 
   async close(): Promise<void> {

@@ -158,8 +158,9 @@ export class FilesService implements OnApplicationBootstrap {
   async onApplicationBootstrap(): Promise<void> {
     const known = await this.files.allStorageKeys();
     for (const key of await this.store.list(artifactKey('files'))) {
+      if (known.has(key)) continue; // (one stat per unknown blob only: on S3 each is a request)
       const info = await this.store.stat(key);
-      if (!known.has(key) && info && Date.now() - info.modifiedAt.getTime() > ORPHAN_AGE_MS) {
+      if (info && Date.now() - info.modifiedAt.getTime() > ORPHAN_AGE_MS) {
         await this.store.delete(key);
         this.logger.warn(`removed orphaned upload ${key}`);
       }

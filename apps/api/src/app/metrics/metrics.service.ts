@@ -1,21 +1,44 @@
+import { InjectQueue } from '@nestjs/bull';
 import { Injectable } from '@nestjs/common';
-import { collectDefaultMetrics, Histogram, Registry } from 'prom-client';
+import type { Queue } from 'bull';
 
-/** Prometheus registry of this process: Node defaults plus HTTP request durations. */
+import { Config } from '@tracetune/config';
+import { ACCELERATED_TRAINING_QUEUE, TRAINING_QUEUE } from '@tracetune/contracts';
+import { FineTuningJobsRepository } from '@tracetune/db';
+import {
+  createRegistry,
+  histogram,
+  METRICS,
+  metricsAuthorized,
+  registerClusterMetrics,
+} from '@tracetune/metrics';
+
+/**
+ * Prometheus registry of the api: Node defaults, HTTP request durations, and the cluster-wide gauges (queue depth per
+ * state, jobs per status) collected at scrape time.
+ */
 @Injectable()
 export class MetricsService {
-  readonly registry = new Registry();
-  readonly httpDuration = new Histogram({
-    name: 'tracetune_http_request_duration_seconds',
-    help: 'HTTP request duration by method, route and status',
-    labelNames: ['method', 'route', 'status'] as const,
-    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
-    registers: [this.registry],
-  });
+  readonly registry = createRegistry('api');
+  readonly httpDuration = histogram(this.registry, METRICS.httpRequestDuration);
 
-  constructor() {
-    this.registry.setDefaultLabels({ app: 'tracetune-api' });
-    collectDefaultMetrics({ register: this.registry, prefix: 'tracetune_' });
+  constructor(
+    private readonly config: Config,
+    jobs: FineTuningJobsRepository,
+    @InjectQueue(TRAINING_QUEUE) training: Queue,
+    @InjectQueue(ACCELERATED_TRAINING_QUEUE) accelerated: Queue,
+  ) {
+    registerClusterMetrics(this.registry, {
+      queues: [training, accelerated].map((queue) => ({
+        name: queue.name,
+        counts: () => queue.getJobCounts() as unknown as Promise<Record<string, number>>,
+      })),
+      jobStatuses: () => jobs.countByStatus(),
+    });
+  }
+
+  authorized(authorization: string | undefined): boolean {
+    return metricsAuthorized(authorization, this.config.get('TRACETUNE_METRICS_TOKEN'));
   }
 
   render(): Promise<string> {

@@ -6,9 +6,18 @@ import { Injectable, Logger, type OnModuleDestroy, type OnModuleInit } from '@ne
 import { Config } from '@tracetune/config';
 import type { GenerationRequest } from '@tracetune/serving';
 
-import type { FromEngine, ToEngine } from './protocol';
+import type { EngineStats, FromEngine, ToEngine } from './protocol';
 
 type Listener = (message: FromEngine) => void;
+
+/** Sees every request submitted and every event an engine sends (InferenceMetrics: latencies, outcomes). */
+export interface EngineObserver {
+  submitted(request: GenerationRequest): void;
+  event(message: FromEngine): void;
+}
+
+/** How long a /metrics scrape waits for an engine busy in a long step before using what it has. */
+const STATS_TIMEOUT_MS = 1_000;
 
 /** At most this many engine threads when their number is chosen automatically. */
 const AUTO_MAX_ENGINES = 4;
@@ -49,6 +58,8 @@ interface Engine {
   load: number;
   /** Requests it has been given. */
   served: number;
+  /** Scrapes waiting for this engine's next stats report. */
+  statsWaiters: ((stats: EngineStats) => void)[];
 }
 
 /**
@@ -71,6 +82,7 @@ export class EngineClient implements OnModuleInit, OnModuleDestroy {
     { listener: Listener; engine: Engine; load: number; cancelled: boolean }
   >();
   private readonly engines: Engine[] = [];
+  private observer: EngineObserver | null = null;
   backend = 'starting';
 
   constructor(private readonly config: Config) {}
@@ -88,6 +100,32 @@ export class EngineClient implements OnModuleInit, OnModuleDestroy {
   /** Sequences each engine is running (a cancelled request counts until the engine has dropped it). */
   get runningPerEngine(): number[] {
     return this.engines.map((e) => e.load);
+  }
+
+  observe(observer: EngineObserver): void {
+    this.observer = observer;
+  }
+
+  /** Each engine's current figures (null for one not ready, or too busy to answer within STATS_TIMEOUT_MS). */
+  stats(): Promise<(EngineStats | null)[]> {
+    return Promise.all(
+      this.engines.map(
+        (engine) =>
+          new Promise<EngineStats | null>((resolve) => {
+            if (!engine.ready) return resolve(null);
+            const timer = setTimeout(() => {
+              engine.statsWaiters = engine.statsWaiters.filter((w) => w !== answer);
+              resolve(null);
+            }, STATS_TIMEOUT_MS);
+            const answer = (stats: EngineStats) => {
+              clearTimeout(timer);
+              resolve(stats);
+            };
+            engine.statsWaiters.push(answer);
+            if (engine.statsWaiters.length === 1) this.send(engine, { type: 'stats' });
+          }),
+      ),
+    );
   }
 
   onModuleInit(): void {
@@ -118,6 +156,7 @@ export class EngineClient implements OnModuleInit, OnModuleDestroy {
     engine.load += load;
     engine.served += 1;
     this.listeners.set(request.id, { listener, engine, load, cancelled: false });
+    this.observer?.submitted(request);
     this.send(engine, { type: 'submit', request });
   }
 
@@ -142,7 +181,7 @@ export class EngineClient implements OnModuleInit, OnModuleDestroy {
         kvBudgetBytes: this.config.get('TRACETUNE_INFERENCE_KV_MB') * 1024 * 1024,
       },
     });
-    const engine: Engine = { index, worker, ready: false, load: 0, served: 0 };
+    const engine: Engine = { index, worker, ready: false, load: 0, served: 0, statsWaiters: [] };
     this.engines.push(engine);
     worker.on('message', (batch: FromEngine[]) => batch.forEach((message) => this.dispatch(engine, message)));
     worker.on('error', (error) => {
@@ -174,6 +213,11 @@ export class EngineClient implements OnModuleInit, OnModuleDestroy {
       }
       return;
     }
+    if (message.type === 'stats') {
+      engine.statsWaiters.splice(0).forEach((answer) => answer(message.stats));
+      return;
+    }
+    this.observer?.event(message);
     const entry = this.listeners.get(message.id);
     if (message.type === 'done' || message.type === 'error' || message.type === 'cancelled')
       this.release(message.id);

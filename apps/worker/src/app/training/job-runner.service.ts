@@ -1,5 +1,6 @@
 import { fork, type ChildProcess } from 'node:child_process';
-import { join, relative, sep } from 'node:path';
+import { rm } from 'node:fs/promises';
+import { basename, join, resolve } from 'node:path';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 
 import { Config } from '@tracetune/config';
@@ -15,7 +16,7 @@ import {
   type FineTuningJob,
   type JobStatus,
 } from '@tracetune/db';
-import { artifactKey, type ArtifactStore } from '@tracetune/storage';
+import { artifactKey, ArtifactNotFoundError, type ArtifactKey, type ArtifactStore } from '@tracetune/storage';
 import type {
   CheckpointInfo,
   ResolvedAlgorithm,
@@ -25,12 +26,15 @@ import type {
   TrainingRunSpec,
 } from '@tracetune/trainer';
 
+import { WorkerMetrics } from '../metrics/worker-metrics';
 import { ARTIFACT_STORE } from '../storage.tokens';
 import type { ChildMessage, ParentMessage } from './protocol';
 
 /** Statuses in which a worker may (re)start a job. */
 const RUNNABLE: JobStatus[] = ['queued', 'running', 'pausing'];
 const CONTROL_POLL_MS = 1_000;
+/** Tries at publishing a checkpoint before giving up on it (a final model: before failing the job). */
+const PUBLISH_TRIES = 3;
 
 interface StoredMethod {
   type: 'reinforcement' | 'supervised';
@@ -61,6 +65,7 @@ export class JobRunner {
     private readonly models: ModelsRepository,
     private readonly files: FilesRepository,
     @Inject(ARTIFACT_STORE) private readonly store: ArtifactStore,
+    private readonly telemetry: WorkerMetrics,
   ) {}
 
   async run(jobId: string, workerId: string): Promise<void> {
@@ -107,11 +112,52 @@ export class JobRunner {
       await this.fail(job, 'invalid_training_data', (error as Error).message, null);
       return;
     }
-    const checkpointRoot = this.store.localPath(artifactKey('jobs', job.id, 'checkpoints'));
-    await this.supervise(job, spec, {
-      checkpointRoot,
-      resumeFrom: latest ? this.store.localPath(artifactKey(latest.artifactKey)) : null,
-    });
+    // The trainer writes checkpoints into this host's scratch folder; each is published to the store (moved into
+    // place locally, uploaded to S3) as it is reported. A resumed checkpoint is read from the store (S3: its copy in
+    // the local cache).
+    const scratch = this.scratchDir(job.id);
+    await rm(scratch, { recursive: true, force: true });
+    let resumeFrom: string | null = null;
+    if (latest) {
+      try {
+        resumeFrom = await this.store.localDirectory(artifactKey(latest.artifactKey));
+      } catch (error) {
+        if (!(error instanceof ArtifactNotFoundError)) throw error; // storage unreachable: Bull retries the job
+        await this.fail(
+          job,
+          'checkpoint_missing',
+          `Cannot resume: checkpoint ${latest.artifactKey} is missing from artifact storage (${this.store.location})`,
+          null,
+        );
+        return;
+      }
+    }
+    try {
+      await this.supervise(job, spec, { checkpointRoot: scratch, resumeFrom });
+    } finally {
+      await rm(scratch, { recursive: true, force: true });
+    }
+  }
+
+  /** Where this host's training process writes checkpoints before they are published (hidden from the store). */
+  private scratchDir(jobId: string): string {
+    return join(resolve(this.config.get('TRACETUNE_DATA_DIR')), '.work', 'jobs', jobId);
+  }
+
+  /** Publishes a checkpoint folder the trainer wrote, retrying (S3 hiccups); throws after the last try. */
+  private async publish(key: ArtifactKey, dir: string): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const started = performance.now();
+        await this.store.publishDirectory(key, dir);
+        this.telemetry.published((performance.now() - started) / 1000);
+        return;
+      } catch (error) {
+        if (attempt >= PUBLISH_TRIES) throw error;
+        this.logger.warn(`publishing ${key} failed (try ${attempt}): ${(error as Error).message}`);
+        await new Promise((r) => setTimeout(r, 1_000 * attempt));
+      }
+    }
   }
 
   private async buildSpec(job: FineTuningJob): Promise<TrainingRunSpec> {
@@ -130,7 +176,7 @@ export class JobRunner {
       baseModel:
         base.source === 'builtin'
           ? { kind: 'builtin', name: base.id }
-          : { kind: 'directory', path: this.store.localPath(artifactKey(base.artifactKey!)) },
+          : { kind: 'directory', path: await this.store.localDirectory(artifactKey(base.artifactKey!)) },
       trainingJsonl: (await this.store.read(artifactKey(training.storageKey))).toString('utf8'),
       validationJsonl: validation
         ? (await this.store.read(artifactKey(validation.storageKey))).toString('utf8')
@@ -181,10 +227,12 @@ export class JobRunner {
           child.send({ type: 'control', signal } satisfies ParentMessage, () => undefined);
       };
       // Between steps the child waits for this answer; the periodic one covers long steps (checked between micro-batches).
+      this.telemetry.jobStarted();
       const poll = setInterval(() => void sendControl().catch(() => undefined), CONTROL_POLL_MS);
-      const finish = (work: () => Promise<unknown>) => {
+      const finish = (outcome: string, work: () => Promise<unknown>) => {
         if (settled) return;
         settled = true;
+        this.telemetry.jobEnded(outcome);
         clearInterval(poll);
         enqueue(work);
         void chain.then(resolve);
@@ -197,6 +245,7 @@ export class JobRunner {
             );
             break;
           case 'step':
+            this.telemetry.step(spec.method, message.metrics);
             enqueue(() =>
               this.recordStep(job, message.step, message.totalSteps, message.metrics, startedAt, firstStep),
             );
@@ -217,16 +266,18 @@ export class JobRunner {
             enqueue(() => this.recordCheckpoint(job, message.checkpoint));
             break;
           case 'outcome':
-            finish(() => this.complete(job, message.outcome));
+            finish(message.outcome.status, () => this.complete(job, message.outcome));
             break;
           case 'failure':
-            finish(() => this.fail(job, message.code, message.message, message.param, message.step));
+            finish('failed', () =>
+              this.fail(job, message.code, message.message, message.param, message.step),
+            );
             break;
         }
       });
       child.on('error', (error) => this.logger.warn(`training process of ${job.id}: ${error.message}`));
       child.on('exit', (code, signal) => {
-        finish(() =>
+        finish('failed', () =>
           this.fail(
             job,
             signal === 'SIGKILL' ? 'out_of_memory' : 'training_failed',
@@ -284,7 +335,8 @@ export class JobRunner {
   }
 
   private async recordCheckpoint(job: FineTuningJob, checkpoint: CheckpointInfo): Promise<void> {
-    const key = this.keyOf(checkpoint.dir);
+    const key = this.keyOf(job, checkpoint.dir);
+    await this.publish(key, checkpoint.dir);
     const modelId = checkpointModelId(fineTunedModelId(job), checkpoint.step);
     await this.models.upsert({
       id: modelId,
@@ -339,6 +391,19 @@ export class JobRunner {
       return;
     }
     const id = fineTunedModelId(job);
+    const modelKey = this.keyOf(job, outcome.modelDir!);
+    try {
+      await this.publish(modelKey, outcome.modelDir!);
+    } catch (error) {
+      await this.fail(
+        job,
+        'storage_failed',
+        `Training finished but the model could not be stored in ${this.store.location}: ${(error as Error).message}`,
+        null,
+        outcome.step,
+      );
+      return;
+    }
     const base = await this.models.findById(job.model);
     await this.models.upsert({
       id,
@@ -346,7 +411,7 @@ export class JobRunner {
       kind: 'fine_tuned',
       source: 'trained',
       architecture: (base?.architecture ?? {}) as Prisma.InputJsonValue,
-      artifactKey: this.keyOf(outcome.modelDir!),
+      artifactKey: modelKey,
       parentId: job.model,
       jobId: job.id,
     });
@@ -383,10 +448,9 @@ export class JobRunner {
       });
   }
 
-  private keyOf(dir: string): string {
-    return relative(this.store.localPath(artifactKey('jobs')), dir)
-      .split(sep)
-      .reduce((key, part) => `${key}/${part}`, 'jobs');
+  /** A checkpoint folder's key in the store: `jobs/<job>/checkpoints/step-<n>` (or `…/final`). */
+  private keyOf(job: FineTuningJob, dir: string): ArtifactKey {
+    return artifactKey('jobs', job.id, 'checkpoints', basename(dir));
   }
 
   private async log(

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 
-import type { FineTuningJob, JobStatus, Prisma } from '../../generated/prisma/client';
+import { JobStatus, type FineTuningJob, type Prisma } from '../../generated/prisma/client';
 import { PrismaService } from '../prisma.service';
 
 export type JobCreateData = Omit<Prisma.FineTuningJobUncheckedCreateInput, 'createdAt'>;
@@ -16,6 +16,14 @@ export class FineTuningJobsRepository {
 
   find(organizationId: string, id: string): Promise<FineTuningJob | null> {
     return this.prisma.fineTuningJob.findFirst({ where: { id, organizationId } });
+  }
+
+  /** Jobs per status over every organization (every status present, zeros included): one grouped count (metrics). */
+  async countByStatus(): Promise<Record<JobStatus, number>> {
+    const counts = Object.fromEntries(Object.values(JobStatus).map((s) => [s, 0])) as Record<JobStatus, number>;
+    const rows = await this.prisma.fineTuningJob.groupBy({ by: ['status'], _count: { _all: true } });
+    for (const row of rows) counts[row.status] = row._count._all;
+    return counts;
   }
 
   /** For the worker, which acts on behalf of the job's own organization. */
