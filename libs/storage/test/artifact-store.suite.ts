@@ -198,6 +198,9 @@ export function artifactStoreSuite(name: string, open: () => Promise<StoreUnderT
       const local = await store.localDirectory(key);
       expect(await readFile(join(local, 'model.safetensors'))).toEqual(Buffer.alloc(1000, 1));
       expect(await store.localDirectory(key)).toBe(local);
+      await store.releaseLocalDirectory(key);
+      expect(await store.list(artifactKey('jobs/j1'))).toHaveLength(2);
+      expect(await readFile(join(await store.localDirectory(key), 'config.json'), 'utf8')).toBe('{}');
     });
 
     it('should not find a directory that was never published, or is deleted', async () => {

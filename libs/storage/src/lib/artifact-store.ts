@@ -64,6 +64,8 @@ export interface ArtifactStore {
    * verified against its manifest. Throws ArtifactNotFoundError when no directory is published there.
    */
   localDirectory(key: ArtifactKey): Promise<string>;
+  /** The caller is done with `localDirectory(key)`: S3 stores drop the cached copy; the local store keeps its files. */
+  releaseLocalDirectory(key: ArtifactKey): Promise<void>;
   /** Throws when the store cannot be reached or written (health checks). */
   check(): Promise<void>;
   /** Releases connections (S3's sockets); the store is not used afterwards. */

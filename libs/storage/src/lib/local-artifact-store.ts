@@ -132,6 +132,10 @@ export class LocalArtifactStore implements ArtifactStore {
     return path;
   }
 
+  async releaseLocalDirectory(): Promise<void> {
+    // The folder handed out is the artifact itself.
+  }
+
   async check(): Promise<void> {
     await mkdir(this.root, { recursive: true });
     await access(this.root, constants.R_OK);

@@ -251,6 +251,12 @@ export class S3ArtifactStore implements ArtifactStore {
     return pending;
   }
 
+  async releaseLocalDirectory(key: ArtifactKey): Promise<void> {
+    const valid = artifactKey(key);
+    await this.downloads.get(valid)?.catch(() => undefined);
+    await rm(join(this.cacheDir, ...valid.split('/')), { recursive: true, force: true });
+  }
+
   async check(): Promise<void> {
     await this.client.send(
       new ListObjectsV2Command({ Bucket: this.bucket, Prefix: this.root(), MaxKeys: 1 }),

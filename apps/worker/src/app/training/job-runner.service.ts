@@ -136,6 +136,8 @@ export class JobRunner {
       await this.supervise(job, spec, { checkpointRoot: scratch, resumeFrom });
     } finally {
       await rm(scratch, { recursive: true, force: true });
+      // A downloaded copy (S3) is not kept: the next attempt may run on another host, from a newer checkpoint.
+      if (latest) await this.store.releaseLocalDirectory(artifactKey(latest.artifactKey));
     }
   }
 
