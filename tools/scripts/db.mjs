@@ -76,8 +76,14 @@ async function ensureDatabase(config) {
   try {
     const found = await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [config.database]);
     if (found.rowCount === 0) {
-      await admin.query(`CREATE DATABASE "${config.database.replace(/"/g, '""')}"`);
-      console.log(`created database "${config.database}"`);
+      try {
+        await admin.query(`CREATE DATABASE "${config.database.replace(/"/g, '""')}"`);
+        console.log(`created database "${config.database}"`);
+      } catch (error) {
+        // Another host or replica created it between our check and our CREATE: duplicate_database (42P04), or
+        // unique_violation (23505) on pg_database when both CREATEs ran at the same moment.
+        if (error.code !== '42P04' && error.code !== '23505') throw error;
+      }
     }
   } finally {
     await admin.end();
@@ -230,6 +236,26 @@ const commands = {
   },
 };
 
+// Several hosts or replicas may run `deploy` at once (each container start, a `migrate` job per release): a session
+// advisory lock makes them take turns, so each migration is applied exactly once and the later runs find nothing to
+// do. The lock lives on its own connection and is released when that connection closes, even if this process dies.
+const MIGRATION_LOCK = 7_243_117_001; // any constant shared by every Tracetune version
+
+async function withMigrationLock(config, work) {
+  const client = new pg.Client(config);
+  await client.connect();
+  try {
+    const { rows } = await client.query('SELECT pg_try_advisory_lock($1) AS locked', [MIGRATION_LOCK]);
+    if (!rows[0].locked) {
+      console.log('another process is applying migrations; waiting for it');
+      await client.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK]);
+    }
+    return await work();
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
 async function main() {
   const [command, ...args] = process.argv.slice(2);
   if (!commands[command]) {
@@ -238,8 +264,11 @@ async function main() {
   }
   const config = poolConfig(process.env.DATABASE_URL || DEFAULT_URL);
   await ensureDatabase(config);
-  const { engine, schema } = await loadEngine(config, process.env.DB_VERBOSE === '1');
-  return commands[command](engine, schema, ...args);
+  const run = async () => {
+    const { engine, schema } = await loadEngine(config, process.env.DB_VERBOSE === '1');
+    return commands[command](engine, schema, ...args);
+  };
+  return ['deploy', 'migrate', 'reset'].includes(command) ? withMigrationLock(config, run) : run();
 }
 
 main().then(
