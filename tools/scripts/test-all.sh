@@ -10,6 +10,7 @@ section() { printf '\n==== %s ====\n' "$*"; }
 section "services"
 bash tools/scripts/ensure-services.sh
 bash tools/scripts/ensure-chromium.sh
+bash tools/scripts/ensure-docker-compose.sh
 
 section "database: schema and migrations agree"
 node tools/scripts/db.mjs diff
