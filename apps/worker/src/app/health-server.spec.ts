@@ -51,4 +51,31 @@ describe('worker health server', () => {
       server.close();
     }
   });
+
+  it('should serve /metrics behind the metrics token when given an endpoint', async () => {
+    const port = await freePort();
+    const token = 'a-long-metrics-token';
+    const server = await startHealthServer(port, '127.0.0.1', async () => ok, {
+      authorized: (authorization) => authorization === `Bearer ${token}`,
+      render: async () => ({
+        contentType: 'text/plain; version=0.0.4; charset=utf-8',
+        body: 'tracetune_x 1\n',
+      }),
+    });
+    try {
+      const open = await fetch(`http://127.0.0.1:${port}/metrics`, {
+        headers: { authorization: `Bearer ${token}` },
+      });
+      expect(open.status).toBe(200);
+      expect(open.headers.get('content-type')).toMatch(/^text\/plain/);
+      expect(await open.text()).toBe('tracetune_x 1\n');
+      const refused = await fetch(`http://127.0.0.1:${port}/metrics`);
+      expect(refused.status).toBe(401);
+      expect(((await refused.json()) as { error: { code: string } }).error.code).toBe(
+        'invalid_metrics_token',
+      );
+    } finally {
+      server.close();
+    }
+  });
 });

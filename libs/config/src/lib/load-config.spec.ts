@@ -37,6 +37,33 @@ describe('loadConfig', () => {
   });
 });
 
+describe('artifact storage and metrics settings', () => {
+  it('should accept local or an s3:// URL and read flags as booleans', () => {
+    expect(loadConfig({}).TRACETUNE_STORAGE).toBe('local');
+    const s3 = loadConfig({
+      TRACETUNE_STORAGE: 's3://my-bucket/tracetune/prod',
+      TRACETUNE_S3_FORCE_PATH_STYLE: 'false',
+    });
+    expect(s3.TRACETUNE_STORAGE).toBe('s3://my-bucket/tracetune/prod');
+    expect(s3.TRACETUNE_S3_FORCE_PATH_STYLE).toBe(false);
+    expect(loadConfig({ TRACETUNE_S3_FORCE_PATH_STYLE: 'true' }).TRACETUNE_S3_FORCE_PATH_STYLE).toBe(true);
+  });
+
+  it.each(['/data', 's3://', 's3://Bucket_Upper/x', 's3://bucket/../etc', 'gs://bucket'])(
+    'should refuse TRACETUNE_STORAGE=%j naming the variable',
+    (value) => {
+      expect(() => loadConfig({ TRACETUNE_STORAGE: value })).toThrow(/TRACETUNE_STORAGE=/);
+    },
+  );
+
+  it('should refuse a short metrics token and a non-boolean flag', () => {
+    expect(() => loadConfig({ TRACETUNE_METRICS_TOKEN: 'short' })).toThrow(/TRACETUNE_METRICS_TOKEN=/);
+    expect(() => loadConfig({ TRACETUNE_S3_FORCE_PATH_STYLE: 'maybe' })).toThrow(
+      /TRACETUNE_S3_FORCE_PATH_STYLE=/,
+    );
+  });
+});
+
 describe('Config', () => {
   it('should return typed values and be immutable', () => {
     const config = new Config(loadConfig({ PORT: '1234' }));

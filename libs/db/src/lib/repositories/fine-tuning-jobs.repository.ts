@@ -20,7 +20,10 @@ export class FineTuningJobsRepository {
 
   /** Jobs per status over every organization (every status present, zeros included): one grouped count (metrics). */
   async countByStatus(): Promise<Record<JobStatus, number>> {
-    const counts = Object.fromEntries(Object.values(JobStatus).map((s) => [s, 0])) as Record<JobStatus, number>;
+    const counts = Object.fromEntries(Object.values(JobStatus).map((s) => [s, 0])) as Record<
+      JobStatus,
+      number
+    >;
     const rows = await this.prisma.fineTuningJob.groupBy({ by: ['status'], _count: { _all: true } });
     for (const row of rows) counts[row.status] = row._count._all;
     return counts;

@@ -97,6 +97,20 @@ describe('repositories (real PostgreSQL)', () => {
     expect(await jobs.transition('ftjob-1', ['running', 'pausing'], { status: 'succeeded' })).toBeNull();
   });
 
+  it('should count jobs per status across organizations, every status present (metrics)', async () => {
+    const counts = await new FineTuningJobsRepository(prisma).countByStatus();
+    expect(counts).toEqual({
+      validating_files: 0,
+      queued: 0,
+      running: 0,
+      pausing: 0,
+      paused: 0,
+      succeeded: 0,
+      failed: 0,
+      cancelled: 1,
+    });
+  });
+
   it('should keep one metric row per step and drop replayed ones', async () => {
     const metrics = new TrainingMetricsRepository(prisma);
     for (const step of [1, 2, 3])
