@@ -393,9 +393,20 @@ export class JobRunner {
       return;
     }
     const id = fineTunedModelId(job);
-    const modelKey = this.keyOf(job, outcome.modelDir!);
+    const modelDir = outcome.modelDir;
+    if (!modelDir) {
+      await this.fail(
+        job,
+        'training_failed',
+        'Training reported success without a model',
+        null,
+        outcome.step,
+      );
+      return;
+    }
+    const modelKey = this.keyOf(job, modelDir);
     try {
-      await this.publish(modelKey, outcome.modelDir!);
+      await this.publish(modelKey, modelDir);
     } catch (error) {
       await this.fail(
         job,
