@@ -25,6 +25,7 @@ section "build"
 npx nx run-many -t build --parallel=1 --outputStyle=static
 
 section "tests"
-npx nx run-many -t test --parallel=2 --outputStyle=static
+# A bounded run: a leaked handle must fail CI, not hang it.
+timeout 2400 npx nx run-many -t test --parallel=2 --outputStyle=static
 
 section "all checks passed"
