@@ -2,7 +2,7 @@
  * The learning benchmark's settings: the task, the arms and every knob of a run, as one JSON-serialisable
  * {@link BenchConfig} that each shard records so that `--merge` can check the shards belong together.
  */
-import type { ResolvedAlgorithm } from '@tracetune/trainer';
+import type { AlgorithmInput } from '@tracetune/contracts';
 
 /**
  * The task: 4 chained additions of operands 1..6, with the verbose worked solution ("Step k: a + b = c" lines,
@@ -15,7 +15,7 @@ export const TASK_LABEL = `arithmetic (4 chained + of 1..${TASK.operandMax}, ver
 
 export interface Arm {
   name: string;
-  algorithm: Partial<ResolvedAlgorithm>;
+  algorithm: AlgorithmInput;
 }
 
 export const ARMS: readonly Arm[] = [
@@ -91,7 +91,7 @@ export const PRESETS: Record<
 };
 
 /** Shared RL settings of every arm: identical prompts per step and sampled-token budget. */
-export function rlCommon(config: BenchConfig): Partial<ResolvedAlgorithm> {
+export function rlCommon(config: BenchConfig): AlgorithmInput {
   return {
     num_generations: config.numGenerations,
     max_completion_tokens: config.maxCompletionTokens,

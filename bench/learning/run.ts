@@ -1,15 +1,13 @@
 /** The benchmark's two phases: the SFT warm-up and one RL run (one arm, one seed) from it. */
-import { rmSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
+import { resolveAlgorithm, resolveHyperparameters, resolveLora } from '@tracetune/contracts';
 import {
-  DEFAULT_LORA,
   evaluateModelDir,
   generateArithmetic,
   mathAnswerGrader,
   readTrainerState,
-  resolveAlgorithm,
-  resolveHyperparameters,
   runTraining,
   toJsonl,
   type StepMetrics,
@@ -22,6 +20,14 @@ import { mean } from './stats';
 
 export const log = (m: string): void => void process.stderr.write(`${m}\n`);
 
+/** Writes JSONL to `dir/name` (the trainer reads data files, never strings) and returns its path. */
+function dataFile(dir: string, name: string, jsonl: string): string {
+  mkdirSync(dir, { recursive: true });
+  const path = join(dir, name);
+  writeFileSync(path, jsonl);
+  return path;
+}
+
 /** SFT of tt-nano from random init on the task's worked solutions; returns the final model directory. */
 export async function warmUp(steps: number, work: string): Promise<string> {
   const sft = generateArithmetic({ n: 4000, seed: 11, ...TASK });
@@ -30,8 +36,8 @@ export async function warmUp(steps: number, work: string): Promise<string> {
   const spec: TrainingRunSpec = {
     method: 'supervised',
     baseModel: { kind: 'builtin', name: 'tt-nano' },
-    trainingJsonl: toJsonl(sft, 'sft'),
-    hyperparameters: resolveHyperparameters({ batch_size: 16, n_epochs: 10 }),
+    trainingFile: dataFile(join(root, 'data'), 'sft.jsonl', toJsonl(sft, 'sft')),
+    hyperparameters: resolveHyperparameters('supervised', { batch_size: 16, n_epochs: 10 }, sft.length),
     seed: 0,
     checkpointInterval: 0,
     sampleInterval: 0,
@@ -61,7 +67,9 @@ export function warmupStepsOf(dir: string): number {
   return state.step;
 }
 
-export const trainSet = (): string => toJsonl(generateArithmetic({ n: 2000, seed: 21, ...TASK }), 'rft');
+const TRAIN_EXAMPLES = 2000;
+export const trainSet = (): string =>
+  toJsonl(generateArithmetic({ n: TRAIN_EXAMPLES, seed: 21, ...TASK }), 'rft');
 export const heldOutSet = (n: number): string => toJsonl(generateArithmetic({ n, seed: 99, ...TASK }), 'rft');
 
 /** Greedy held-out accuracy of the warm-up (step 0 of every curve). */
@@ -89,20 +97,25 @@ export async function runArm(
   base: BaseEval,
   work: string,
 ): Promise<RunResult> {
+  const root = join(work, `${arm.name}-s${seed}`);
+  // Greedy held-out evaluation only (eval_samples 0, below the api's range: the benchmark is not a job).
+  const hyperparameters = {
+    ...resolveHyperparameters(
+      'reinforcement',
+      { batch_size: config.promptsPerStep, n_epochs: 100, eval_interval: config.evalEvery },
+      TRAIN_EXAMPLES,
+    ),
+    eval_samples: 0,
+  };
   const spec: TrainingRunSpec = {
     method: 'reinforcement',
     baseModel: { kind: 'directory', path: warmupDir },
-    trainingJsonl: trainSet(),
-    validationJsonl: heldOutSet(config.heldOut),
+    trainingFile: dataFile(join(root, 'data'), 'train.jsonl', trainSet()),
+    validationFile: dataFile(join(root, 'data'), 'held-out.jsonl', heldOutSet(config.heldOut)),
     grader: mathAnswerGrader(),
-    hyperparameters: resolveHyperparameters({
-      batch_size: config.promptsPerStep,
-      n_epochs: 100,
-      eval_interval: config.evalEvery,
-      eval_samples: 0,
-    }),
-    algorithm: resolveAlgorithm({ ...rlCommon(config), ...arm.algorithm }),
-    lora: config.loraRank > 0 ? { ...DEFAULT_LORA, rank: config.loraRank, alpha: 2 * config.loraRank } : null,
+    hyperparameters,
+    algorithm: resolveAlgorithm({ ...rlCommon(config), ...arm.algorithm }, hyperparameters.batch_size),
+    lora: config.loraRank > 0 ? resolveLora({ rank: config.loraRank, alpha: 2 * config.loraRank }) : null,
     seed,
     checkpointInterval: 0,
     sampleInterval: 0,
@@ -128,7 +141,6 @@ export async function runArm(
   };
   const phaseSums: Record<string, number[]> = {};
   const t0 = Date.now();
-  const root = join(work, `${arm.name}-s${seed}`);
   await runTraining(spec, {
     checkpointRoot: root,
     callbacks: {

@@ -164,7 +164,7 @@ function checkAgainstReference(config: RlConfig): number {
 function runOn(backendName: string, matrixStyles: Record<'recent' | 'both', string>): void {
   console.log(`\n## backend ${backendName}, B = ${B}, loss + gradient (median ms)`);
   for (const style of ['both', 'recent'] as const) {
-    const config = createRlConfig({ traceStyle: style });
+    const config = createRlConfig({ traceStyle: style, beta: 0.04 });
     const error = checkAgainstReference(config);
     console.log(
       `\n${style}/eps_trace (λ = 0.99, β = 0.04); gradient vs float64 reference at T = 512: max error ${error.toExponential(1)} of max |∇|`,
@@ -190,7 +190,10 @@ function runOn(backendName: string, matrixStyles: Record<'recent' | 'both', stri
     console.log(
       `time per token, T = ${LENGTHS[LENGTHS.length - 1]} vs T = ${fromT}: ×${(last / first).toFixed(2)} (1 = linear; ${LENGTHS[LENGTHS.length - 1] / fromT} would be quadratic)`,
     );
-    const matrixConfig = createRlConfig({ traceStyle: matrixStyles[style] as RlConfig['traceStyle'] });
+    const matrixConfig = createRlConfig({
+      traceStyle: matrixStyles[style] as RlConfig['traceStyle'],
+      beta: 0.04,
+    });
     console.log('O(T²) baseline: the same loss with z = d·Mᵀ (T×T trace matrix):');
     let previousQuadratic: number | null = null;
     for (const T of BASELINE_LENGTHS) {

@@ -174,6 +174,15 @@ describe('fine-tuning jobs API (official openai SDK; no worker running, so jobs 
     expect((error as BadRequest).param).toBe(param);
   });
 
+  it("should refuse a setting only rl-core's validation rejects (epsilon_high below epsilon) with a 400 naming it", async () => {
+    const error = (await client.fineTuning.jobs
+      .create(rlJob({}, { epsilon: 0.3, epsilon_high: 0.25 }))
+      .catch((e: unknown) => e)) as BadRequest;
+    expect(error).toBeInstanceOf(OpenAI.BadRequestError);
+    expect(error.param).toBe('method.reinforcement.algorithm.epsilon_high');
+    expect(error.message).toMatch(/epsilonHigh = 0\.25 must be finite and ≥ epsilon = 0\.3/);
+  });
+
   it('should refuse batch size 0', async () => {
     const body = rlJob();
     (

@@ -270,6 +270,23 @@ describe('fine-tuning jobs on real workers', () => {
     expect(attempts.every((a) => a.attempt === 1)).toBe(true);
     expect(new Set(attempts.map((a) => a.worker_id)).size).toBe(2);
   }, 300_000);
+
+  it('should fail a job whose stored settings no longer parse with invalid_config, naming method', async () => {
+    const { client } = stack;
+    // Damaged in the database while no worker runs: the next worker must refuse it, not train it.
+    for (const worker of stack.workers.splice(0)) await worker.stop('SIGKILL');
+    const created = await client.fineTuning.jobs.create(await rlJob(stack, 2));
+    await queryDatabase(
+      stack.api.db.url,
+      `UPDATE fine_tuning_jobs SET method = jsonb_set(method, '{reinforcement,algorithm,lambda}', '2') WHERE id = $1`,
+      [created.id],
+    );
+    await stack.startWorker('worker-d');
+    const job = await finished(client, created.id);
+    expect(job.status).toBe('failed');
+    expect(job.error).toMatchObject({ code: 'invalid_config', param: 'method' });
+    expect(job.error?.message).toMatch(/method\.reinforcement\.algorithm\.lambda/);
+  }, 120_000);
 });
 
 describe('a job survives a Redis restart', () => {

@@ -1,19 +1,25 @@
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
+import type { z } from 'zod';
 
 import {
-  DEFAULT_LORA,
+  algorithmSchema,
+  hyperparametersSchema,
+  loraSchema,
   resolveAlgorithm,
   resolveHyperparameters,
-  type BaseModelSource,
-  type ResolvedAlgorithm,
-  type ResolvedHyperparameters,
-  type ResolvedLora,
-  type TrainerOptions,
-  type TrainingRunSpec,
-} from '@tracetune/trainer';
+  resolveLora,
+  type AlgorithmInput,
+  type HyperparametersInput,
+  type LoraInput,
+} from '@tracetune/contracts';
+import type { BaseModelSource, TrainerOptions, TrainingRunSpec } from '@tracetune/trainer';
 
-/** `tracetune train --config run.json`: a TrainingRunSpec with file paths (relative to the config file) for data. */
+/**
+ * `tracetune train --config run.json`: a training run with file paths (relative to the config file) for data. The
+ * settings are a job's (`hyperparameters`, `algorithm`, `lora`), checked with the api's schemas and resolved with
+ * its defaults (libs/contracts), so a run behaves as the same job would on the service.
+ */
 export interface RunConfigFile {
   method: 'reinforcement' | 'supervised';
   /** `{kind:'builtin', name:'tt-nano'}` or `{kind:'directory', path}` (path relative to the config file). */
@@ -22,10 +28,10 @@ export interface RunConfigFile {
   validationFile?: string | null;
   /** A grader object, or the path of a JSON file holding one. */
   grader?: Record<string, unknown> | string | null;
-  hyperparameters?: Partial<ResolvedHyperparameters>;
-  algorithm?: Partial<ResolvedAlgorithm>;
+  hyperparameters?: HyperparametersInput;
+  algorithm?: AlgorithmInput;
   /** `true` for the default LoRA, an object to override it, null/absent for full fine-tuning. */
-  lora?: Partial<ResolvedLora> | boolean | null;
+  lora?: LoraInput | boolean | null;
   seed?: number;
   checkpointInterval?: number;
   sampleInterval?: number;
@@ -38,6 +44,21 @@ export interface RunConfigFile {
 }
 
 export class ConfigFileError extends Error {}
+
+/** `value` checked with a job's schema; a bad field is named as `<key>.<path>`. */
+function checked<S extends z.ZodType>(path: string, key: string, schema: S, value: unknown): z.output<S> {
+  const result = schema.safeParse(value ?? {});
+  if (result.success) return result.data;
+  const issue = result.error.issues[0];
+  throw new ConfigFileError(`${path}: ${[key, ...issue.path].join('.')}: ${issue.message}`);
+}
+
+/** Non-empty lines of a JSONL file: the examples the job's "auto" settings are resolved for. */
+function countExamples(file: string): number {
+  return readFileSync(file, 'utf8')
+    .split('\n')
+    .filter((line) => line.trim() !== '').length;
+}
 
 export function loadRunConfig(path: string): {
   spec: TrainingRunSpec;
@@ -68,18 +89,31 @@ export function loadRunConfig(path: string): {
     typeof raw.grader === 'string'
       ? (JSON.parse(read(raw.grader, 'grader file')) as Record<string, unknown>)
       : (raw.grader ?? null);
-  const lora = raw.lora === true ? { ...DEFAULT_LORA } : raw.lora ? { ...DEFAULT_LORA, ...raw.lora } : null;
+  read(raw.trainingFile, 'training file'); // a readable file, or a clear error now
+  const examples = countExamples(at(raw.trainingFile));
+  const hyperparameters = resolveHyperparameters(
+    raw.method,
+    checked(path, 'hyperparameters', hyperparametersSchema, raw.hyperparameters),
+    examples,
+  );
+  const lora = raw.lora ? checked(path, 'lora', loraSchema, raw.lora === true ? {} : raw.lora) : null;
   const baseModel: BaseModelSource =
     raw.baseModel.kind === 'directory' ? { kind: 'directory', path: at(raw.baseModel.path) } : raw.baseModel;
   const spec: TrainingRunSpec = {
     method: raw.method,
     baseModel,
-    trainingJsonl: read(raw.trainingFile, 'training file'),
-    validationJsonl: raw.validationFile ? read(raw.validationFile, 'validation file') : null,
+    trainingFile: at(raw.trainingFile),
+    validationFile: raw.validationFile ? at(raw.validationFile) : null,
     grader,
-    hyperparameters: resolveHyperparameters(raw.hyperparameters),
-    algorithm: raw.method === 'reinforcement' ? resolveAlgorithm(raw.algorithm) : null,
-    lora,
+    hyperparameters,
+    algorithm:
+      raw.method === 'reinforcement'
+        ? resolveAlgorithm(
+            checked(path, 'algorithm', algorithmSchema, raw.algorithm),
+            hyperparameters.batch_size,
+          )
+        : null,
+    lora: resolveLora(lora),
     seed: raw.seed ?? 0,
     checkpointInterval: raw.checkpointInterval ?? 0,
     sampleInterval: raw.sampleInterval ?? 0,

@@ -8,5 +8,6 @@ export * from './lib/fine-tune-data';
 export * from './lib/files';
 export * from './lib/graders';
 export * from './lib/fine-tuning-jobs';
+export * from './lib/fine-tuning-settings';
 export * from './lib/models';
 export * from './lib/completions';

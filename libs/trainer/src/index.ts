@@ -1,12 +1,5 @@
 export * from './lib/contract';
 export { runTraining } from './lib/run-training';
-export {
-  DEFAULT_ALGORITHM,
-  DEFAULT_HYPERPARAMETERS,
-  DEFAULT_LORA,
-  resolveAlgorithm,
-  resolveHyperparameters,
-} from './lib/defaults';
 export { evaluateModelDir, type EvaluateModelOptions } from './lib/evaluate-model';
 export {
   baseLearningRate,

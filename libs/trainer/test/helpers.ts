@@ -1,12 +1,13 @@
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 
+import { resolveAlgorithm, type ResolvedAlgorithm } from '@tracetune/contracts';
 import { saveCheckpoint, setupBackend, TransformerModel, type ModelConfig } from '@tracetune/model';
 import { ByteTokenizer } from '@tracetune/tokenizer';
 
-import type { ResolvedAlgorithm, StepMetrics, TrainingRunSpec } from '../src/lib/contract';
+import type { StepMetrics, TrainingRunSpec } from '../src/lib/contract';
 import { generateArithmetic, mathAnswerGrader, toJsonl } from '../src/lib/tasks';
 
 export async function useBackend(choice: 'wasm' | 'cpu' = 'wasm'): Promise<void> {
@@ -44,6 +45,13 @@ export function tempDir(prefix: string): string {
   return mkdtempSync(join(tmpdir(), `tt-trainer-${prefix}-`));
 }
 
+/** Writes JSONL text to a fresh file and returns its path (the trainer reads data files, never strings). */
+export function writeJsonl(text: string): string {
+  const path = join(tempDir('data'), 'data.jsonl');
+  writeFileSync(path, text);
+  return path;
+}
+
 /** Writes a random tiny model as an HF directory; `poison` puts NaN into one weight. */
 export function writeTinyModel(seed = 1, poison = false): string {
   const dir = tempDir('model');
@@ -59,27 +67,12 @@ export function writeTinyModel(seed = 1, poison = false): string {
   return dir;
 }
 
+/** The job defaults (libs/contracts) with tiny groups and completions. */
 export function algorithm(overrides: Partial<ResolvedAlgorithm> = {}): ResolvedAlgorithm {
-  return {
-    name: 'grpo_lambda',
-    lambda: 0.99,
-    gamma: 1,
-    trace_style: 'both',
-    variant: 'eps_trace',
-    advantage_clamp_min: -0.1,
-    num_generations: 4,
-    beta: 0,
-    epsilon: 0.2,
-    epsilon_high: 0.2,
-    loss_aggregation: 'seq-mean-token-mean',
-    scale_rewards: 'group',
-    max_completion_tokens: 8,
-    temperature: 1,
-    top_p: 1,
-    ppo_epochs: 1,
-    micro_batch_size: 1,
-    ...overrides,
-  };
+  return resolveAlgorithm(
+    { num_generations: 4, max_completion_tokens: 8, micro_batch_size: 1, ...overrides },
+    2,
+  );
 }
 
 export function rlSpec(modelDir: string, overrides: Partial<TrainingRunSpec> = {}): TrainingRunSpec {
@@ -87,8 +80,8 @@ export function rlSpec(modelDir: string, overrides: Partial<TrainingRunSpec> = {
   return {
     method: 'reinforcement',
     baseModel: { kind: 'directory', path: modelDir },
-    trainingJsonl: toJsonl(problems, 'rft'),
-    validationJsonl: toJsonl(problems.slice(0, 2), 'rft'),
+    trainingFile: writeJsonl(toJsonl(problems, 'rft')),
+    validationFile: writeJsonl(toJsonl(problems.slice(0, 2), 'rft')),
     // Partial credit for a digit in the answer, so that rewards vary between samples of a random model.
     grader: {
       type: 'javascript',

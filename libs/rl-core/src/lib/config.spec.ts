@@ -1,5 +1,22 @@
-import { GRPO_DEFAULTS, GRPO_LAMBDA_DEFAULTS, RL_CONFIG_OPTIONS, RlConfig, RlConfigError } from './config';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+import { rewardScalings, stdModes } from './advantages';
+import { lossAggregations } from './aggregation';
+import {
+  BUILTIN_NAMES,
+  checkRlConfig,
+  GRPO_DEFAULTS,
+  GRPO_LAMBDA_DEFAULTS,
+  RL_CONFIG_OPTIONS,
+  RlConfig,
+  RlConfigError,
+  rlConfigOptionsTable,
+} from './config';
+import { traceStyles } from './credit';
+import { advantageEstimators } from './estimators';
 import { createRlConfig, rlConfigProblems, validateRlConfig } from './rl-config';
+import { policyVariants } from './variants';
 
 describe('RL config', () => {
   it('should ship valid GRPO-λ and GRPO defaults as the spec states them', () => {
@@ -15,8 +32,22 @@ describe('RL config', () => {
     expect(GRPO_DEFAULTS).toMatchObject({ estimator: 'grpo', advantageClampMin: null });
   });
 
-  it('should document every option', () => {
+  it('should document every option, in docs/rl-core.md as in the code (npm run docs:tables)', () => {
     expect(RL_CONFIG_OPTIONS.map((o) => o.key).sort()).toEqual(Object.keys(GRPO_LAMBDA_DEFAULTS).sort());
+    const docs = readFileSync(join(__dirname, '../../../../docs/rl-core.md'), 'utf8');
+    const block = /<!-- table: rl-core\.options -->([\s\S]*?)<!-- \/table -->/.exec(docs)?.[1] ?? '';
+    // Cells, whitespace-normalised: prettier pads the columns.
+    const rows = (text: string): string[] =>
+      text
+        .split('\n')
+        .filter((line) => line.startsWith('|') && !/^\|[\s|:-]+\|$/.test(line))
+        .map((line) =>
+          line
+            .split('|')
+            .map((cell) => cell.trim().replace(/\s+/g, ' '))
+            .join('|'),
+        );
+    expect(rows(block)).toEqual(rows(rlConfigOptionsTable()));
   });
 
   it.each<[Partial<RlConfig>, RegExp]>([
@@ -56,6 +87,25 @@ describe('RL config', () => {
     expect(createRlConfig({ epsilon: 0.3 }).epsilonHigh).toBe(0.3);
     expect(createRlConfig({ epsilon: 0.2, epsilonHigh: 0.28 }).epsilonHigh).toBe(0.28);
     expect(createRlConfig({}, GRPO_DEFAULTS).estimator).toBe('grpo');
+  });
+
+  it('should name the key at fault in every problem', () => {
+    const { problems } = checkRlConfig({ epsilon: 0.3, epsilonHigh: 0.25, lambda: 2 });
+    expect(problems.map((p) => p.key)).toEqual(['lambda', 'epsilonHigh']);
+    expect(problems[1].message).toMatch(/epsilonHigh = 0.25 must be finite and ≥ epsilon = 0.3/);
+  });
+
+  it('should validate without the registries exactly as with them (the built-in names are the registered ones)', () => {
+    expect(BUILTIN_NAMES).toEqual({
+      estimator: advantageEstimators.names(),
+      scaleRewards: rewardScalings.names(),
+      stdMode: stdModes.names(),
+      traceStyle: traceStyles.names(),
+      variant: policyVariants.names(),
+      lossAggregation: lossAggregations.names(),
+    });
+    const bad = { ...GRPO_LAMBDA_DEFAULTS, traceStyle: 'old' as RlConfig['traceStyle'], beta: -1 };
+    expect(checkRlConfig(bad).problems).toEqual(rlConfigProblems(bad));
   });
 
   it('should keep base values for undefined overrides but take null as a value', () => {

@@ -9,6 +9,10 @@ import { sequenceObjective, SequenceObjectiveConfig } from './sequence-objective
 
 beforeAll(useCpuBackend);
 
+/** These specs exercise the KL term too: GRPO's β = 0.04 on top of the library's defaults (whose β is 0). */
+const klConfig = (overrides: Partial<RlConfig> = {}): RlConfig =>
+  createRlConfig(overrides, { ...GRPO_LAMBDA_DEFAULTS, beta: 0.04 });
+
 interface Rows {
   logpNew: number[][];
   logpOld: number[][];
@@ -100,25 +104,25 @@ function sequenceInput(rows: Rows, i: number, config: RlConfig) {
 }
 
 const CONFIGS: [string, RlConfig][] = [
-  ['recent/eps_trace', createRlConfig({ traceStyle: 'recent' })],
-  ['both/eps_trace', createRlConfig({ traceStyle: 'both' })],
+  ['recent/eps_trace', klConfig({ traceStyle: 'recent' })],
+  ['both/eps_trace', klConfig({ traceStyle: 'both' })],
   [
     'recent/eps_weight λ=0.9 γ=0.95',
-    createRlConfig({ traceStyle: 'recent', variant: 'eps_weight', lambda: 0.9, gamma: 0.95 }),
+    klConfig({ traceStyle: 'recent', variant: 'eps_weight', lambda: 0.9, gamma: 0.95 }),
   ],
   [
     'both/eps_weight floor',
-    createRlConfig({ traceStyle: 'both', variant: 'eps_weight', traceFloor: 0.2, lambda: 0.9 }),
+    klConfig({ traceStyle: 'both', variant: 'eps_weight', traceFloor: 0.2, lambda: 0.9 }),
   ],
   [
     'both/eps_trace floor λ=0.8',
-    createRlConfig({ traceStyle: 'both', traceFloor: 0.05, lambda: 0.8, advantageClampMin: null }),
+    klConfig({ traceStyle: 'both', traceFloor: 0.05, lambda: 0.8, advantageClampMin: null }),
   ],
   [
     'recent/eps_trace floor',
-    createRlConfig({ traceStyle: 'recent', traceFloor: 0.1, lambda: 0.9, stdMode: 'population' }),
+    klConfig({ traceStyle: 'recent', traceFloor: 0.1, lambda: 0.9, stdMode: 'population' }),
   ],
-  ['grpo', createRlConfig({ estimator: 'grpo', advantageClampMin: null })],
+  ['grpo', klConfig({ estimator: 'grpo', advantageClampMin: null })],
 ];
 
 describe('computePolicyLoss against the float64 reference', () => {
@@ -159,7 +163,7 @@ describe('computePolicyLoss against the float64 reference', () => {
     'should stay exact at T = 2048 (%s/%s, float32 scans vs float64 O(T²) loops)',
     (traceStyle, variant) => {
       const T = 2048;
-      const config = createRlConfig({ traceStyle, variant });
+      const config = klConfig({ traceStyle, variant });
       const rows = randomRows(2048, 1, 2, T, true);
       const { grad } = batchedLossAndGrad(batchOf(rows, T), config);
       // Row 0 only (the O(T²) float64 reference is the slow part); row 1 is there to make a group.
@@ -179,7 +183,7 @@ describe('computePolicyLoss against the float64 reference', () => {
 
 describe('computePolicyLoss with padding', () => {
   it('should give every sequence of a padded batch the loss and gradient of the per-sequence contract', () => {
-    const config = createRlConfig({ traceStyle: 'both', lossAggregation: 'token-mean' });
+    const config = klConfig({ traceStyle: 'both', lossAggregation: 'token-mean' });
     const rows = randomRows(7, 2, 3, 40);
     const T = 40;
     // Garbage (NaN) in the padding must not leak into the result.
@@ -226,7 +230,7 @@ describe('loss aggregations', () => {
     // −Σ obj / (B·maxCompletionLength) = −(a − 3a)/(2·4) = a/4.
     ['seq-mean-token-sum-norm', a / 4],
   ] as const)('should aggregate %s as derived', async (lossAggregation, expected) => {
-    const config = createRlConfig({
+    const config = klConfig({
       ...GRPO_LAMBDA_DEFAULTS,
       estimator: 'grpo',
       beta: 0,
@@ -241,7 +245,7 @@ describe('loss aggregations', () => {
   });
 
   it('should refuse completions longer than maxCompletionLength for the Dr. GRPO normaliser', () => {
-    const config = createRlConfig({
+    const config = klConfig({
       lossAggregation: 'seq-mean-token-sum-norm',
       maxCompletionLength: 2,
       beta: 0,
@@ -255,7 +259,7 @@ describe('statistics and zero-std groups', () => {
     // Group 0: rewards [1, 0] → A = ±0.5/(sqrt(0.5)+1e-4) ≈ ±0.7070, clamp raises −0.707 to −0.1.
     // Group 1: rewards [1, 1] → zero std, skipped. d = 0.3 on row 0 (ρ = e^0.3 > 1.2, A > 0: clipped high),
     // −0.3 on row 1 (ρ = e^−0.3 < 0.8, A < 0: clipped low); rows 2, 3 on-policy.
-    const config = createRlConfig({
+    const config = klConfig({
       estimator: 'grpo',
       skipZeroStdGroups: true,
       beta: 0.04,
@@ -314,7 +318,7 @@ describe('statistics and zero-std groups', () => {
 
   it('should give loss 0 and no gradient when every group is skipped', () => {
     // Both groups have equal rewards: with skipZeroStdGroups no sequence is left, every coefficient is 0.
-    const config = createRlConfig({ skipZeroStdGroups: true, beta: 0 });
+    const config = klConfig({ skipZeroStdGroups: true, beta: 0 });
     const rows = randomRows(11, 2, 2, 6);
     rows.rewards = [1, 1, 0.5, 0.5];
     const { loss, grad } = batchedLossAndGrad(batchOf(rows, 6), config);
@@ -323,7 +327,7 @@ describe('statistics and zero-std groups', () => {
   });
 
   it('should reject masks with holes, empty rows and a positive beta without reference', () => {
-    const config = createRlConfig();
+    const config = klConfig();
     const base: PolicyLossBatch = {
       logpNew: tf.zeros([2, 3]),
       logpOld: tf.zeros([2, 3]),
@@ -353,7 +357,7 @@ describe('statistics and zero-std groups', () => {
   });
 
   it('should keep the statistics readable after the gradient closure has been tidied', async () => {
-    const config = createRlConfig({ traceStyle: 'recent' });
+    const config = klConfig({ traceStyle: 'recent' });
     const batch = batchOf(randomRows(5, 2, 2, 12), 12);
     let result: ReturnType<typeof computePolicyLoss> | undefined;
     const { value, grad } = tf.valueAndGrad((x: tf.Tensor) => {
@@ -367,7 +371,7 @@ describe('statistics and zero-std groups', () => {
   });
 
   it('should not leak tensors', () => {
-    const config = createRlConfig({ traceStyle: 'both', traceFloor: 0.1, variant: 'eps_weight' });
+    const config = klConfig({ traceStyle: 'both', traceFloor: 0.1, variant: 'eps_weight' });
     const rows = randomRows(3, 2, 2, 100);
     const batch = batchOf(rows, 100);
     const before = tf.memory().numTensors;

@@ -1,12 +1,19 @@
 import { rewardScalings, stdModes } from './advantages';
 import { lossAggregations } from './aggregation';
-import { GRPO_LAMBDA_DEFAULTS, listRlConfigProblems, RlConfig, RlConfigError } from './config';
+import {
+  GRPO_LAMBDA_DEFAULTS,
+  listRlConfigProblems,
+  mergeRlConfig,
+  RlConfig,
+  RlConfigError,
+  type RlConfigProblem,
+} from './config';
 import { traceStyles } from './credit';
 import { advantageEstimators } from './estimators';
 import { policyVariants } from './variants';
 
 /** Every problem of `config` against the registries as they are now; empty when valid. */
-export function rlConfigProblems(config: RlConfig): string[] {
+export function rlConfigProblems(config: RlConfig): RlConfigProblem[] {
   return listRlConfigProblems(config, {
     estimator: advantageEstimators.names(),
     scaleRewards: rewardScalings.names(),
@@ -24,20 +31,10 @@ export function validateRlConfig(config: RlConfig): RlConfig {
   return config;
 }
 
-/**
- * `base` (GRPO-λ by default) with `overrides`, validated. Keys set to `undefined` keep the base value (`null` is a
- * value: it disables the advantage clamp). Overriding `epsilon` alone moves `epsilonHigh` with it, so clip-higher
- * stays off unless asked for.
- */
+/** `base` (GRPO-λ by default) with `overrides` ({@link mergeRlConfig}), validated against the registries. */
 export function createRlConfig(
   overrides: Partial<RlConfig> = {},
   base: Readonly<RlConfig> = GRPO_LAMBDA_DEFAULTS,
 ): RlConfig {
-  const given = Object.fromEntries(
-    Object.entries(overrides).filter(([, v]) => v !== undefined),
-  ) as Partial<RlConfig>;
-  const epsilonHigh =
-    given.epsilonHigh ??
-    (given.epsilon !== undefined && base.epsilonHigh === base.epsilon ? given.epsilon : base.epsilonHigh);
-  return validateRlConfig({ ...base, ...given, epsilonHigh });
+  return validateRlConfig(mergeRlConfig(overrides, base));
 }

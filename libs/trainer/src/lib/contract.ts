@@ -1,8 +1,11 @@
+import type { ResolvedAlgorithm, ResolvedHyperparameters, ResolvedLora } from '@tracetune/contracts';
+
 /**
  * The contract between libs/trainer and its callers (the worker app, the CLI, benchmarks). The worker knows nothing
  * else about training: it builds a {@link TrainingRunSpec} from a fine-tuning job, calls {@link runTraining} and
  * persists what the callbacks report. Everything here is plain data (JSON-serialisable) so a run can execute in a
- * child process.
+ * child process; data files travel as paths, never as contents. The job settings inside (hyperparameters,
+ * algorithm, LoRA) are the resolved forms of libs/contracts (fine-tuning-settings.ts), which owns their defaults.
  */
 
 /** Where the initial weights come from. */
@@ -12,59 +15,18 @@ export type BaseModelSource =
   /** A Hugging Face layout directory on local disk (imported base, fine-tuned model or checkpoint). */
   | { kind: 'directory'; path: string };
 
-/** OpenAI's hyperparameters, with every "auto" already resolved to a number by the caller. */
-export interface ResolvedHyperparameters {
-  n_epochs: number;
-  /** Prompts per optimisation step (RL) or examples per step (SFT). */
-  batch_size: number;
-  /** Multiplies the method's base learning rate (1e-4 LoRA / 1e-5 full fine-tuning by default). */
-  learning_rate_multiplier: number;
-  /** Evaluate on the validation file every this many steps (0 = only at the end). */
-  eval_interval: number;
-  /** Samples per validation prompt for sampled accuracy and pass@k. */
-  eval_samples: number;
-  /** RL only: scales the sampled-token budget (here: multiplies num_generations' completions per prompt; 1 = as set). */
-  compute_multiplier: number;
-}
-
-/** Tracetune's `method.reinforcement.algorithm` extension, resolved (OPENAI_COMPAT.md). */
-export interface ResolvedAlgorithm {
-  name: 'grpo_lambda' | 'grpo';
-  lambda: number;
-  gamma: number;
-  trace_style: 'recent' | 'both';
-  variant: 'eps_trace' | 'eps_weight';
-  advantage_clamp_min: number | null;
-  num_generations: number;
-  beta: number;
-  epsilon: number;
-  epsilon_high: number;
-  loss_aggregation: 'seq-mean-token-mean' | 'token-mean' | 'seq-mean-token-sum-norm';
-  scale_rewards: 'group' | 'batch' | 'none';
-  max_completion_tokens: number;
-  temperature: number;
-  top_p: number;
-  /** Optimisation passes over each sampled batch (μ). */
-  ppo_epochs: number;
-  /** Prompts per micro-batch (gradient accumulation); whole groups stay together. */
-  micro_batch_size: number;
-}
-
-export interface ResolvedLora {
-  rank: number;
-  alpha: number;
-  dropout: number;
-  target_modules: string[];
-}
-
 export interface TrainingRunSpec {
   method: 'reinforcement' | 'supervised';
   baseModel: BaseModelSource;
-  /** JSONL text of the training file (validated at upload; the trainer re-parses and reports bad lines by number). */
-  trainingJsonl: string;
-  validationJsonl?: string | null;
+  /**
+   * Path of the training file's JSONL on local disk (validated at upload; the trainer reads it line by line and
+   * reports a bad line by its number).
+   */
+  trainingFile: string;
+  validationFile?: string | null;
   /** OpenAI grader JSON (reinforcement only). */
   grader?: Record<string, unknown> | null;
+  /** Resolved (every "auto" a number); `n_epochs` may be fractional here (smoke runs and tests). */
   hyperparameters: ResolvedHyperparameters;
   /** Reinforcement only. */
   algorithm?: ResolvedAlgorithm | null;
@@ -107,7 +69,7 @@ export interface TrainerOptions {
   maxSteps?: number | null;
 }
 
-/** One step's numbers, named as in OPENAI_COMPAT.md ("Metric names"); eval metrics are prefixed `eval_`. */
+/** One step's numbers, named as docs/api-contract.md lists them ("Metric names"); eval metrics are prefixed `eval_`. */
 export type StepMetrics = Record<string, number>;
 
 export interface SampleCompletion {
@@ -174,5 +136,15 @@ export class TrainingError extends Error {
   ) {
     super(message);
     this.name = 'TrainingError';
+  }
+
+  /** A loss or gradient norm that is NaN or infinite at `step` (`hint` says what to do). */
+  static nonFinite(what: string, value: number, step: number, hint = ''): TrainingError {
+    return new TrainingError(
+      'non_finite_loss',
+      `Non-finite ${what} (${value}) at step ${step}${hint}`,
+      null,
+      step,
+    );
   }
 }

@@ -1,4 +1,12 @@
-import { validateFineTuneLine, type ChatMessage, type ParsedLine } from '@tracetune/contracts';
+import { createReadStream } from 'node:fs';
+import { createInterface } from 'node:readline';
+
+import {
+  validateFineTuneLine,
+  type ChatMessage,
+  type FineTuningMethodType,
+  type ParsedLine,
+} from '@tracetune/contracts';
 import { Rng } from '@tracetune/model';
 import type { Tokenizer } from '@tracetune/tokenizer';
 
@@ -23,47 +31,71 @@ export interface SftExample {
   lossMask: number[];
 }
 
-/**
- * Parses JSONL line by line (1-based line numbers in every error, as the upload validator reports them) and keeps
- * the lines usable for `method`. Bad lines are TrainingError('invalid_training_data').
- */
-export function parseLines(
-  text: string,
-  method: 'reinforcement' | 'supervised',
-  param: string,
-): ParsedLine[] {
+/** One JSONL line parsed and checked for `method`; `where` names it in errors (`training_file line 3`). */
+function parseLine(raw: string, where: string, method: FineTuningMethodType, param: string): ParsedLine {
+  let value: unknown;
+  try {
+    value = JSON.parse(raw);
+  } catch (e) {
+    throw new TrainingError(
+      'invalid_training_data',
+      `${where}: invalid JSON (${(e as Error).message})`,
+      param,
+    );
+  }
+  const result = validateFineTuneLine(value);
+  if (!result.ok)
+    throw new TrainingError('invalid_training_data', `${where}: ${result.error.message}`, param);
+  if (!(method === 'reinforcement' ? result.line.rft : result.line.sft)) {
+    const need =
+      method === 'reinforcement'
+        ? 'a prompt (reinforcement data must not end with an assistant message)'
+        : 'a chat example with an assistant message and no extra keys';
+    throw new TrainingError('invalid_training_data', `${where}: ${method} fine-tuning needs ${need}`, param);
+  }
+  return result.line;
+}
+
+/** JSONL text already in memory (evaluation of generated sets), checked as {@link readJsonl} checks a file. */
+export function parseJsonl(text: string, method: FineTuningMethodType, param: string): ParsedLine[] {
   const out: ParsedLine[] = [];
-  const lines = text.split('\n');
-  lines.forEach((raw, index) => {
-    if (raw.trim() === '') return;
-    const where = `${param} line ${index + 1}`;
-    let value: unknown;
-    try {
-      value = JSON.parse(raw);
-    } catch (e) {
-      throw new TrainingError(
-        'invalid_training_data',
-        `${where}: invalid JSON (${(e as Error).message})`,
-        param,
-      );
-    }
-    const result = validateFineTuneLine(value);
-    if (!result.ok)
-      throw new TrainingError('invalid_training_data', `${where}: ${result.error.message}`, param);
-    const usable = method === 'reinforcement' ? result.line.rft : result.line.sft;
-    if (!usable) {
-      const need =
-        method === 'reinforcement'
-          ? 'a prompt (reinforcement data must not end with an assistant message)'
-          : 'a chat example with an assistant message and no extra keys';
-      throw new TrainingError(
-        'invalid_training_data',
-        `${where}: ${method} fine-tuning needs ${need}`,
-        param,
-      );
-    }
-    out.push(result.line);
+  text.split('\n').forEach((raw, index) => {
+    if (raw.trim() !== '') out.push(parseLine(raw, `${param} line ${index + 1}`, method, param));
   });
+  if (out.length === 0) throw new TrainingError('invalid_training_data', `${param} has no examples`, param);
+  return out;
+}
+
+/**
+ * Reads a JSONL file line by line (a stream: the file is never held as one string) and keeps the lines usable for
+ * `method`. Bad lines are TrainingError('invalid_training_data') with their 1-based number, as the upload validator
+ * reports them; `param` (`training_file`, `validation_file`) names the file.
+ */
+export async function readJsonl(
+  path: string,
+  method: FineTuningMethodType,
+  param: string,
+): Promise<ParsedLine[]> {
+  const out: ParsedLine[] = [];
+  const input = createReadStream(path, { encoding: 'utf8' });
+  const lines = createInterface({ input, crlfDelay: Infinity });
+  let number = 0;
+  try {
+    for await (const raw of lines) {
+      number++;
+      if (raw.trim() !== '') out.push(parseLine(raw, `${param} line ${number}`, method, param));
+    }
+  } catch (e) {
+    if (e instanceof TrainingError) throw e;
+    throw new TrainingError(
+      'invalid_training_data',
+      `${param}: cannot read ${path}: ${(e as Error).message}`,
+      param,
+    );
+  } finally {
+    lines.close();
+    input.destroy();
+  }
   if (out.length === 0) throw new TrainingError('invalid_training_data', `${param} has no examples`, param);
   return out;
 }

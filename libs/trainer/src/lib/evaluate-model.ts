@@ -2,7 +2,7 @@ import { createGrader } from '@tracetune/graders';
 import { loadCheckpoint } from '@tracetune/model';
 
 import { TrainingError } from './contract';
-import { parseLines, toRlExamples } from './data';
+import { parseJsonl, toRlExamples } from './data';
 import { evaluateRl } from './evaluate';
 
 export interface EvaluateModelOptions {
@@ -24,7 +24,7 @@ export async function evaluateModelDir(
   graderJson: unknown,
   options: EvaluateModelOptions,
 ): Promise<Record<string, number>> {
-  const examplesLines = parseLines(jsonl, 'reinforcement', 'data');
+  const examplesLines = parseJsonl(jsonl, 'reinforcement', 'data');
   let loaded;
   try {
     loaded = loadCheckpoint(modelDir);

@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 
+import type { ResolvedLora } from '@tracetune/contracts';
 import {
   builtinConfig,
   loadCheckpoint,
@@ -11,7 +12,7 @@ import {
 } from '@tracetune/model';
 import { ByteTokenizer, type Tokenizer } from '@tracetune/tokenizer';
 
-import { TrainingError, type BaseModelSource, type ResolvedLora } from './contract';
+import { TrainingError, type BaseModelSource } from './contract';
 import type { NamedVariable } from './optimizer';
 import { streamSeed } from './seeds';
 

@@ -4,14 +4,14 @@ import { builtinConfig, loadCheckpoint, TransformerModel } from '@tracetune/mode
 import { ByteTokenizer } from '@tracetune/tokenizer';
 
 import { algorithm, rlSpec, tempDir, useBackend, writeTinyModel } from '../../test/helpers';
-import { parseLines, toRlExamples } from './data';
+import { readJsonl, toRlExamples } from './data';
 import { AdamW } from './optimizer';
 import { trainableVariables } from './policy';
 import {
   buildMicroBatches,
   evaluateObjective,
   optimiseRl,
-  rlConfigFromAlgorithm,
+  rlConfigFor,
   sampleGroups,
   type Rollout,
 } from './rl';
@@ -27,7 +27,7 @@ describe('the RL update', () => {
     const tokenizer = new ByteTokenizer();
     const spec = rlSpec('unused');
     const examples = toRlExamples(
-      parseLines(spec.trainingJsonl, 'reinforcement', 'training_file'),
+      await readJsonl(spec.trainingFile, 'reinforcement', 'training_file'),
       tokenizer,
     ).slice(0, 2);
     const sampled = sampleGroups(model, tokenizer, examples, {
@@ -43,7 +43,9 @@ describe('the RL update', () => {
       graded: { reward: [1, 0, 0.5, 0][i % 4], subScores: {}, error: false },
     }));
     const micros = buildMicroBatches(rollouts, 1);
-    const config = rlConfigFromAlgorithm(algorithm({ num_generations: 4, max_completion_tokens: 12 }), 4);
+    const config = rlConfigFor(algorithm({ num_generations: 4, max_completion_tokens: 12 }), {
+      compute_multiplier: 1,
+    });
     const before = await evaluateObjective(model, micros, config);
     const trainables = trainableVariables(model);
     const optimizer = new AdamW(trainables, { beta1: 0.9, beta2: 0.999, epsilon: 1e-8, weightDecay: 0 });

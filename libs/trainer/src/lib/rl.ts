@@ -1,39 +1,43 @@
 import * as tf from '@tensorflow/tfjs-core';
 
+import {
+  RL_SETTING_FIELDS,
+  rlSettings,
+  type ResolvedAlgorithm,
+  type ResolvedHyperparameters,
+} from '@tracetune/contracts';
 import type { Grader } from '@tracetune/graders';
 import { generate, type TransformerModel } from '@tracetune/model';
-import { computePolicyLoss, createRlConfig, GRPO_LAMBDA_DEFAULTS, type RlConfig } from '@tracetune/rl-core';
+import {
+  computePolicyLoss,
+  createRlConfig,
+  GRPO_LAMBDA_DEFAULTS,
+  RlConfigError,
+  type RlConfig,
+} from '@tracetune/rl-core';
 import type { Tokenizer } from '@tracetune/tokenizer';
 
-import { TrainingError, type ControlSignal, type ResolvedAlgorithm } from './contract';
+import { TrainingError, type ControlSignal } from './contract';
 import type { RlExample } from './data';
 import { gradeAll, type GradedSample } from './grading';
 import { AdamW, GradientAccumulator, type NamedVariable } from './optimizer';
 import { completionLogProbs, packBatch, type PackedBatch } from './sequences';
 
-/** ResolvedAlgorithm (API names) → rl-core's RlConfig; the trainer itself never looks at the variant. */
-export function rlConfigFromAlgorithm(a: ResolvedAlgorithm, groupSize: number): RlConfig {
+/**
+ * The job's algorithm → rl-core's config, through the mapping of libs/contracts (`rlSettings`) that the api
+ * validates at the edge with the same rules. A problem is `invalid_config` naming the job setting at fault.
+ */
+export function rlConfigFor(
+  algorithm: ResolvedAlgorithm,
+  hyperparameters: Pick<ResolvedHyperparameters, 'compute_multiplier'>,
+): RlConfig {
   try {
-    return createRlConfig(
-      {
-        estimator: a.name,
-        groupSize,
-        gamma: a.gamma,
-        lambda: a.lambda,
-        traceStyle: a.trace_style,
-        variant: a.variant,
-        advantageClampMin: a.advantage_clamp_min,
-        beta: a.beta,
-        epsilon: a.epsilon,
-        epsilonHigh: a.epsilon_high,
-        lossAggregation: a.loss_aggregation,
-        scaleRewards: a.scale_rewards,
-        maxCompletionLength: a.max_completion_tokens,
-      },
-      GRPO_LAMBDA_DEFAULTS,
-    );
+    return createRlConfig(rlSettings(algorithm, hyperparameters), GRPO_LAMBDA_DEFAULTS);
   } catch (e) {
-    throw new TrainingError('invalid_config', (e as Error).message, 'method.reinforcement.algorithm');
+    if (!(e instanceof RlConfigError)) throw e;
+    const field = RL_SETTING_FIELDS[e.problems[0].key as keyof typeof RL_SETTING_FIELDS];
+    const param = field ? `method.reinforcement.algorithm.${field}` : 'method.reinforcement.algorithm';
+    throw new TrainingError('invalid_config', e.message, param);
   }
 }
 

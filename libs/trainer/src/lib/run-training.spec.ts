@@ -4,7 +4,15 @@ import * as tf from '@tensorflow/tfjs-core';
 
 import { loadCheckpoint } from '@tracetune/model';
 
-import { algorithm, deterministic, rlSpec, tempDir, useBackend, writeTinyModel } from '../../test/helpers';
+import {
+  algorithm,
+  deterministic,
+  rlSpec,
+  tempDir,
+  useBackend,
+  writeJsonl,
+  writeTinyModel,
+} from '../../test/helpers';
 import { TrainingError, type StepMetrics, type TrainingRunSpec } from './contract';
 import { runTraining } from './run-training';
 
@@ -215,10 +223,10 @@ describe('runTraining (reinforcement)', () => {
 
   it('should report a bad training line by number as invalid_training_data', async () => {
     const spec = rlSpec(modelDir);
-    const error = await runTraining(
-      { ...spec, trainingJsonl: spec.trainingJsonl + '{"messages": 3}\n' },
-      { checkpointRoot: tempDir('bad') },
-    ).catch((e: unknown) => e);
+    const bad = writeJsonl(readFileSync(spec.trainingFile, 'utf8') + '{"messages": 3}\n');
+    const error = await runTraining({ ...spec, trainingFile: bad }, { checkpointRoot: tempDir('bad') }).catch(
+      (e: unknown) => e,
+    );
     expect((error as TrainingError).code).toBe('invalid_training_data');
     expect((error as TrainingError).message).toMatch(/line 9/);
   });

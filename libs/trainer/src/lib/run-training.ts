@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 
+import { groupSize as groupSizeOf } from '@tracetune/contracts';
 import { createGrader, type Grader } from '@tracetune/graders';
 import { loadCheckpoint, type TransformerModel } from '@tracetune/model';
 import type { Tokenizer } from '@tracetune/tokenizer';
@@ -15,7 +16,7 @@ import {
   type TrainingOutcome,
   type TrainingRunSpec,
 } from './contract';
-import { DataStream, parseLines, toRlExamples, toSftExample, type RlExample, type SftExample } from './data';
+import { DataStream, readJsonl, toRlExamples, toSftExample, type RlExample, type SftExample } from './data';
 import { evaluateRl } from './evaluate';
 import { rewardMeans } from './grading';
 import { AdamW, GradientAccumulator, type NamedVariable } from './optimizer';
@@ -25,7 +26,7 @@ import {
   buildMicroBatches,
   gradeRollouts,
   optimiseRl,
-  rlConfigFromAlgorithm,
+  rlConfigFor,
   sampleGroups,
 } from './rl';
 import { streamSeed } from './seeds';
@@ -242,15 +243,12 @@ async function runReinforcement(
 ): Promise<TrainingOutcome> {
   const algorithm = spec.algorithm as NonNullable<TrainingRunSpec['algorithm']>;
   const settings = resolveSettings(spec.trainer);
-  const trainLines = parseLines(spec.trainingJsonl, 'reinforcement', 'training_file');
-  const validLines = spec.validationJsonl
-    ? parseLines(spec.validationJsonl, 'reinforcement', 'validation_file')
+  const trainLines = await readJsonl(spec.trainingFile, 'reinforcement', 'training_file');
+  const validLines = spec.validationFile
+    ? await readJsonl(spec.validationFile, 'reinforcement', 'validation_file')
     : [];
-  const groupSize = Math.max(
-    2,
-    Math.round(algorithm.num_generations * (spec.hyperparameters.compute_multiplier || 1)),
-  );
-  const rlConfig = rlConfigFromAlgorithm(algorithm, groupSize);
+  const groupSize = groupSizeOf(algorithm, spec.hyperparameters);
+  const rlConfig = rlConfigFor(algorithm, spec.hyperparameters);
   let grader: Grader;
   try {
     grader = createGrader(spec.grader, spec.judge ? { judge: spec.judge } : {});
@@ -430,9 +428,9 @@ async function runReinforcement(
 
 async function runSupervised(spec: TrainingRunSpec, options: RunTrainingOptions): Promise<TrainingOutcome> {
   const settings = resolveSettings(spec.trainer);
-  const trainLines = parseLines(spec.trainingJsonl, 'supervised', 'training_file');
-  const validLines = spec.validationJsonl
-    ? parseLines(spec.validationJsonl, 'supervised', 'validation_file')
+  const trainLines = await readJsonl(spec.trainingFile, 'supervised', 'training_file');
+  const validLines = spec.validationFile
+    ? await readJsonl(spec.validationFile, 'supervised', 'validation_file')
     : [];
   const totalSteps = totalStepsFor(spec, trainLines.length, settings);
   let s: Session | null = null;

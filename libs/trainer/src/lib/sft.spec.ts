@@ -1,6 +1,6 @@
 import { ByteTokenizer } from '@tracetune/tokenizer';
 
-import { tempDir, useBackend, writeTinyModel } from '../../test/helpers';
+import { tempDir, useBackend, writeJsonl, writeTinyModel } from '../../test/helpers';
 import type { StepMetrics, TrainingRunSpec } from './contract';
 import { toSftExample } from './data';
 import { runTraining } from './run-training';
@@ -35,8 +35,8 @@ describe('supervised fine-tuning', () => {
     const spec: TrainingRunSpec = {
       method: 'supervised',
       baseModel: { kind: 'directory', path: writeTinyModel(3) },
-      trainingJsonl: toJsonl(problems, 'sft'),
-      validationJsonl: toJsonl(problems.slice(0, 4), 'sft'),
+      trainingFile: writeJsonl(toJsonl(problems, 'sft')),
+      validationFile: writeJsonl(toJsonl(problems.slice(0, 4), 'sft')),
       hyperparameters: {
         n_epochs: 3,
         batch_size: 4,

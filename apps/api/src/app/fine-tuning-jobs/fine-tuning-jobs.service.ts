@@ -8,6 +8,7 @@ import { Config } from '@tracetune/config';
 import {
   ACCELERATED_TRAINING_QUEUE,
   newId,
+  storedHyperparameters,
   TERMINAL_JOB_STATUSES,
   toListPage,
   TRAINING_JOB,
@@ -42,7 +43,7 @@ import { unixSeconds } from '../common/time';
 import { FilesService } from '../files/files.service';
 import { ModelsService } from '../models/models.service';
 import { ARTIFACT_STORE } from '../storage/storage.module';
-import { resolveAlgorithm, resolveHyperparameters, resolveLora } from './job-settings';
+import { requestedMethod, resolveJobSettings } from './job-settings';
 
 /** How far back an SDK retry without an idempotency key looks for its first attempt. */
 const RETRY_WINDOW_MS = 10 * 60 * 1000;
@@ -138,23 +139,7 @@ export class FineTuningJobsService {
       );
       if (first) return toJobObject(first);
     }
-    const method = body.method ?? {
-      type: 'supervised' as const,
-      supervised: { hyperparameters: body.hyperparameters },
-    };
-    if (method.type === 'dpo') {
-      throw ApiError.badRequest(
-        "method.type 'dpo' is not supported; use 'reinforcement' or 'supervised'.",
-        'method.type',
-      );
-    }
-    const methodType = method.type;
-    if (methodType === 'reinforcement' && !method.reinforcement) {
-      throw ApiError.badRequest(
-        "method.reinforcement (with a grader) is required when method.type is 'reinforcement'.",
-        'method.reinforcement',
-      );
-    }
+    const method = requestedMethod(body);
     await this.models.get(caller, body.model).catch(() => {
       throw ApiError.badRequest(
         `The model '${body.model}' does not exist or you do not have access to it.`,
@@ -162,34 +147,15 @@ export class FineTuningJobsService {
         'model_not_found',
       );
     });
-    const training = await this.dataFile(caller, body.training_file, 'training_file', methodType);
+    const training = await this.dataFile(caller, body.training_file, 'training_file', method.type);
     const validation = body.validation_file
-      ? await this.dataFile(caller, body.validation_file, 'validation_file', methodType)
+      ? await this.dataFile(caller, body.validation_file, 'validation_file', method.type)
       : null;
     const examples = (training.validation as unknown as ValidationReport).examples;
-    const hyperInput =
-      methodType === 'reinforcement'
-        ? method.reinforcement?.hyperparameters
-        : method.supervised?.hyperparameters;
-    const hyperparameters = resolveHyperparameters(methodType, hyperInput ?? body.hyperparameters, examples);
-    let storedMethod: Record<string, unknown>;
-    if (methodType === 'reinforcement') {
-      const rl = method.reinforcement!;
-      await this.checkGrader(rl.grader, training);
-      const algorithm = resolveAlgorithm(rl.algorithm, hyperparameters.batch_size);
-      if (algorithm.epsilon_high < algorithm.epsilon) {
-        throw ApiError.badRequest(
-          'epsilon_high must be at least epsilon (it widens the upper clip only).',
-          'method.reinforcement.algorithm.epsilon_high',
-        );
-      }
-      storedMethod = {
-        type: 'reinforcement',
-        reinforcement: { grader: rl.grader, hyperparameters, algorithm, lora: resolveLora(rl.lora) },
-      };
-    } else {
-      storedMethod = { type: 'supervised', supervised: { hyperparameters } };
-    }
+    const storedMethod = resolveJobSettings(method, examples, body.hyperparameters);
+    if (storedMethod.type === 'reinforcement')
+      await this.checkGrader(storedMethod.reinforcement.grader, training);
+    const hyperparameters = storedHyperparameters(storedMethod);
     const id = newId('job');
     let job: FineTuningJob;
     try {
@@ -199,7 +165,7 @@ export class FineTuningJobsService {
         model: body.model,
         status: 'queued',
         method: storedMethod as Prisma.InputJsonValue,
-        hyperparameters: hyperparameters as unknown as Prisma.InputJsonValue,
+        hyperparameters: hyperparameters as Prisma.InputJsonValue,
         trainingFileId: training.id,
         validationFileId: validation?.id ?? null,
         seed: body.seed ?? Math.floor(Math.random() * 2_147_483_647),

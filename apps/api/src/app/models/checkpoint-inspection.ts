@@ -1,7 +1,7 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
-import { configFromHf, SafetensorsFile, tensorSpecs, type ModelConfig } from '@tracetune/model';
+import { configFromHf, SafetensorsFile, tensorSpecs, type ModelConfig } from '@tracetune/model/metadata';
 
 export class CheckpointProblem extends Error {}
 

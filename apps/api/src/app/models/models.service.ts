@@ -10,7 +10,7 @@ import {
   Prisma,
   type Model,
 } from '@tracetune/db';
-import { BUILTIN_CONFIGS, configFromHf, configToHf, parameterCount } from '@tracetune/model';
+import { BUILTIN_CONFIGS, configFromHf, configToHf, parameterCount } from '@tracetune/model/metadata';
 import { artifactKey, type ArtifactStore } from '@tracetune/storage';
 
 import type { Principal } from '../auth/principal';

@@ -1,10 +1,18 @@
 import { fork, type ChildProcess } from 'node:child_process';
-import { rm } from 'node:fs/promises';
+import { createWriteStream } from 'node:fs';
+import { mkdir, rm } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
+import { pipeline } from 'node:stream/promises';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 
 import { Config } from '@tracetune/config';
-import { checkpointModelId, fineTunedModelId, newId } from '@tracetune/contracts';
+import {
+  checkpointModelId,
+  fineTunedModelId,
+  newId,
+  storedMethodSchema,
+  type StoredMethod,
+} from '@tracetune/contracts';
 import {
   CheckpointsRepository,
   FilesRepository,
@@ -17,14 +25,7 @@ import {
   type JobStatus,
 } from '@tracetune/db';
 import { artifactKey, ArtifactNotFoundError, type ArtifactKey, type ArtifactStore } from '@tracetune/storage';
-import type {
-  CheckpointInfo,
-  ResolvedAlgorithm,
-  ResolvedHyperparameters,
-  ResolvedLora,
-  TrainingOutcome,
-  TrainingRunSpec,
-} from '@tracetune/trainer';
+import type { CheckpointInfo, TrainingOutcome, TrainingRunSpec } from '@tracetune/trainer';
 
 import { WorkerMetrics } from '../metrics/worker-metrics';
 import { ARTIFACT_STORE } from '../storage.tokens';
@@ -35,17 +36,6 @@ const RUNNABLE: JobStatus[] = ['queued', 'running', 'pausing'];
 const CONTROL_POLL_MS = 1_000;
 /** Tries at publishing a checkpoint before giving up on it (a final model: before failing the job). */
 const PUBLISH_TRIES = 3;
-
-interface StoredMethod {
-  type: 'reinforcement' | 'supervised';
-  reinforcement?: {
-    grader: Record<string, unknown>;
-    hyperparameters: ResolvedHyperparameters;
-    algorithm: ResolvedAlgorithm;
-    lora: ResolvedLora | null;
-  };
-  supervised?: { hyperparameters: ResolvedHyperparameters };
-}
 
 /**
  * Runs one fine-tuning job on this worker: claims it (compare-and-set on its status), resumes from its last
@@ -105,39 +95,52 @@ export class JobRunner {
     } else {
       await this.log(job, 'info', `Fine-tuning job started on worker ${workerId}`);
     }
-    let spec: TrainingRunSpec;
-    try {
-      spec = await this.buildSpec(job);
-    } catch (error) {
-      await this.fail(job, 'invalid_training_data', (error as Error).message, null);
+    const settings = storedMethodSchema.safeParse(job.method);
+    if (!settings.success) {
+      const issue = settings.error.issues[0];
+      const where = ['method', ...issue.path].join('.');
+      await this.fail(
+        job,
+        'invalid_config',
+        `The job's stored settings are invalid at ${where}: ${issue.message}`,
+        'method',
+      );
       return;
     }
     // The trainer writes checkpoints into this host's scratch folder; each is published to the store (moved into
-    // place locally, uploaded to S3) as it is reported. A resumed checkpoint is read from the store (S3: its copy in
-    // the local cache).
+    // place locally, uploaded to S3) as it is reported. The data files are streamed there from the store, for the
+    // training process to read by path. A resumed checkpoint is read from the store (S3: its copy in the local cache).
     const scratch = this.scratchDir(job.id);
     await rm(scratch, { recursive: true, force: true });
     let resumeFrom: string | null = null;
-    if (latest) {
+    try {
+      let spec: TrainingRunSpec;
       try {
-        resumeFrom = await this.store.localDirectory(artifactKey(latest.artifactKey));
+        spec = await this.buildSpec(job, settings.data, join(scratch, 'data'));
       } catch (error) {
-        if (!(error instanceof ArtifactNotFoundError)) throw error; // storage unreachable: Bull retries the job
-        await this.fail(
-          job,
-          'checkpoint_missing',
-          `Cannot resume: checkpoint ${latest.artifactKey} is missing from artifact storage (${this.store.location})`,
-          null,
-        );
+        await this.fail(job, 'invalid_training_data', (error as Error).message, null);
         return;
       }
-    }
-    try {
+      if (latest) {
+        try {
+          resumeFrom = await this.store.localDirectory(artifactKey(latest.artifactKey));
+        } catch (error) {
+          if (!(error instanceof ArtifactNotFoundError)) throw error; // storage unreachable: Bull retries the job
+          await this.fail(
+            job,
+            'checkpoint_missing',
+            `Cannot resume: checkpoint ${latest.artifactKey} is missing from artifact storage (${this.store.location})`,
+            null,
+          );
+          return;
+        }
+      }
       await this.supervise(job, spec, { checkpointRoot: scratch, resumeFrom });
     } finally {
       await rm(scratch, { recursive: true, force: true });
       // A downloaded copy (S3) is not kept: the next attempt may run on another host, from a newer checkpoint.
-      if (latest) await this.store.releaseLocalDirectory(artifactKey(latest.artifactKey));
+      if (latest && resumeFrom !== null)
+        await this.store.releaseLocalDirectory(artifactKey(latest.artifactKey));
     }
   }
 
@@ -162,8 +165,24 @@ export class JobRunner {
     }
   }
 
-  private async buildSpec(job: FineTuningJob): Promise<TrainingRunSpec> {
-    const method = job.method as unknown as StoredMethod;
+  /** Streams a stored file into `dir` (never held in memory) and returns its local path. */
+  private async localCopy(storageKey: string, dir: string, name: string): Promise<string> {
+    await mkdir(dir, { recursive: true });
+    const path = join(dir, name);
+    await pipeline(await this.store.get(artifactKey(storageKey)), createWriteStream(path));
+    return path;
+  }
+
+  /**
+   * The training run of a job: its stored settings (read back with the schema the api stored them with), and local
+   * paths of its data files (copied into `dataDir`) and base model, which the training process reads itself: nothing
+   * large crosses IPC.
+   */
+  private async buildSpec(
+    job: FineTuningJob,
+    method: StoredMethod,
+    dataDir: string,
+  ): Promise<TrainingRunSpec> {
     const training = await this.files.find(job.organizationId, job.trainingFileId);
     if (!training) throw new Error(`training file ${job.trainingFileId} no longer exists`);
     const validation = job.validationFileId
@@ -171,22 +190,19 @@ export class JobRunner {
       : null;
     const base = await this.models.findById(job.model);
     if (!base) throw new Error(`base model ${job.model} no longer exists`);
-    const rl = method.reinforcement;
     const judgeURL = this.config.get('TRACETUNE_JUDGE_BASE_URL');
-    return {
-      method: method.type,
+    const common = {
       baseModel:
         base.source === 'builtin'
-          ? { kind: 'builtin', name: base.id }
-          : { kind: 'directory', path: await this.store.localDirectory(artifactKey(base.artifactKey!)) },
-      trainingJsonl: (await this.store.read(artifactKey(training.storageKey))).toString('utf8'),
-      validationJsonl: validation
-        ? (await this.store.read(artifactKey(validation.storageKey))).toString('utf8')
+          ? ({ kind: 'builtin', name: base.id } as const)
+          : ({
+              kind: 'directory',
+              path: await this.store.localDirectory(artifactKey(base.artifactKey!)),
+            } as const),
+      trainingFile: await this.localCopy(training.storageKey, dataDir, 'training.jsonl'),
+      validationFile: validation
+        ? await this.localCopy(validation.storageKey, dataDir, 'validation.jsonl')
         : null,
-      grader: rl?.grader ?? null,
-      hyperparameters: rl?.hyperparameters ?? method.supervised!.hyperparameters,
-      algorithm: rl?.algorithm ?? null,
-      lora: rl?.lora ?? null,
       seed: job.seed,
       checkpointInterval: Math.max(1, Math.ceil((job.totalSteps ?? 10) / 5)),
       sampleInterval: Math.max(1, Math.ceil((job.totalSteps ?? 10) / 10)),
@@ -194,6 +210,18 @@ export class JobRunner {
       judge: judgeURL
         ? { baseURL: judgeURL, apiKey: this.config.get('TRACETUNE_JUDGE_API_KEY') ?? 'none' }
         : null,
+    };
+    if (method.type === 'supervised') {
+      return { ...common, method: 'supervised', hyperparameters: method.supervised.hyperparameters };
+    }
+    const rl = method.reinforcement;
+    return {
+      ...common,
+      method: 'reinforcement',
+      grader: rl.grader,
+      hyperparameters: rl.hyperparameters,
+      algorithm: rl.algorithm,
+      lora: rl.lora,
     };
   }
 
