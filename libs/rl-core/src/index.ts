@@ -10,4 +10,5 @@ export * from './lib/registry';
 export * from './lib/rl-config';
 export * from './lib/scan';
 export * from './lib/sequence-objective';
+export * from './lib/stats';
 export * from './lib/variants';

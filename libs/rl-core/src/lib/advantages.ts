@@ -1,11 +1,8 @@
 import { Registry } from './registry';
+import { mean } from './stats';
 
 /** A standard deviation of plain numbers (float64). */
 export type StdFn = (values: readonly number[]) => number;
-
-function mean(values: readonly number[]): number {
-  return values.reduce((sum, v) => sum + v, 0) / values.length;
-}
 
 function sumOfSquaredDeviations(values: readonly number[]): number {
   const mu = mean(values);
@@ -73,7 +70,7 @@ export interface GroupAdvantages {
   zeroStdGroupCount: number;
 }
 
-/** Group-normalised advantages (spec §1) and the clamp of GRPO-λ (spec §2), float64 on the host. */
+/** Group-normalised advantages (docs/algorithm.md §1) and the clamp of GRPO-λ (§2), float64 on the host. */
 export function computeGroupAdvantages(input: GroupAdvantageInput): GroupAdvantages {
   const { rewards, groupIds } = input;
   if (rewards.length !== groupIds.length) {

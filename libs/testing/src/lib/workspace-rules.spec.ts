@@ -4,16 +4,17 @@ import { join } from 'node:path';
 import { WORKSPACE_ROOT } from './test-database';
 
 /**
- * The dependency table of DESIGN.md is enforced by lint. These tests prove the rules bite: a math library importing
+ * The dependency table of docs/architecture.md is enforced by lint. These tests prove the rules bite: a math library importing
  * NestJS, or an app reading process.env, fails lint. Nothing is written to disk: the real ESLint CLI lints the text
  * from stdin as if it lived at the given path (a child process, because ESLint loads its config with import()).
  */
 describe('workspace lint rules', () => {
-  async function lint(filePath: string, code: string): Promise<string[]> {
+  /** Lints `code` as the file `filePath`, from `cwd` (a project's folder picks up its own eslint config, as nx does). */
+  async function lint(filePath: string, code: string, cwd = ''): Promise<string[]> {
     const result = spawnSync(
       join(WORKSPACE_ROOT, 'node_modules', '.bin', 'eslint'),
       ['--stdin', '--stdin-filename', join(WORKSPACE_ROOT, filePath), '--format', 'json'],
-      { cwd: WORKSPACE_ROOT, input: code, encoding: 'utf8' },
+      { cwd: join(WORKSPACE_ROOT, cwd), input: code, encoding: 'utf8' },
     );
     const [report] = JSON.parse(result.stdout) as { messages: { ruleId: string; message: string }[] }[];
     return report.messages.map((m) => `${m.ruleId}: ${m.message}`);
@@ -43,6 +44,32 @@ describe('workspace lint rules', () => {
       "import { Injectable } from '@nestjs/common';\nexport const probe = Injectable;\n",
     );
     expect(messages).toEqual([]);
+  }, 60_000);
+
+  it('should fail when the api imports the trainer or tfjs, and accept the tfjs-free entry points', async () => {
+    const messages = await lint(
+      'apps/api/src/app/probe.ts',
+      [
+        "import { runTraining } from '@tracetune/trainer';",
+        "import * as tf from '@tensorflow/tfjs-core';",
+        "import { checkRlConfig } from '@tracetune/rl-core/config';",
+        "import { parameterCount } from '@tracetune/model/metadata';",
+        'export const probe = [runTraining, tf, checkRlConfig, parameterCount];',
+        '',
+      ].join('\n'),
+      'apps/api',
+    );
+    expect(messages).toEqual([
+      expect.stringMatching(/^no-restricted-imports: '@tracetune\/trainer'/),
+      expect.stringMatching(/^no-restricted-imports: '@tensorflow\/tfjs-core'/),
+    ]);
+  }, 60_000);
+
+  it('should fail when a trainer function grows past 80 lines', async () => {
+    const body = Array.from({ length: 80 }, (_, i) => `  total += ${i};`).join('\n');
+    const code = `export function long(): number {\n  let total = 0;\n${body}\n  return total;\n}\n`;
+    const messages = await lint('libs/trainer/src/lib/probe.ts', code, 'libs/trainer');
+    expect(messages).toEqual([expect.stringMatching(/^max-lines-per-function: /)]);
   }, 60_000);
 
   it('should fail when code outside libs/config reads process.env', async () => {

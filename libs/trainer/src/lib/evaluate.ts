@@ -1,5 +1,6 @@
 import type { Grader } from '@tracetune/graders';
 import type { TransformerModel } from '@tracetune/model';
+import { mean } from '@tracetune/rl-core';
 import type { Tokenizer } from '@tracetune/tokenizer';
 
 import type { RlExample } from './data';
@@ -27,7 +28,6 @@ export async function evaluateRl(
   examples: readonly RlExample[],
   s: EvalSettings,
 ): Promise<Record<string, number>> {
-  const mean = (xs: number[]): number => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : 0);
   const greedy = await gradeRollouts(
     grader,
     examples,

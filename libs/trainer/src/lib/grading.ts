@@ -1,4 +1,5 @@
 import { hasError, sampleFromText, type Grader } from '@tracetune/graders';
+import { mean } from '@tracetune/rl-core';
 
 export interface GradedSample {
   reward: number;
@@ -31,7 +32,6 @@ export function rewardMeans(
   graded: readonly GradedSample[],
   prefix = '',
 ): Record<string, number> {
-  const mean = (xs: number[]): number => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : 0);
   const out: Record<string, number> = {
     [`${prefix}rewards/${graderName}/mean`]: mean(graded.map((g) => g.reward)),
   };

@@ -13,6 +13,7 @@ import {
   createRlConfig,
   GRPO_LAMBDA_DEFAULTS,
   RlConfigError,
+  type PolicyLossStats,
   type RlConfig,
 } from '@tracetune/rl-core';
 import type { Tokenizer } from '@tracetune/tokenizer';
@@ -205,12 +206,12 @@ export async function evaluateObjective(
   const total = micros.reduce((s, m) => s + m.packed.rows, 0);
   let loss = 0;
   for (const mb of micros) {
-    let result: ReturnType<typeof computePolicyLoss> | null = null;
+    const inner: { result?: ReturnType<typeof computePolicyLoss> } = {};
     const value = tf.tidy(() => {
-      result = microBatchLoss(model, mb, config).result;
-      return result.loss;
+      inner.result = microBatchLoss(model, mb, config).result;
+      return inner.result.loss;
     });
-    const stats = await (result as unknown as ReturnType<typeof computePolicyLoss>).readStats();
+    const stats = await (inner.result as ReturnType<typeof computePolicyLoss>).readStats();
     value.dispose();
     loss += (stats.loss * mb.packed.rows) / total;
   }
@@ -255,6 +256,101 @@ export type UpdateOutcome =
   | { status: 'done'; stats: UpdateStats; pauseRequested: boolean }
   | { status: 'cancel' | 'pause' };
 
+/** Sums of micro-batch statistics, each weighted by its share of the batch's sequences. */
+class UpdateTally {
+  private readonly all = { loss: 0, policyLoss: 0, kl: 0, clip: 0, weight: 0 };
+  // Statistics of the first (on-policy) pass.
+  private readonly first = { entropySum: 0, traceWeighted: 0, advMean: 0, advStd: 0, clamped: 0, zeroStd: 0 };
+  readonly norms: number[] = [];
+  firstLr = 0;
+  applied = 0;
+
+  add(stats: PolicyLossStats, share: number, entropySum: number | null): void {
+    const a = this.all;
+    a.loss += stats.loss * share;
+    a.policyLoss += stats.policyLoss * share;
+    a.kl += (stats.klMean ?? 0) * share;
+    a.clip += stats.clipFraction * share;
+    a.weight += share;
+    if (entropySum === null) return;
+    const f = this.first;
+    f.entropySum += entropySum;
+    f.traceWeighted += stats.traceWeightMean * stats.tokens;
+    f.advMean += stats.advantageMean * share;
+    f.advStd += stats.advantageStd * share;
+    f.clamped += stats.advantageClampedFraction * share;
+    f.zeroStd += stats.zeroStdGroupFraction * share;
+  }
+
+  stats(totalTokens: number): UpdateStats {
+    const { all: a, first: f } = this;
+    const passes = Math.max(a.weight, 1e-12);
+    return {
+      loss: a.loss / passes,
+      policyLoss: a.policyLoss / passes,
+      kl: a.kl / passes,
+      clipRatio: a.clip / passes,
+      entropy: totalTokens ? f.entropySum / totalTokens : 0,
+      traceWeightMean: totalTokens ? f.traceWeighted / totalTokens : 0,
+      advantageMean: f.advMean,
+      advantageStd: f.advStd,
+      advantageClampedFraction: f.clamped,
+      zeroStdGroupFraction: f.zeroStd,
+      gradNorm: this.norms.reduce((x, y) => x + y, 0) / Math.max(1, this.norms.length),
+      gradNormMax: Math.max(0, ...this.norms),
+      learningRate: this.firstLr,
+      updates: this.applied,
+    };
+  }
+}
+
+/** The loss of one micro-batch (times its share) into `grads`; its statistics into `tally`. */
+async function accumulateMicroBatch(
+  ctx: UpdateContext,
+  mb: RlMicroBatch,
+  share: number,
+  onPolicy: boolean,
+  grads: GradientAccumulator,
+  tally: UpdateTally,
+): Promise<void> {
+  const vars = ctx.trainables.map((t) => t.variable);
+  // Set inside the gradient closure, which runs synchronously.
+  const inner: { loss?: ReturnType<typeof microBatchLoss> } = {};
+  const { value, grads: g } = tf.variableGrads(() => {
+    inner.loss = microBatchLoss(ctx.model, mb, ctx.config, { training: true, entropy: onPolicy });
+    return tf.mul(inner.loss.result.loss, share) as tf.Scalar;
+  }, vars);
+  value.dispose();
+  const { result, entropySum } = inner.loss as ReturnType<typeof microBatchLoss>;
+  const stats = await result.readStats();
+  if (!Number.isFinite(stats.loss)) {
+    tf.dispose(g);
+    entropySum?.dispose();
+    throw TrainingError.nonFinite(
+      'loss',
+      stats.loss,
+      ctx.step,
+      ': lower the learning rate or check the data',
+    );
+  }
+  grads.add(g, ctx.names);
+  tally.add(stats, share, onPolicy ? (entropySum ? entropySum.dataSync()[0] : 0) : null);
+  entropySum?.dispose();
+}
+
+/** Clips the accumulated gradient by global norm and applies one AdamW update. */
+function applyUpdate(ctx: UpdateContext, grads: GradientAccumulator, tally: UpdateTally): void {
+  const norm = grads.globalNorm();
+  if (!Number.isFinite(norm))
+    throw TrainingError.nonFinite('gradient norm', norm, ctx.step, ': lower the learning rate');
+  tally.norms.push(norm);
+  if (norm > ctx.maxGradNorm) grads.scale(ctx.maxGradNorm / (norm + 1e-6));
+  const lr = ctx.learningRate(ctx.optimizer.step);
+  if (tally.applied === 0) tally.firstLr = lr;
+  ctx.optimizer.apply(grads.grads, lr);
+  tally.applied++;
+}
+
 /**
  * μ passes of rl-core's clipped objective over the micro-batches; each pass accumulates gradients over all
  * micro-batches (weighted by their share of sequences, so the sum is the batch's sequence mean), clips by global
@@ -271,21 +367,8 @@ export async function optimiseRl(
     (s, m) => s + m.packed.completionMask.flat().reduce((a, b) => a + b, 0),
     0,
   );
-  const vars = ctx.trainables.map((t) => t.variable);
-  const acc = { loss: 0, policyLoss: 0, kl: 0, clip: 0, weight: 0 };
-  // Statistics of the first (on-policy) pass.
-  const first = {
-    entropySum: 0,
-    traceWeighted: 0,
-    advMean: 0,
-    advStd: 0,
-    clamped: 0,
-    zeroStd: 0,
-  };
+  const tally = new UpdateTally();
   let pauseRequested = false;
-  let applied = 0;
-  const norms: number[] = [];
-  let firstLr = 0;
   for (let pass = 0; pass < ctx.ppoEpochs; pass++) {
     const grads = new GradientAccumulator();
     try {
@@ -293,82 +376,15 @@ export async function optimiseRl(
         const signal = ctx.control();
         if (signal === 'cancel') return { status: 'cancel' };
         if (signal === 'pause') {
-          if (applied === 0) return { status: 'pause' };
+          if (tally.applied === 0) return { status: 'pause' };
           pauseRequested = true;
         }
-        const share = mb.packed.rows / totalRows;
-        let inner: ReturnType<typeof microBatchLoss> | null = null;
-        const { value, grads: g } = tf.variableGrads(() => {
-          inner = microBatchLoss(ctx.model, mb, ctx.config, { training: true, entropy: pass === 0 });
-          return tf.mul(inner.result.loss, share) as tf.Scalar;
-        }, vars);
-        value.dispose();
-        const { result, entropySum } = inner as unknown as ReturnType<typeof microBatchLoss>;
-        const stats = await result.readStats();
-        if (!Number.isFinite(stats.loss)) {
-          tf.dispose(g);
-          entropySum?.dispose();
-          throw new TrainingError(
-            'non_finite_loss',
-            `Non-finite loss (${stats.loss}) at step ${ctx.step}: lower the learning rate or check the data`,
-            null,
-            ctx.step,
-          );
-        }
-        grads.add(g, ctx.names);
-        acc.loss += stats.loss * share;
-        acc.policyLoss += stats.policyLoss * share;
-        acc.kl += (stats.klMean ?? 0) * share;
-        acc.clip += stats.clipFraction * share;
-        acc.weight += share;
-        if (pass === 0) {
-          if (entropySum) first.entropySum += entropySum.dataSync()[0];
-          first.traceWeighted += stats.traceWeightMean * stats.tokens;
-          first.advMean += stats.advantageMean * share;
-          first.advStd += stats.advantageStd * share;
-          first.clamped += stats.advantageClampedFraction * share;
-          first.zeroStd += stats.zeroStdGroupFraction * share;
-        }
-        entropySum?.dispose();
+        await accumulateMicroBatch(ctx, mb, mb.packed.rows / totalRows, pass === 0, grads, tally);
       }
-      const norm = grads.globalNorm();
-      if (!Number.isFinite(norm)) {
-        throw new TrainingError(
-          'non_finite_loss',
-          `Non-finite gradient norm (${norm}) at step ${ctx.step}: lower the learning rate`,
-          null,
-          ctx.step,
-        );
-      }
-      norms.push(norm);
-      if (norm > ctx.maxGradNorm) grads.scale(ctx.maxGradNorm / (norm + 1e-6));
-      const lr = ctx.learningRate(ctx.optimizer.step);
-      if (pass === 0) firstLr = lr;
-      ctx.optimizer.apply(grads.grads, lr);
-      applied++;
+      applyUpdate(ctx, grads, tally);
     } finally {
       grads.dispose();
     }
   }
-  const passes = Math.max(acc.weight, 1e-12);
-  return {
-    status: 'done',
-    pauseRequested,
-    stats: {
-      loss: acc.loss / passes,
-      policyLoss: acc.policyLoss / passes,
-      kl: acc.kl / passes,
-      clipRatio: acc.clip / passes,
-      entropy: totalTokens ? first.entropySum / totalTokens : 0,
-      traceWeightMean: totalTokens ? first.traceWeighted / totalTokens : 0,
-      advantageMean: first.advMean,
-      advantageStd: first.advStd,
-      advantageClampedFraction: first.clamped,
-      zeroStdGroupFraction: first.zeroStd,
-      gradNorm: norms.reduce((a, b) => a + b, 0) / Math.max(1, norms.length),
-      gradNormMax: Math.max(0, ...norms),
-      learningRate: firstLr,
-      updates: applied,
-    },
-  };
+  return { status: 'done', pauseRequested, stats: tally.stats(totalTokens) };
 }
