@@ -1,6 +1,6 @@
 import nx from '@nx/eslint-plugin';
 
-// Framework and infrastructure packages that the pure math libraries must never import (DESIGN.md, "Libraries").
+// Framework and infrastructure packages that the pure math libraries must never import (docs/architecture.md, "Libraries and boundaries").
 const frameworkImports = [
   '@nestjs/*',
   '@prisma/*',
@@ -67,7 +67,7 @@ export default [
           enforceBuildableLibDependency: true,
           allow: [],
           depConstraints: [
-            // The dependency table of DESIGN.md, one row per library.
+            // The dependency table of docs/architecture.md, one row per library.
             { sourceTag: 'lib:config', onlyDependOnLibsWithTags: [] },
             { sourceTag: 'lib:contracts', onlyDependOnLibsWithTags: [] },
             { sourceTag: 'lib:storage', onlyDependOnLibsWithTags: ['lib:testing'] },
@@ -102,7 +102,7 @@ export default [
     },
   },
   {
-    // STYLE.md rule 3: one env schema, validated at boot; nothing but libs/config reads process.env.
+    // One env schema, validated at boot; nothing but libs/config reads process.env (docs/architecture.md).
     files: ['**/src/**/*.ts', '**/src/**/*.tsx'],
     // libs/config (the reader) and libs/testing (which hands child processes an environment) turn it off locally.
     ignores: ['**/*.spec.ts', '**/*.test.ts'],

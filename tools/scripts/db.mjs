@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Database migrations without Prisma's native schema engine (it cannot be downloaded here; ENVIRONMENT.md).
+// Database migrations without Prisma's native schema engine (it cannot be downloaded everywhere: see README, "Database").
 // Drives Prisma's own schema engine compiled to WebAssembly through the pg driver adapter, so migrations keep
 // Prisma's folder layout and `_prisma_migrations` bookkeeping: a machine with the native binary can run
 // `prisma migrate deploy` on the same folder.

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Generates the Prisma client on install without downloading anything.
 // `prisma generate` needs no schema engine, but the CLI still checks that PRISMA_SCHEMA_ENGINE_BINARY points at a
-// file: point it at a stand-in that explains where migrations live instead (see ENVIRONMENT.md).
+// file: point it at a stand-in that explains where migrations live instead (tools/scripts/no-native-schema-engine.sh).
 import { spawnSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';

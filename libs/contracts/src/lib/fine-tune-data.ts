@@ -1,5 +1,5 @@
 /**
- * Fine-tuning data formats (OPENAI_COMPAT.md, "Fine-tuning methods") and their line-by-line validation, shared by
+ * Fine-tuning data formats (docs/api-contract.md, "Fine-tuning methods") and their line-by-line validation, shared by
  * the upload validator (api) and the data readers (trainer):
  * - chat / SFT: `{"messages":[…], "tools"?, "functions"?, "parallel_tool_calls"?}` with at least one assistant message;
  * - RFT: `{"messages":[…], <any other keys>}`, the prompt only (the last message is not the assistant's); the other

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 
-/** Prefixes of the opaque ids the API hands out (OPENAI_COMPAT.md). */
+/** Prefixes of the opaque ids the API hands out (docs/api-contract.md). */
 export const ID_PREFIX = {
   organization: 'org',
   apiKey: 'key',

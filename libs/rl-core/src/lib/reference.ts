@@ -7,7 +7,7 @@ import {
 import { LOG_RATIO_LIMIT } from './variants';
 
 /**
- * The readable float64 reference of GRPO_LAMBDA.md, written straight from the formulas with plain loops
+ * The readable float64 reference of docs/algorithm.md, written straight from the formulas with plain loops
  * (O(T²) for the traces) and an analytic gradient. It shares no numeric code with the tfjs path.
  */
 

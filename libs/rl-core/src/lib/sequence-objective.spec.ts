@@ -15,7 +15,7 @@ import {
 
 beforeAll(useCpuBackend);
 
-// GRPO_LAMBDA.md §4, common inputs.
+// docs/algorithm.md §4, common inputs.
 const SPEC_CONFIG: SequenceObjectiveConfig = {
   estimator: 'grpo_lambda',
   gamma: 1,
@@ -129,7 +129,7 @@ function expectMatchesTable(out: SequenceObjectiveOutput, row: VectorRow, rel: n
 
 const FLOAT32 = 1e-4;
 
-describe('GRPO_LAMBDA.md §4 test vectors', () => {
+describe('docs/algorithm.md §4 test vectors', () => {
   describe('V1 (index 0, correct answer)', () => {
     it('should compute advantage 0.8658754298 = 0.5 / (sqrt(1/3) + 1e-4)', () => {
       // mean R = 0.5, sample std = sqrt(4·0.25/3) = sqrt(1/3), A = 0.5 / (0.5773502692 + 1e-4).
@@ -360,7 +360,7 @@ describe('further hand-derived vectors (checked by finite differences)', () => {
   });
 });
 
-describe('identities of GRPO_LAMBDA.md §2', () => {
+describe('identities of docs/algorithm.md §2', () => {
   const input = {
     logpOld: [-0.7, -1.1, -0.2, -2.4, -0.6, -1.3, -0.9],
     logpNew: [-0.6, -1.25, -0.1, -2.3, -0.75, -1.2, -0.85],

@@ -12,7 +12,7 @@ import { GRPO_LAMBDA_DEFAULTS } from './config';
 import { buildPolicyObjective } from './policy-objective';
 import { validateRlConfig } from './rl-config';
 
-/** The verification contract of GRPO_LAMBDA.md §3 (plain numbers in, plain numbers out). */
+/** The verification contract of docs/algorithm.md §3 (plain numbers in, plain numbers out). */
 export interface SequenceObjectiveConfig {
   estimator: AdvantageEstimatorName;
   gamma: number;

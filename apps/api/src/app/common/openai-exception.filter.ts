@@ -3,7 +3,7 @@ import type { Request, Response } from 'express';
 
 import { toErrorResponse } from './error-response';
 
-/** The one exception filter: every error leaves in the OpenAI envelope (STYLE.md: "Errors leave in one envelope"). */
+/** The one exception filter: every error leaves in the OpenAI envelope (docs/api-contract.md, "Errors"). */
 @Catch()
 export class OpenAIExceptionFilter implements ExceptionFilter {
   private readonly logger = new Logger('Errors');

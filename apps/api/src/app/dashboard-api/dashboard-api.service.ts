@@ -15,7 +15,7 @@ import { unixSeconds } from '../common/time';
 import { toEventObject, toJobObject } from '../fine-tuning-jobs/fine-tuning-jobs.service';
 import type { EventSink } from './sse-writer';
 
-/** One training step's named metrics (OPENAI_COMPAT.md, "Metric names"). */
+/** One training step's named metrics (docs/api-contract.md, "Metric names"). */
 export interface TrainingMetricObject {
   object: 'fine_tuning.job.metric';
   step: number;

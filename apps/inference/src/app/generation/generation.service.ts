@@ -165,7 +165,7 @@ export class GenerationService {
         case 'error':
           ended = true;
           if (started && stream) {
-            // Mid-stream failures travel as a data object with an `error` key (OPENAI_COMPAT.md).
+            // Mid-stream failures travel as a data object with an `error` key (docs/api-contract.md).
             write({
               error: { message: event.message, type: 'server_error', param: event.param, code: event.code },
             });
