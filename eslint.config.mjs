@@ -68,7 +68,7 @@ export default [
           allow: [],
           depConstraints: [
             // The dependency table of docs/architecture.md, one row per library.
-            { sourceTag: 'lib:config', onlyDependOnLibsWithTags: [] },
+            { sourceTag: 'lib:config', onlyDependOnLibsWithTags: ['lib:contracts'] },
             { sourceTag: 'lib:contracts', onlyDependOnLibsWithTags: [] },
             { sourceTag: 'lib:storage', onlyDependOnLibsWithTags: ['lib:testing'] },
             { sourceTag: 'lib:testing', onlyDependOnLibsWithTags: [] },
@@ -79,7 +79,10 @@ export default [
             { sourceTag: 'lib:tfjs-gradients', onlyDependOnLibsWithTags: [] },
             { sourceTag: 'lib:rl-core', onlyDependOnLibsWithTags: ['lib:tfjs-gradients'] },
             { sourceTag: 'lib:graders', onlyDependOnLibsWithTags: [] },
-            { sourceTag: 'lib:model', onlyDependOnLibsWithTags: ['lib:tokenizer', 'lib:tfjs-gradients'] },
+            {
+              sourceTag: 'lib:model',
+              onlyDependOnLibsWithTags: ['lib:tokenizer', 'lib:tfjs-gradients', 'lib:contracts'],
+            },
             { sourceTag: 'lib:serving', onlyDependOnLibsWithTags: ['lib:model', 'lib:tokenizer'] },
             {
               sourceTag: 'lib:trainer',

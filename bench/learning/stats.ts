@@ -1,5 +1,6 @@
-export const mean = (xs: readonly number[]): number =>
-  xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : Number.NaN;
+import { mean } from '@tracetune/rl-core';
+
+export { mean };
 
 /** Sample standard deviation (0 for fewer than two values). */
 export const sd = (xs: readonly number[]): number => {

@@ -5,7 +5,8 @@
  */
 import { readFileSync } from 'node:fs';
 
-import { setupBackend, type BackendChoice } from '@tracetune/model';
+import { BACKEND_CHOICES, type BackendChoice } from '@tracetune/contracts';
+import { setupBackend } from '@tracetune/model';
 import {
   evaluateModelDir,
   mathAnswerGrader,
@@ -19,12 +20,10 @@ import { parseCommand, USAGE, UsageError, type ParsedCommand } from './args';
 import { formatDuration, ProgressBar } from './progress';
 import { ConfigFileError, loadRunConfig } from './run-config';
 
-const BACKENDS: readonly string[] = ['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'];
-
 async function useBackend(choice: string | null): Promise<void> {
   const backend = choice ?? 'wasm';
-  if (!BACKENDS.includes(backend))
-    throw new UsageError(`--backend must be one of ${BACKENDS.join(', ')} (got "${backend}")`);
+  if (!(BACKEND_CHOICES as readonly string[]).includes(backend))
+    throw new UsageError(`--backend must be one of ${BACKEND_CHOICES.join(', ')} (got "${backend}")`);
   await setupBackend(backend as BackendChoice, (m) => process.stderr.write(`${m}\n`));
 }
 

@@ -3,7 +3,7 @@
  * loop stays free to renew the queue lock and write progress. It speaks only the protocol in protocol.ts over IPC,
  * and exits when its parent goes away.
  */
-import { setupBackend, type BackendChoice } from '@tracetune/model';
+import { setupBackend } from '@tracetune/model';
 import { runTraining, TrainingError, type ControlSignal } from '@tracetune/trainer';
 
 import type { ChildMessage, ParentMessage } from './app/training/protocol';
@@ -70,7 +70,7 @@ process.on('message', (message: ParentMessage) => {
 });
 
 async function start(message: Extract<ParentMessage, { type: 'start' }>): Promise<void> {
-  const backend = await setupBackend(message.backend as BackendChoice);
+  const backend = await setupBackend(message.backend);
   await send({ type: 'ready', backend: backend.backend, reason: backend.reason });
   const outcome = await runTraining(message.spec, {
     ...message.options,

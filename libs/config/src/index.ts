@@ -1,4 +1,4 @@
-export { BACKENDS, envSchema, LOG_LEVELS, type AppConfig } from './lib/env.schema';
+export { envSchema, LOG_LEVELS, type AppConfig } from './lib/env.schema';
 export { Config, ConfigError, loadConfig } from './lib/load-config';
 export { ConfigModule } from './lib/config.module';
 export { artifactStoreSettings } from './lib/storage-settings';

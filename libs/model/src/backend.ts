@@ -1,9 +1,11 @@
 import { dirname } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 
+import { BACKEND_CHOICES, type BackendChoice } from '@tracetune/contracts';
+
 import { registerWasmKernels } from './wasm-kernels';
 
-export type BackendChoice = 'auto' | 'tensorflow-gpu' | 'tensorflow' | 'wasm' | 'cpu';
+export type { BackendChoice };
 
 export interface BackendReport {
   /** The tfjs backend now active: 'tensorflow' (tfjs-node or tfjs-node-gpu), 'wasm' or 'cpu'. */
@@ -71,7 +73,8 @@ export function backendMemoryLimitBytes(): number | null {
   return tf.getBackend() === 'wasm' ? 4 * 1024 ** 3 : null;
 }
 
-const ORDER: Exclude<BackendChoice, 'auto'>[] = ['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'];
+/** The concrete backends, best first (the one list is BACKEND_CHOICES in libs/contracts). */
+const ORDER = BACKEND_CHOICES.filter((c): c is Exclude<BackendChoice, 'auto'> => c !== 'auto');
 const ATTEMPT: Record<Exclude<BackendChoice, 'auto'>, () => Promise<void>> = {
   'tensorflow-gpu': () => tryNative('@tensorflow/tfjs-node-gpu'),
   tensorflow: () => tryNative('@tensorflow/tfjs-node'),

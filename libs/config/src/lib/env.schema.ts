@@ -1,5 +1,7 @@
 import { z } from 'zod';
 
+import { BACKEND_CHOICES } from '@tracetune/contracts';
+
 /**
  * Every environment variable Tracetune reads, with its default and meaning. `.env.example` mirrors this table;
  * nothing outside libs/config reads `process.env` (lint enforces it).
@@ -15,7 +17,6 @@ const flag = (fallback: boolean) =>
     .transform((value) => value === 'true' || value === '1' || value === 'yes');
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
-export const BACKENDS = ['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] as const;
 
 export const envSchema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
@@ -90,7 +91,7 @@ export const envSchema = z.object({
     .regex(/^tt-[A-Za-z0-9_-]{20,}$/, 'must look like tt- followed by at least 20 letters, digits, _ or -')
     .optional(),
   /** TensorFlow.js backend for worker and inference: auto picks the best that loads. */
-  TRACETUNE_BACKEND: z.enum(BACKENDS).default('auto'),
+  TRACETUNE_BACKEND: z.enum(BACKEND_CHOICES).default('auto'),
   LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
   /** Largest accepted upload; bigger ones get 413. */
   TRACETUNE_MAX_UPLOAD_BYTES: bytes(512 * 1024 * 1024),

@@ -12,6 +12,13 @@ export const ACCELERATED_TRAINING_QUEUE = 'training-accelerated';
 
 export type Accelerator = 'none' | 'cuda';
 
+/**
+ * The TensorFlow.js backends an operator can ask for (`TRACETUNE_BACKEND`, the CLI's `--backend`): `auto`, then every
+ * backend from the best to the plainest — the order libs/model tries them in. The one list of them.
+ */
+export const BACKEND_CHOICES = ['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] as const;
+export type BackendChoice = (typeof BACKEND_CHOICES)[number];
+
 /** What a worker can run, advertised on its /health and used to pick the queues it consumes. */
 export interface WorkerCapabilities {
   backend: string;
@@ -28,8 +35,6 @@ export interface TrainingJobPayload {
   /** The fine-tuning job id; also the Bull job id, so a retry cannot enqueue the same job twice. */
   jobId: string;
   organizationId: string;
-  /** Backend the job needs, if any; a worker takes only jobs it can run. */
-  requiredBackend?: string;
 }
 
 /**

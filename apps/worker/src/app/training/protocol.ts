@@ -1,3 +1,4 @@
+import type { BackendChoice } from '@tracetune/contracts';
 import type {
   CheckpointInfo,
   ControlSignal,
@@ -13,7 +14,13 @@ import type {
  * child never touches the database or Redis; the parent never computes. A dead parent takes the child with it.
  */
 export type ParentMessage =
-  | { type: 'start'; spec: TrainingRunSpec; options: Omit<RunTrainingOptions, 'callbacks'>; backend: string }
+  | {
+      type: 'start';
+      /** The run: settings and the paths of its files (data travels by path, never by content). */
+      spec: TrainingRunSpec;
+      options: Omit<RunTrainingOptions, 'callbacks'>;
+      backend: BackendChoice;
+    }
   | { type: 'control'; signal: ControlSignal };
 
 export type ChildMessage =

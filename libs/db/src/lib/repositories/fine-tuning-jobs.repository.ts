@@ -93,10 +93,6 @@ export class FineTuningJobsRepository {
     return count === 0 ? null : this.findById(id);
   }
 
-  update(id: string, data: Prisma.FineTuningJobUncheckedUpdateInput): Promise<FineTuningJob> {
-    return this.prisma.fineTuningJob.update({ where: { id }, data });
-  }
-
   delete(id: string): Promise<unknown> {
     return this.prisma.fineTuningJob.delete({ where: { id } });
   }
