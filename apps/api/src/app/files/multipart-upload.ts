@@ -11,71 +11,168 @@ export interface MultipartUpload<T> {
   stored: T;
 }
 
+/** The form fields `POST /v1/files` knows; any other part is refused by name. */
+const KNOWN_FIELDS = new Set(['purpose', 'expires_after[anchor]', 'expires_after[seconds]']);
+const LIMITS = { files: 1, fields: 8, parts: 9, fieldSize: 64 * 1024, headerPairs: 16 };
+const MAX_FILENAME_CHARS = 255;
+
+const badRequest = (message: string, param = 'file', code: string | null = null) =>
+  ApiError.badRequest(message, param, code);
+
 /**
- * Streams a multipart/form-data request: `onFile` gets the `file` part as a stream (never buffered here) and returns a
- * promise for what it made of it; the other fields are collected as strings. Rejects with an OpenAI-shaped 400 for a
- * malformed form, and with `onFile`'s error if storing failed (the caller cleans up what `onFile` made).
+ * Streams a multipart/form-data request: `onFile` gets the one `file` part as a stream (never buffered here) and
+ * returns a promise for what it made of it; the other fields are collected as strings.
+ *
+ * Every stream involved has an error listener from the moment it exists (busboy fails a file stream with
+ * "Unexpected end of form" when the body is cut off, possibly before `onFile` has piped it anywhere). Whatever goes
+ * wrong — malformed framing, a second file, an unknown or oversized field, a client that disconnects, a storing
+ * error — the promise rejects with an OpenAI-shaped error only once `onFile`'s promise has settled, so the caller's
+ * cleanup of what `onFile` made cannot race a write still in progress.
  */
 export function readMultipartUpload<T>(
   request: Request,
   onFile: (stream: Readable, filename: string) => Promise<T>,
 ): Promise<MultipartUpload<T>> {
   const contentType = request.headers['content-type'] ?? '';
-  if (!contentType.startsWith('multipart/form-data')) {
+  if (!/^multipart\/form-data\s*;/i.test(contentType)) {
     return Promise.reject(
-      ApiError.badRequest(
-        "Expected a multipart/form-data body with the fields 'file' and 'purpose'.",
-        'file',
-      ),
+      badRequest("Expected a multipart/form-data body with the fields 'file' and 'purpose'."),
     );
   }
-  return new Promise((resolve, reject) => {
-    const fields: Record<string, string> = {};
-    let storing: Promise<T> | undefined;
-    let filename = '';
-    let fileStream: Readable | undefined;
-    let form: busboy.Busboy;
+  return new Promise((resolve, reject) => new MultipartReader(request, onFile, resolve, reject).start());
+}
+
+class MultipartReader<T> {
+  private readonly fields: Record<string, string> = {};
+  private filename = '';
+  private fileStream: Readable | undefined;
+  private storing: Promise<T> | undefined;
+  private settled = false;
+  private form: busboy.Busboy | undefined;
+
+  constructor(
+    private readonly request: Request,
+    private readonly onFile: (stream: Readable, filename: string) => Promise<T>,
+    private readonly resolve: (upload: MultipartUpload<T>) => void,
+    private readonly reject: (error: unknown) => void,
+  ) {}
+
+  start(): void {
     try {
-      form = busboy({ headers: request.headers, limits: { files: 1, fields: 20, fieldSize: 64 * 1024 } });
+      this.form = busboy({ headers: this.request.headers, limits: LIMITS });
     } catch (error) {
-      reject(ApiError.badRequest(`Malformed multipart body: ${(error as Error).message}`, 'file'));
+      this.fail(badRequest(`Malformed multipart body: ${(error as Error).message}`));
       return;
     }
-    form.on('field', (name, value) => {
-      fields[name] = value;
-    });
-    form.on('file', (name, stream, info) => {
-      if (name !== 'file' || storing) {
-        stream.resume();
-        return;
-      }
-      filename = info.filename || 'upload.jsonl';
-      fileStream = stream;
-      storing = onFile(stream, filename);
-      // Surface a storing failure (size limit, disk) at once instead of waiting for the end of the form.
-      storing.catch((error: unknown) => {
-        request.unpipe(form);
-        request.resume();
-        reject(error);
-      });
-    });
-    form.on('error', (error: Error) => {
-      reject(ApiError.badRequest(`Malformed multipart body: ${error.message}`, 'file'));
-    });
-    form.on('close', () => {
-      if (!storing) {
-        reject(ApiError.badRequest("Missing required parameter: 'file'.", 'file'));
-        return;
-      }
-      storing.then((stored) => resolve({ fields, filename, stored }), reject);
-    });
+    this.listen(this.form);
+    this.request.on('error', () => this.interrupted());
     // A client that goes away mid-upload: fail the file stream so the store discards its partial write.
-    request.on('close', () => {
-      if (request.complete) return;
-      const interrupted = ApiError.badRequest('The upload was interrupted before it completed.', 'file');
-      fileStream?.destroy(interrupted);
-      reject(interrupted);
+    this.request.on('close', () => {
+      if (!this.request.complete) this.interrupted();
     });
-    request.pipe(form);
-  });
+    this.request.pipe(this.form);
+  }
+
+  private listen(form: busboy.Busboy): void {
+    form.on('field', (name, value, info) => this.field(name, value, info.valueTruncated));
+    form.on('file', (name, stream, info) => this.file(name, stream, info.filename));
+    form.on('filesLimit', () =>
+      this.fail(badRequest("Exactly one file part is allowed, named 'file'; this form has several.")),
+    );
+    form.on('fieldsLimit', () => this.fail(badRequest('Too many form fields.', 'purpose')));
+    form.on('partsLimit', () => this.fail(badRequest('Too many parts in the multipart body.')));
+    form.on('error', (error: Error) => this.fail(badRequest(`Malformed multipart body: ${error.message}`)));
+    form.on('close', () => this.finish());
+  }
+
+  private field(name: string, value: string, truncated: boolean): void {
+    if (name === 'file') {
+      this.fail(badRequest("'file' must be a file part (with a filename), not a plain field."));
+    } else if (!KNOWN_FIELDS.has(name)) {
+      const param = printable(name);
+      this.fail(badRequest(`Unrecognized request argument supplied: ${param}`, param, 'unknown_parameter'));
+    } else if (truncated) {
+      this.fail(badRequest(`'${name}' is longer than ${LIMITS.fieldSize} bytes.`, name));
+    } else if (name in this.fields) {
+      this.fail(badRequest(`'${name}' was given more than once.`, name));
+    } else {
+      this.fields[name] = value;
+    }
+  }
+
+  private file(name: string, stream: Readable, filename: string | undefined): void {
+    // First thing: a file stream can fail (cut-off body) before anything else listens to it.
+    stream.on('error', () => undefined);
+    if (this.settled || name !== 'file') {
+      stream.resume();
+      if (name !== 'file') {
+        this.fail(badRequest(`Unexpected file part ${printable(name)}: the file goes in 'file'.`));
+      }
+      return;
+    }
+    const checked = checkFilename(filename);
+    if (checked instanceof ApiError) {
+      stream.resume();
+      this.fail(checked);
+      return;
+    }
+    this.filename = checked;
+    this.fileStream = stream;
+    this.storing = Promise.resolve().then(() => this.onFile(stream, checked));
+    // Surface a storing failure (size limit, disk) at once instead of waiting for the end of the form.
+    this.storing.catch((error: unknown) => this.fail(error));
+  }
+
+  private finish(): void {
+    if (this.settled) return;
+    if (!this.storing) {
+      this.fail(badRequest("Missing required parameter: 'file'."));
+      return;
+    }
+    this.storing.then(
+      (stored) => {
+        if (this.settled) return;
+        this.settled = true;
+        this.resolve({ fields: this.fields, filename: this.filename, stored });
+      },
+      (error: unknown) => this.fail(error),
+    );
+  }
+
+  private interrupted(): void {
+    this.fail(badRequest('The upload was interrupted before it completed.'));
+  }
+
+  /** Stops reading, fails the file stream and rejects once `onFile`'s work has settled. First failure wins. */
+  private fail(error: unknown): void {
+    if (this.settled) return;
+    this.settled = true;
+    if (this.form) this.request.unpipe(this.form);
+    // Drain what the client still sends, so the error response can be read (no further parsing happens).
+    if (!this.request.destroyed) this.request.resume();
+    if (this.fileStream && !this.fileStream.readableEnded) this.fileStream.destroy(toError(error));
+    void Promise.allSettled([this.storing]).then(() => this.reject(error));
+  }
+}
+
+function toError(error: unknown): Error {
+  return error instanceof Error ? error : new Error(String(error));
+}
+
+/** A name safe to echo in a message: control characters escaped, length bounded. */
+function printable(name: string): string {
+  return JSON.stringify(name.slice(0, 64)).slice(1, -1);
+}
+
+function checkFilename(filename: string | undefined): string | ApiError {
+  const name = filename ?? '';
+  if (name === '') return 'upload.jsonl';
+  // eslint-disable-next-line no-control-regex
+  if (/[\u0000-\u001f\u007f]/.test(name)) {
+    return badRequest('The file name may not contain control characters.');
+  }
+  if (name.length > MAX_FILENAME_CHARS) {
+    return badRequest(`The file name is longer than ${MAX_FILENAME_CHARS} characters.`);
+  }
+  return name;
 }
