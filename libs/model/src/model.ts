@@ -35,6 +35,8 @@ export interface LogProbOptions {
   /** Also return the per-token entropy of the model's distribution. */
   entropy?: boolean;
   training?: boolean;
+  /** Score under softmax(logits / temperature) (default 1: the raw model); the entropy is that distribution's. */
+  temperature?: number;
 }
 
 export type LogProbResult = {
@@ -249,7 +251,11 @@ export class TransformerModel {
       const V = this.config.vocab_size;
       const positions = rangePositions(batch, time);
       const hidden = this.forward({ ids, batch, time, positions, training: options.training }); // [B*T, C]
-      const logits = this.head(hidden); // [B*T, V]
+      const temperature = options.temperature ?? 1;
+      if (!(temperature > 0))
+        throw new Error(`temperature must be > 0 to score log-probs, got ${temperature}`);
+      const raw = this.head(hidden); // [B*T, V]
+      const logits = temperature === 1 ? raw : (tf.div(raw, temperature) as tf.Tensor2D);
       const lse = logSumExp(logits); // [B*T]
       const flatIndex = tf.add(tf.mul(tf.range(0, batch * time, 1, 'int32'), tf.scalar(V, 'int32')), tgt.ids); // row*V + target
       const picked = tf.gather(tf.reshape(logits, [-1]), flatIndex); // [B*T]

@@ -28,6 +28,11 @@ export interface GenerateOptions extends SamplingParams {
   /** Generation stops when the decoded text contains one of these (needs `tokenizer`). */
   stopStrings?: readonly string[];
   tokenizer?: Tokenizer;
+  /**
+   * Temperature of the distribution `logProbs` are reported under (default 1: the raw model, as OpenAI's `logprobs`).
+   * RL passes its sampling temperature, so that old-policy log-probs are those of the distribution sampled from.
+   */
+  logprobTemperature?: number;
   /** Seed of the host PRNG; the same seed, model and prompts give the same tokens. Default 0. */
   seed?: number;
   /** Number of most likely alternatives to report per position (OpenAI `top_logprobs`, ≤ 20). */
@@ -45,8 +50,9 @@ export interface TokenLogprob {
 export interface Completion {
   /** Generated ids, including the stop id / stop sequence that ended generation (RL trains on them). */
   tokens: number[];
-  /** log p(token) under the raw model (log-softmax of the logits at temperature 1, before the logits processor,
-   * temperature, top-k and top-p): what OpenAI `logprobs` reports and what RL needs as old-policy log-probs. */
+  /** log p(token) under softmax(logits / `logprobTemperature`) (default 1: the raw model), before the logits
+   * processor, top-k and top-p: what OpenAI `logprobs` reports (at 1) and RL's old-policy log-probs (at its
+   * sampling temperature). */
   logProbs: number[];
   /** Per position, the `topLogprobs` most likely tokens under the same raw distribution. */
   topLogprobs?: TokenLogprob[][];
@@ -55,15 +61,16 @@ export interface Completion {
   text?: string;
 }
 
-/** log-softmax of raw logits, in float64 for the reduction. */
-export function logSoftmax(logits: Float32Array): Float64Array {
+/** log-softmax of logits / temperature (default 1), in float64 for the reduction. */
+export function logSoftmax(logits: Float32Array, temperature = 1): Float64Array {
+  const scale = 1 / temperature;
   let max = -Infinity;
-  for (let i = 0; i < logits.length; i++) if (logits[i] > max) max = logits[i];
+  for (let i = 0; i < logits.length; i++) if (logits[i] * scale > max) max = logits[i] * scale;
   let sum = 0;
-  for (let i = 0; i < logits.length; i++) sum += Math.exp(logits[i] - max);
+  for (let i = 0; i < logits.length; i++) sum += Math.exp(logits[i] * scale - max);
   const lse = max + Math.log(sum);
   const out = new Float64Array(logits.length);
-  for (let i = 0; i < logits.length; i++) out[i] = logits[i] - lse;
+  for (let i = 0; i < logits.length; i++) out[i] = logits[i] * scale - lse;
   return out;
 }
 
@@ -251,7 +258,7 @@ export function generate(
   // Returns true when the sequence continues.
   const consume = (s: ActiveSequence, logits: Float32Array): boolean => {
     const c = s.completion;
-    const logp = logSoftmax(logits);
+    const logp = logSoftmax(logits, options.logprobTemperature ?? 1);
     if (options.logitsProcessor) options.logitsProcessor(s.index, logits, c.tokens);
     const token = sampleToken(logits, options, s.rng);
     c.tokens.push(token);

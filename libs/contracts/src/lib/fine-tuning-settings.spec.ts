@@ -121,6 +121,34 @@ describe('fine-tuning settings', () => {
     expect(storedMethodSchema.safeParse(broken).success).toBe(false);
   });
 
+  it('should read a job stored before the later algorithm rows with the behaviour it had', () => {
+    const rl = resolveMethod(
+      { type: 'reinforcement', reinforcement: { grader: { type: 'string_check' } } },
+      4,
+    );
+    const old = JSON.parse(JSON.stringify(rl)) as { reinforcement: { algorithm: Record<string, unknown> } };
+    for (const key of [
+      'std_mode',
+      'skip_zero_std_groups',
+      'trace_floor',
+      'normalize_trace_weights',
+      'max_grad_norm',
+    ])
+      delete old.reinforcement.algorithm[key];
+    expect(storedMethodSchema.parse(old)).toEqual(rl);
+    expect(rl).toMatchObject({
+      reinforcement: {
+        algorithm: {
+          std_mode: 'sample',
+          skip_zero_std_groups: false,
+          trace_floor: 0,
+          normalize_trace_weights: false,
+          max_grad_norm: 1,
+        },
+      },
+    });
+  });
+
   it('should map every rl-core key a job sets from the algorithm field it names', () => {
     const base = resolveAlgorithm(undefined, 4);
     const changed: Partial<ResolvedAlgorithm> = {
@@ -137,6 +165,10 @@ describe('fine-tuning settings', () => {
       loss_aggregation: 'token-mean',
       scale_rewards: 'none',
       max_completion_tokens: 64,
+      std_mode: 'population',
+      skip_zero_std_groups: true,
+      trace_floor: 0.2,
+      normalize_trace_weights: true,
     };
     for (const [key, field] of Object.entries(RL_SETTING_FIELDS)) {
       const before = rlSettings(base, { compute_multiplier: 1 });

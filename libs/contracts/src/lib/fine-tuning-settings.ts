@@ -18,6 +18,11 @@ export interface Setting<S extends z.ZodType, C> {
   /** How the docs state the default; rendered from a constant default when absent. */
   defaultText?: string;
   meaning: string;
+  /**
+   * Set on rows added after jobs were first stored: a stored job without the key reads it as this constant (the
+   * behaviour such jobs had), so that old rows still parse.
+   */
+  storedDefault?: z.output<S>;
 }
 
 type Table<C> = Record<string, Setting<z.ZodType, C>>;
@@ -31,6 +36,12 @@ function setting<S extends z.ZodType, C = unknown>(
   defaultText?: string,
 ): Setting<S, C> {
   return { schema, default: defaultValue, meaning, defaultText };
+}
+
+/** A row added after jobs were first stored: missing from a stored job, it reads as its constant default. */
+function addedLater<S extends z.ZodType, C>(row: Setting<S, C>): Setting<S, C> {
+  if (typeof row.default === 'function') throw new Error('addedLater: needs a constant default');
+  return { ...row, storedDefault: row.default };
 }
 
 // ------------------------------------------------------------------------------------------------ the tables
@@ -166,6 +177,41 @@ export const ALGORITHM_SETTINGS = {
     'Prompts per micro-batch (gradient accumulation; whole groups stay together); at most `batch_size`.',
     '= `batch_size`',
   ),
+  std_mode: addedLater(
+    setting(
+      z.enum(['sample', 'population']),
+      'sample',
+      "Which standard deviation scales a group's centred rewards: the sample (n − 1, TRL) or the population (n) one.",
+    ),
+  ),
+  skip_zero_std_groups: addedLater(
+    setting(
+      z.boolean(),
+      false,
+      'Leave groups whose rewards are all equal out of the loss (DAPO dynamic sampling, without resampling).',
+    ),
+  ),
+  trace_floor: addedLater(
+    setting(
+      z.number().min(0).max(1),
+      0,
+      'Lower bound of GRPO-λ trace weights (0: none); keeps some credit on tokens the trace would starve.',
+    ),
+  ),
+  normalize_trace_weights: addedLater(
+    setting(
+      z.boolean(),
+      false,
+      'Divide GRPO-λ trace weights by their mean over each completion, so the trace moves credit between tokens without scaling the gradient.',
+    ),
+  ),
+  max_grad_norm: addedLater(
+    setting(
+      z.number().positive().max(1e6),
+      1,
+      'Global gradient-norm clip of each update (TRL default 1); `optimizer/grad_norm` is logged before clipping.',
+    ),
+  ),
 } satisfies Table<AlgorithmContext>;
 
 export const LORA_TARGET_MODULES = [
@@ -195,6 +241,15 @@ export const LORA_SETTINGS = {
 
 function shapeOf<T extends Table<never>>(table: T): Shape<T> {
   return Object.fromEntries(Object.entries(table).map(([key, s]) => [key, s.schema])) as Shape<T>;
+}
+
+/** The stored form's shape: rows added later default to the value jobs stored before them behaved with. */
+function storedShapeOf<T extends Table<never>>(table: T): Shape<T> {
+  const fields = Object.entries(table).map(([key, s]) => [
+    key,
+    s.storedDefault === undefined ? s.schema : s.schema.default(s.storedDefault),
+  ]);
+  return Object.fromEntries(fields) as Shape<T>;
 }
 
 /** The docs' statement of a default. */
@@ -275,7 +330,7 @@ export const storedHyperparametersSchema = resolvedHyperparametersSchema.extend(
 });
 export type StoredHyperparameters = z.infer<typeof storedHyperparametersSchema>;
 
-export const resolvedAlgorithmSchema = z.object(shapeOf(ALGORITHM_SETTINGS));
+export const resolvedAlgorithmSchema = z.object(storedShapeOf(ALGORITHM_SETTINGS));
 export type ResolvedAlgorithm = z.infer<typeof resolvedAlgorithmSchema>;
 
 export const resolvedLoraSchema = z.object(shapeOf(LORA_SETTINGS));
@@ -440,6 +495,10 @@ export interface RlSettings {
   lossAggregation: ResolvedAlgorithm['loss_aggregation'];
   scaleRewards: ResolvedAlgorithm['scale_rewards'];
   maxCompletionLength: number;
+  stdMode: ResolvedAlgorithm['std_mode'];
+  skipZeroStdGroups: boolean;
+  traceFloor: number;
+  normalizeTraceWeights: boolean;
 }
 
 /** The algorithm field each rl-core key comes from: a problem rl-core finds in a key is reported on this field. */
@@ -457,6 +516,10 @@ export const RL_SETTING_FIELDS: Readonly<Record<keyof RlSettings, keyof Resolved
   lossAggregation: 'loss_aggregation',
   scaleRewards: 'scale_rewards',
   maxCompletionLength: 'max_completion_tokens',
+  stdMode: 'std_mode',
+  skipZeroStdGroups: 'skip_zero_std_groups',
+  traceFloor: 'trace_floor',
+  normalizeTraceWeights: 'normalize_trace_weights',
 };
 
 export function rlSettings(
@@ -477,6 +540,10 @@ export function rlSettings(
     lossAggregation: algorithm.loss_aggregation,
     scaleRewards: algorithm.scale_rewards,
     maxCompletionLength: algorithm.max_completion_tokens,
+    stdMode: algorithm.std_mode,
+    skipZeroStdGroups: algorithm.skip_zero_std_groups,
+    traceFloor: algorithm.trace_floor,
+    normalizeTraceWeights: algorithm.normalize_trace_weights,
   };
 }
 

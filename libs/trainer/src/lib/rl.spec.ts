@@ -16,6 +16,7 @@ import {
   type Rollout,
 } from './rl';
 import { runTraining } from './run-training';
+import { completionLogProbs } from './sequences';
 
 jest.setTimeout(90_000);
 
@@ -58,6 +59,7 @@ describe('the RL update', () => {
         config,
         ppoEpochs: 1,
         maxGradNorm: 1,
+        temperature: 1,
         learningRate: () => 3e-4,
         control: () => 'continue',
         step: 1,
@@ -69,6 +71,37 @@ describe('the RL update', () => {
     // The clipped objective of this batch goes down (the loss is its negative).
     expect(after).toBeLessThan(before - 1e-4);
     optimizer.dispose();
+    model.dispose();
+  });
+
+  it('should score completions under the sampling temperature, as the sampler reported them', async () => {
+    const model = TransformerModel.random(builtinConfig('tt-nano'), 3);
+    const tokenizer = new ByteTokenizer();
+    const examples = toRlExamples(
+      await readJsonl(rlSpec('unused').trainingFile, 'reinforcement', 'training_file'),
+      tokenizer,
+    ).slice(0, 1);
+    const temperature = 0.5;
+    const [rollout] = sampleGroups(model, tokenizer, examples, {
+      groupSize: 2,
+      maxNewTokens: 10,
+      temperature,
+      topP: 1,
+      seed: 9,
+    });
+    const [mb] = buildMicroBatches([{ ...rollout, graded: { reward: 0, subScores: {}, error: false } }], 1);
+    const row = (t: number | undefined): number[] => {
+      const logp = completionLogProbs(model, mb.packed, { temperature: t });
+      const out = (logp.logProbs.arraySync() as number[][])[0].slice(0, rollout.tokens.length);
+      logp.logProbs.dispose();
+      return out;
+    };
+    // The old-policy log-probs are the ones the trainer computes at the same temperature: the ratio starts at 1…
+    row(temperature).forEach((x, i) => expect(x).toBeCloseTo(rollout.logpOld[i], 3));
+    // …and they are the tempered distribution's, not the raw model's.
+    const raw = row(undefined);
+    const gap = raw.reduce((m, x, i) => Math.max(m, Math.abs(x - rollout.logpOld[i])), 0);
+    expect(gap).toBeGreaterThan(1e-2);
     model.dispose();
   });
 

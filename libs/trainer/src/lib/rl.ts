@@ -96,6 +96,9 @@ export function sampleGroups(
     topP: s.topP,
     tokenizer,
     seed: s.seed,
+    // Old-policy log-probs under the distribution the tokens were drawn from (TRL, verl): the trainer scores at the
+    // same temperature, so the ratio starts at exactly 1.
+    logprobTemperature: s.temperature,
     logitsProcessor: finiteLogitsGuard(s.step),
   });
   return completions.map((c, i) => {
@@ -161,25 +164,33 @@ export function buildMicroBatches(rollouts: readonly Rollout[], promptsPerMicro:
   return out;
 }
 
-/** Fills each micro-batch's reference log-probs (no gradient). */
-export function attachReference(reference: TransformerModel, micros: RlMicroBatch[]): void {
+/** Fills each micro-batch's reference log-probs (no gradient), under the sampling temperature. */
+export function attachReference(
+  reference: TransformerModel,
+  micros: RlMicroBatch[],
+  temperature: number,
+): void {
   for (const mb of micros) {
-    const logp = completionLogProbs(reference, mb.packed).logProbs;
+    const logp = completionLogProbs(reference, mb.packed, { temperature }).logProbs;
     mb.logpRef = logp.arraySync();
     logp.dispose();
   }
 }
 
-/** rl-core's loss on one micro-batch; call inside a gradient closure (or a tidy). */
+/**
+ * rl-core's loss on one micro-batch; call inside a gradient closure (or a tidy). Log-probs (and the entropy) are
+ * those of the sampling distribution, softmax(logits / temperature), as TRL and verl score them.
+ */
 export function microBatchLoss(
   model: TransformerModel,
   mb: RlMicroBatch,
   config: RlConfig,
-  options: { training?: boolean; entropy?: boolean } = {},
+  options: { training?: boolean; entropy?: boolean; temperature?: number } = {},
 ): { result: ReturnType<typeof computePolicyLoss>; entropySum: tf.Scalar | null } {
   const { logProbs, entropy } = completionLogProbs(model, mb.packed, {
     training: options.training,
     entropy: options.entropy,
+    temperature: options.temperature,
   });
   const mask = tf.tensor2d(mb.packed.completionMask) as tf.Tensor2D;
   const result = computePolicyLoss(
@@ -202,13 +213,14 @@ export async function evaluateObjective(
   model: TransformerModel,
   micros: readonly RlMicroBatch[],
   config: RlConfig,
+  temperature = 1,
 ): Promise<number> {
   const total = micros.reduce((s, m) => s + m.packed.rows, 0);
   let loss = 0;
   for (const mb of micros) {
     const inner: { result?: ReturnType<typeof computePolicyLoss> } = {};
     const value = tf.tidy(() => {
-      inner.result = microBatchLoss(model, mb, config).result;
+      inner.result = microBatchLoss(model, mb, config, { temperature }).result;
       return inner.result.loss;
     });
     const stats = await (inner.result as ReturnType<typeof computePolicyLoss>).readStats();
@@ -227,6 +239,8 @@ export interface UpdateContext {
   config: RlConfig;
   ppoEpochs: number;
   maxGradNorm: number;
+  /** The sampling temperature: the loss scores log-probs under it. */
+  temperature: number;
   /** LR of optimiser update t (0-based, counted over the whole run). */
   learningRate(update: number): number;
   control(): ControlSignal;
@@ -317,7 +331,11 @@ async function accumulateMicroBatch(
   // Set inside the gradient closure, which runs synchronously.
   const inner: { loss?: ReturnType<typeof microBatchLoss> } = {};
   const { value, grads: g } = tf.variableGrads(() => {
-    inner.loss = microBatchLoss(ctx.model, mb, ctx.config, { training: true, entropy: onPolicy });
+    inner.loss = microBatchLoss(ctx.model, mb, ctx.config, {
+      training: true,
+      entropy: onPolicy,
+      temperature: ctx.temperature,
+    });
     return tf.mul(inner.loss.result.loss, share) as tf.Scalar;
   }, vars);
   value.dispose();

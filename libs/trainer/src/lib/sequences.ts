@@ -73,12 +73,13 @@ export function packBatch(rows: readonly PromptCompletion[], padId = 0): PackedB
 export function completionLogProbs(
   model: TransformerModel,
   batch: PackedBatch,
-  options: { entropy?: boolean; training?: boolean } = {},
+  options: { entropy?: boolean; training?: boolean; temperature?: number } = {},
 ): { logProbs: tf.Tensor2D; entropy?: tf.Tensor2D } {
   return tf.tidy(() => {
     const out = model.logProbsOfTargets(batch.inputs, batch.targets, {
       entropy: options.entropy,
       training: options.training,
+      temperature: options.temperature,
     });
     const index = tf.tensor1d(batch.completionIndex, 'int32');
     const pick = (x: tf.Tensor2D): tf.Tensor2D =>

@@ -148,7 +148,7 @@ async function reinforcementStep(
   const rollouts = await gradeRollouts(run.grader, examples, sampled, settings.graderConcurrency);
   t.push(now());
   const micros = buildMicroBatches(rollouts, run.microPrompts);
-  if (run.reference) attachReference(run.reference, micros);
+  if (run.reference) attachReference(run.reference, micros, a.temperature);
   t.push(now());
   const totalUpdates = s.state.totalSteps * run.ppoEpochs;
   const update = await optimiseRl(
@@ -159,7 +159,8 @@ async function reinforcementStep(
       optimizer: s.optimizer,
       config: run.config,
       ppoEpochs: run.ppoEpochs,
-      maxGradNorm: settings.maxGradNorm,
+      maxGradNorm: a.max_grad_norm,
+      temperature: a.temperature,
       learningRate: (u) => learningRateAt(u, totalUpdates, s.peakLr, settings),
       control: () => control(s),
       step,
