@@ -11,6 +11,7 @@ export type {
   OutputFormat,
   Prompt,
   PromptMessage,
+  PromptToolCall,
   TokenLogprobInfo,
 } from './lib/request';
 export { Scheduler, type SchedulerObserver, type SchedulerOptions } from './lib/scheduler';

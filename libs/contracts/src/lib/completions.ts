@@ -20,14 +20,56 @@ export const UNSUPPORTED_CHAT_PARAMETERS = [
   'verbosity',
 ] as const;
 
-const contentPart = z.object({ type: z.literal('text'), text: z.string() }).strict();
+const textPart = z.object({ type: z.literal('text'), text: z.string() }).strict();
+/** A refusal the model gave earlier, sent back as part of an assistant message's content. */
+const refusalPart = z.object({ type: z.literal('refusal'), refusal: z.string() }).strict();
+
+const toolCall = z
+  .object({
+    id: z.string().min(1),
+    type: z.literal('function'),
+    function: z.object({ name: z.string().min(1), arguments: z.string() }).strict(),
+  })
+  .strict();
+
+/**
+ * One message. Besides what a caller writes, it accepts every field of the assistant message the SDK returned, so
+ * `messages.push(completion.choices[0].message)` works: `refusal`, `annotations`, `audio: null`, `tool_calls`,
+ * `function_call: null`, and `parsed` (added by `chat.completions.parse`). Refusals and annotations are not shown
+ * to the model; tool calls and `tool` results are rendered by the chat template (docs/inference.md).
+ */
 const chatMessage = z
   .object({
     role: z.enum(['system', 'developer', 'user', 'assistant', 'tool']),
-    content: z.union([z.string(), z.array(contentPart)]).nullable(),
+    content: z
+      .union([z.string(), z.array(z.union([textPart, refusalPart]))])
+      .nullable()
+      .optional(),
     name: z.string().max(64).optional(),
+    refusal: z.string().nullable().optional(),
+    annotations: z
+      .array(z.object({ type: z.string() }).passthrough())
+      .nullable()
+      .optional(),
+    audio: z.null().optional().describe('Only null: Tracetune models produce no audio.'),
+    function_call: z.null().optional().describe('Deprecated by OpenAI; only null (use tool_calls).'),
+    tool_calls: z.array(toolCall).nullable().optional(),
+    tool_call_id: z.string().min(1).optional(),
+    parsed: z.unknown().optional(),
   })
-  .strict();
+  .strict()
+  .superRefine((message, ctx) => {
+    if (message.role === 'tool' && message.tool_call_id === undefined)
+      ctx.addIssue({ code: 'custom', path: ['tool_call_id'], message: 'is required for role "tool"' });
+    if (message.role !== 'tool' && message.tool_call_id !== undefined)
+      ctx.addIssue({ code: 'custom', path: ['tool_call_id'], message: 'is only allowed for role "tool"' });
+    if (message.role !== 'assistant' && message.tool_calls)
+      ctx.addIssue({ code: 'custom', path: ['tool_calls'], message: 'is only allowed for role "assistant"' });
+    const hasCalls = (message.tool_calls?.length ?? 0) > 0;
+    if ((message.content === undefined || message.content === null) && !hasCalls)
+      ctx.addIssue({ code: 'custom', path: ['content'], message: 'is required unless tool_calls are given' });
+  });
+export type ChatRequestMessage = z.infer<typeof chatMessage>;
 
 const stop = z
   .union([z.string().min(1), z.array(z.string().min(1)).max(4)])
@@ -44,11 +86,28 @@ const sampling = {
   seed: z.number().int().nullable().optional().describe('Same seed, same model, same request → same output.'),
   stream: z.boolean().nullable().optional(),
   stream_options: z.object({ include_usage: z.boolean().optional() }).strict().nullable().optional(),
-  user: z.string().optional(),
+  user: z
+    .string()
+    .optional()
+    .describe('Accepted and ignored (docs/api-contract.md, "Accepted but ignored").'),
+  safety_identifier: z.string().max(64).nullable().optional().describe('Accepted and ignored.'),
+  prompt_cache_key: z
+    .string()
+    .nullable()
+    .optional()
+    .describe('Accepted and ignored: every request uses the prefix cache.'),
   presence_penalty: z.literal(0).nullable().optional().describe('Only 0 is supported.'),
   frequency_penalty: z.literal(0).nullable().optional().describe('Only 0 is supported.'),
-  metadata: z.record(z.string(), z.string()).nullable().optional(),
-  store: z.boolean().nullable().optional(),
+  metadata: z
+    .record(z.string().max(64), z.string().max(512))
+    .nullable()
+    .optional()
+    .describe('Accepted and ignored: completions are not stored.'),
+  store: z
+    .boolean()
+    .refine((store) => !store, 'stored completions are not implemented; omit store or send false')
+    .nullable()
+    .optional(),
 };
 
 export const chatCompletionRequestSchema = z

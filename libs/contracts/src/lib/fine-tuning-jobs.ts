@@ -33,7 +33,19 @@ export const createFineTuningJobSchema = z
       .refine((m) => Object.keys(m).length <= 16, 'at most 16 keys')
       .nullable()
       .optional(),
-    integrations: z.array(z.unknown()).nullable().optional().describe('Accepted for compatibility; ignored.'),
+    integrations: z
+      .array(
+        z
+          .object({ type: z.string() })
+          .passthrough()
+          .refine(() => false, {
+            message: 'integrations (Weights and Biases) are not supported; omit them or send []',
+            path: ['type'],
+          }),
+      )
+      .nullable()
+      .optional()
+      .describe('Only null or []: no integration (Weights and Biases) is supported.'),
   })
   .strict();
 export type CreateFineTuningJobRequest = z.infer<typeof createFineTuningJobSchema>;

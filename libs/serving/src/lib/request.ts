@@ -9,10 +9,19 @@ export interface ModelRef {
   dir?: string;
 }
 
+/** A tool call as chat templates read it: `arguments` parsed to an object when it is JSON (HF convention). */
+export interface PromptToolCall {
+  id: string;
+  type: 'function';
+  function: { name: string; arguments: unknown };
+}
+
 export interface PromptMessage {
   role: string;
   content: string;
   name?: string;
+  tool_calls?: PromptToolCall[];
+  tool_call_id?: string;
 }
 
 export type Prompt =

@@ -1,4 +1,5 @@
-import type { GenerationRequest, ModelRef, Prompt } from '@tracetune/serving';
+import type { ChatRequestMessage } from '@tracetune/contracts';
+import type { GenerationRequest, ModelRef, Prompt, PromptMessage, PromptToolCall } from '@tracetune/serving';
 
 export type Kind = 'chat' | 'completion';
 
@@ -6,6 +7,41 @@ export type Kind = 'chat' | 'completion';
 export interface InternalRequest {
   model: ModelRef;
   body: Record<string, unknown>;
+}
+
+function parseArguments(text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return text;
+  }
+}
+
+/**
+ * A request message as the chat template sees it: text parts joined (refusals, annotations and `parsed` are not part
+ * of the conversation the model reads), tool calls with their arguments parsed.
+ */
+export function toPromptMessage(m: ChatRequestMessage): PromptMessage {
+  const content =
+    typeof m.content === 'string'
+      ? m.content
+      : Array.isArray(m.content)
+        ? m.content.map((p) => (p.type === 'text' ? p.text : '')).join('')
+        : '';
+  const calls: PromptToolCall[] | undefined = m.tool_calls?.length
+    ? m.tool_calls.map((c) => ({
+        id: c.id,
+        type: 'function',
+        function: { name: c.function.name, arguments: parseArguments(c.function.arguments) },
+      }))
+    : undefined;
+  return {
+    role: m.role,
+    content,
+    ...(m.name ? { name: m.name } : {}),
+    ...(calls ? { tool_calls: calls } : {}),
+    ...(m.tool_call_id ? { tool_call_id: m.tool_call_id } : {}),
+  };
 }
 
 /** The scheduler's request for an OpenAI chat or legacy completions body (already validated by the api). */
@@ -18,16 +54,7 @@ export function toGeneration(kind: Kind, id: string, { model, body }: InternalRe
         : [body['stop'] as string];
   let prompts: Prompt[];
   if (kind === 'chat') {
-    const messages = (body['messages'] as { role: string; content: unknown; name?: string }[]).map((m) => ({
-      role: m.role,
-      content:
-        typeof m.content === 'string'
-          ? m.content
-          : Array.isArray(m.content)
-            ? m.content.map((p: { text?: string }) => p.text ?? '').join('')
-            : '',
-      ...(m.name ? { name: m.name } : {}),
-    }));
+    const messages = (body['messages'] as ChatRequestMessage[]).map(toPromptMessage);
     prompts = [{ kind: 'chat', messages }];
   } else {
     const prompt = body['prompt'];

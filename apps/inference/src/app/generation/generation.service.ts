@@ -147,7 +147,7 @@ export class GenerationService {
                 kind === 'chat'
                   ? {
                       index,
-                      message: { role: 'assistant', content: c.text, refusal: null },
+                      message: { role: 'assistant', content: c.text, refusal: null, annotations: [] },
                       logprobs: generation.logprobs ? chatLogprobs(c.logprobs) : null,
                       finish_reason: c.finish ?? 'stop',
                     }
