@@ -245,7 +245,7 @@ describe('dashboard in a real browser (real api, database and inference; no work
     await page.waitForSelector('figure[data-metric="kl"]');
     await page.getByLabel('sampled tokens').check();
     const tokens = new Set(
-      [...steps(1, 45, LAMBDA), ...steps(1, 42, BASELINE)].map((row) => row.metrics['sampled_tokens']),
+      [...steps(1, 45, LAMBDA), ...steps(1, 42, BASELINE)].map((row) => row.metrics['sampled_tokens_total']),
     );
     await page.waitForSelector(`figure[data-metric="kl"][data-points="${tokens.size}"]`);
     expect(page.url()).toContain('x=sampled_tokens');

@@ -85,7 +85,9 @@ export function syntheticMetrics(
     learning_rate: step < 5 ? (1e-5 * step) / 5 : 1e-5,
     policy_loss: -0.02 * Math.sin(step * 0.3 + options.phase),
     tokens_per_second: 410 + 25 * Math.sin(step * 0.2),
-    sampled_tokens: sampledTokens,
+    // As the trainer logs them: this step's completion tokens and their running total.
+    sampled_tokens: Math.round(COMPLETIONS_PER_STEP * length),
+    sampled_tokens_total: sampledTokens,
   };
   if (step % 10 === 0) metrics['eval_accuracy'] = Math.max(0, Math.min(1, reward - 0.08));
   return metrics;

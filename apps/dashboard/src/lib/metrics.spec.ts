@@ -1,5 +1,5 @@
 import type { MetricRow } from './api';
-import { alignRuns, mergeRows, metricNames, xOf } from './metrics';
+import { alignRuns, mergeRows, metricNames, xValues } from './metrics';
 
 const row = (step: number, metrics: Record<string, number>): MetricRow => ({ step, metrics, created_at: 0 });
 
@@ -37,10 +37,12 @@ describe('alignRuns', () => {
     });
   });
 
-  it('should align by cumulative sampled tokens, falling back to the step for rows without them', () => {
-    const a = [row(1, { reward: 0.1, sampled_tokens: 100 }), row(2, { reward: 0.2, sampled_tokens: 250 })];
+  it('should align by the logged running total of sampled tokens, falling back to the step for runs without them', () => {
+    const a = [
+      row(1, { reward: 0.1, sampled_tokens: 100, sampled_tokens_total: 100 }),
+      row(2, { reward: 0.2, sampled_tokens: 150, sampled_tokens_total: 250 }),
+    ];
     const b = [row(1, { reward: 0.4 })];
-    expect(xOf(b[0], 'sampled_tokens')).toBe(1);
     expect(alignRuns([a, b], 'reward', 'sampled_tokens')).toEqual({
       x: [1, 100, 250],
       values: [
@@ -48,6 +50,20 @@ describe('alignRuns', () => {
         [0.4, null, null],
       ],
     });
+  });
+
+  it('should sum per-step sampled tokens into a monotonic axis when a run has no running total', () => {
+    const a = [
+      row(1, { sampled_tokens: 90 }),
+      row(2, { sampled_tokens: 40 }),
+      row(3, { sampled_tokens: 70 }),
+    ];
+    expect(xValues(a, 'sampled_tokens')).toEqual([90, 130, 200]);
+  });
+
+  it('should measure wall time from the first row', () => {
+    const a = [1000, 1004, 1010].map((t, i) => ({ ...row(i + 1, {}), created_at: t }));
+    expect(xValues(a, 'wall_time')).toEqual([0, 4, 10]);
   });
 
   it('should skip rows that lack the chosen metric', () => {

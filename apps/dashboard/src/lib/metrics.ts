@@ -48,12 +48,38 @@ export function mergeRows(existing: readonly MetricRow[], incoming: readonly Met
   return [...byStep.values()].sort((a, b) => a.step - b.step);
 }
 
-export type XAxis = 'step' | 'sampled_tokens';
+export type XAxis = 'step' | 'sampled_tokens' | 'wall_time';
 
-/** The x value of a row: its step, or the cumulative sampled tokens when the run reports them (else its step). */
-export function xOf(row: MetricRow, axis: XAxis): number {
-  const tokens = row.metrics['sampled_tokens'];
-  return axis === 'sampled_tokens' && typeof tokens === 'number' ? tokens : row.step;
+export const X_AXES: readonly { value: XAxis; label: string }[] = [
+  { value: 'step', label: 'step' },
+  { value: 'sampled_tokens', label: 'sampled tokens' },
+  { value: 'wall_time', label: 'wall time (s)' },
+];
+
+export function parseAxis(value: string | null): XAxis {
+  return X_AXES.find((a) => a.value === value)?.value ?? 'step';
+}
+
+/**
+ * The x value of every row (in step order): its step; the cumulative sampled tokens (`sampled_tokens_total`, or the
+ * running sum of the per-step `sampled_tokens` for runs logged before the total existed; the step when a run reports
+ * neither); or the seconds since the run's first row.
+ */
+export function xValues(rows: readonly MetricRow[], axis: XAxis): number[] {
+  if (axis === 'wall_time') return rows.map((row) => row.created_at - (rows[0]?.created_at ?? 0));
+  if (axis === 'step' || !rows.some((row) => typeof row.metrics['sampled_tokens'] === 'number'))
+    return rows.map((row) => row.step);
+  let sum = 0;
+  return rows.map((row) => {
+    const total = row.metrics['sampled_tokens_total'];
+    sum = typeof total === 'number' ? total : sum + (row.metrics['sampled_tokens'] ?? 0);
+    return sum;
+  });
+}
+
+/** Whether any of the runs reports sampled tokens (else the sampled-tokens axis falls back to steps). */
+export function hasSampledTokens(runs: readonly (readonly MetricRow[])[]): boolean {
+  return runs.some((rows) => rows.some((row) => typeof row.metrics['sampled_tokens'] === 'number'));
 }
 
 /**
@@ -68,13 +94,13 @@ export function alignRuns(
   const xs = new Set<number>();
   const perRun = runs.map((rows) => {
     const points = new Map<number, number>();
-    for (const row of rows) {
+    const at = xValues(rows, axis);
+    rows.forEach((row, i) => {
       const value = row.metrics[metric];
-      if (typeof value !== 'number') continue;
-      const x = xOf(row, axis);
-      points.set(x, value);
-      xs.add(x);
-    }
+      if (typeof value !== 'number') return;
+      points.set(at[i], value);
+      xs.add(at[i]);
+    });
     return points;
   });
   const x = [...xs].sort((a, b) => a - b);

@@ -7,7 +7,7 @@ import { Page } from '../components/page';
 import { Async, Empty } from '../components/states';
 import type { MetricRow } from '../lib/api';
 import { methodLabel } from '../lib/format';
-import { alignRuns, metricNames, type XAxis } from '../lib/metrics';
+import { alignRuns, hasSampledTokens, metricNames, parseAxis, type XAxis } from '../lib/metrics';
 import { useRouter } from '../lib/router';
 import { useSession } from '../lib/session-context';
 import { useResource } from '../lib/use-resource';
@@ -31,7 +31,7 @@ export function ComparePage() {
   const { client } = useSession();
   const { location, navigate } = useRouter();
   const chosen = (location.query.get('runs') ?? '').split(',').filter(Boolean);
-  const axis: XAxis = location.query.get('x') === 'sampled_tokens' ? 'sampled_tokens' : 'step';
+  const axis: XAxis = parseAxis(location.query.get('x'));
 
   const update = (changes: Record<string, string>) => {
     const query = new URLSearchParams(location.query);
@@ -57,13 +57,7 @@ export function ComparePage() {
 
   const names = useMemo(() => metricNames((metrics.data ?? []).flat()), [metrics.data]);
   const metric = location.query.get('metric') ?? (names.includes('reward') ? 'reward' : names[0]);
-  const hasTokens = useMemo(
-    () =>
-      (metrics.data ?? []).some((rows) =>
-        rows.some((row) => typeof row.metrics['sampled_tokens'] === 'number'),
-      ),
-    [metrics.data],
-  );
+  const hasTokens = useMemo(() => hasSampledTokens(metrics.data ?? []), [metrics.data]);
   const aligned = useMemo(
     () => (metric && metrics.data ? alignRuns(metrics.data, metric, axis) : null),
     [metrics.data, metric, axis],

@@ -72,10 +72,38 @@ export interface TrainerOptions {
 /** One step's numbers, named as docs/api-contract.md lists them ("Metric names"); eval metrics are prefixed `eval_`. */
 export type StepMetrics = Record<string, number>;
 
+/** Per-token quantities of a logged completion (parallel arrays, one entry per completion token). */
+export interface SampleTokenDetail {
+  /** Each token decoded on its own. */
+  text: string[];
+  /** log π_old of each token: the sampling policy's log-probability. */
+  logprob: number[];
+  /** The GRPO-λ trace weight W_k of each token (1 for GRPO). */
+  weight: number[];
+  /** Ã × W_k: the advantage this token's gradient carries (Ã for GRPO). */
+  credit: number[];
+  /** In the step's last optimisation pass: −1 ratio clipped below with Ã < 0, +1 clipped above with Ã > 0, else 0. */
+  clip: number[];
+  /** True when the completion had more tokens than were logged. */
+  truncated: boolean;
+}
+
 export interface SampleCompletion {
   prompt: string;
   completion: string;
   reward: number;
+  /** Reinforcement: the prompt's index in the step's batch; the G completions of one prompt share it. */
+  group?: number;
+  /** Reinforcement: the advantage Ã after the clamp, and A before it. */
+  advantage?: number;
+  advantage_raw?: number;
+  /** The clamp raised A to the floor. */
+  clamped?: boolean;
+  /** 'length' when the completion hit max_completion_tokens. */
+  finish_reason?: 'stop' | 'length';
+  completion_tokens?: number;
+  /** Per-token credit, for a few completions per logged step. */
+  tokens?: SampleTokenDetail;
 }
 
 export interface CheckpointInfo {

@@ -245,6 +245,8 @@ export interface UpdateContext {
   learningRate(update: number): number;
   control(): ControlSignal;
   step: number;
+  /** Called before each optimisation pass (0-based), with the model as that pass sees it. */
+  beforePass?(pass: number): void;
 }
 
 export interface UpdateStats {
@@ -388,6 +390,7 @@ export async function optimiseRl(
   const tally = new UpdateTally();
   let pauseRequested = false;
   for (let pass = 0; pass < ctx.ppoEpochs; pass++) {
+    ctx.beforePass?.(pass);
     const grads = new GradientAccumulator();
     try {
       for (const mb of micros) {

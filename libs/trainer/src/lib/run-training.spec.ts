@@ -13,7 +13,7 @@ import {
   writeJsonl,
   writeTinyModel,
 } from '../../test/helpers';
-import { TrainingError, type StepMetrics, type TrainingRunSpec } from './contract';
+import { TrainingError, type SampleCompletion, type StepMetrics, type TrainingRunSpec } from './contract';
 import { runTraining } from './run-training';
 
 jest.setTimeout(60_000);
@@ -42,6 +42,26 @@ async function collect(
   return { outcome, steps };
 }
 
+/** 2 prompts × 4 completions, each with A and Ã; the first group's completions carry per-token credit Ã × W. */
+function expectWholeGroupsWithCredit(samples: SampleCompletion[]): void {
+  expect(samples.map((x) => x.group)).toEqual([0, 0, 0, 0, 1, 1, 1, 1]);
+  for (const g of [0, 1]) {
+    const group = samples.filter((x) => x.group === g);
+    // A is centred within its group; the clamp only raises it (Ã ≥ A).
+    expect(Math.abs(group.reduce((a, x) => a + (x.advantage_raw as number), 0))).toBeLessThan(1e-3);
+    for (const x of group) expect(x.advantage as number).toBeGreaterThanOrEqual(x.advantage_raw as number);
+  }
+  const detailed = samples.filter((x) => x.tokens);
+  expect(detailed.map((x) => x.group)).toEqual([0, 0, 0, 0]);
+  for (const x of detailed) {
+    const t = x.tokens as NonNullable<SampleCompletion['tokens']>;
+    expect(t.text.join('')).toBe(x.completion);
+    expect(t.logprob.every((v) => v <= 0)).toBe(true);
+    expect(t.clip).toHaveLength(t.text.length);
+    t.credit.forEach((c, k) => expect(c).toBeCloseTo((x.advantage as number) * t.weight[k], 3));
+  }
+}
+
 describe('runTraining (reinforcement)', () => {
   let modelDir: string;
   beforeAll(async () => {
@@ -53,6 +73,7 @@ describe('runTraining (reinforcement)', () => {
     const live: number[] = [];
     const root = tempDir('run');
     const samples: number[] = [];
+    const totalsSeen: StepMetrics[] = [];
     const outcome = await runTraining(
       rlSpec(modelDir, { hyperparameters: { ...rlSpec(modelDir).hyperparameters, eval_interval: 2 } }),
       {
@@ -60,6 +81,7 @@ describe('runTraining (reinforcement)', () => {
         callbacks: {
           onStep: (step, total, m) => {
             live.push(tf.memory().numTensors);
+            totalsSeen.push(m);
             expect(total).toBe(4);
             for (const name of [
               'reward',
@@ -87,7 +109,7 @@ describe('runTraining (reinforcement)', () => {
           },
           onSamples: (step, s) => {
             samples.push(step);
-            expect(s).toHaveLength(2);
+            expectWholeGroupsWithCredit(s);
           },
         },
       },
@@ -96,6 +118,10 @@ describe('runTraining (reinforcement)', () => {
     expect(outcome.step).toBe(4);
     expect(outcome.trainedTokens).toBeGreaterThan(0);
     expect(samples).toEqual([1, 2, 3, 4]);
+    const totals = totalsSeen.map((m) => m['sampled_tokens_total']);
+    expect(totals[0]).toBe(totalsSeen[0]['sampled_tokens']);
+    for (let i = 1; i < totals.length; i++)
+      expect(totals[i]).toBe(totals[i - 1] + totalsSeen[i]['sampled_tokens']);
     expect(outcome.modelDir).toBe(join(root, 'final'));
     const loaded = loadCheckpoint(outcome.modelDir as string);
     loaded.model.dispose();

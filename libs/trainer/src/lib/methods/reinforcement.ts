@@ -20,6 +20,7 @@ import {
   type Rollout,
   type UpdateStats,
 } from '../rl';
+import { clipMarks, detailedRollouts, rolloutAdvantages, sampleLog } from '../sample-log';
 import { streamSeed } from '../seeds';
 import type { Session } from '../session';
 import { learningRateAt } from '../settings';
@@ -109,12 +110,33 @@ function throughputMetrics(
   };
 }
 
-/** One completion per prompt (its group's first), for the sample log. */
-function samplesOf(prompts: number, rollouts: readonly Rollout[]): SampleCompletion[] {
-  return Array.from({ length: prompts }, (_, g) => {
-    const r = rollouts.find((x) => x.group === g) as Rollout;
-    return { prompt: r.promptText, completion: r.text, reward: r.graded.reward };
-  });
+/** The running total of sampled tokens (resumed runs continue from their history): Compare's x axis. */
+function sampledTotal(s: Session, sampled: number): number {
+  const last = s.state.history[s.state.history.length - 1]?.metrics['sampled_tokens_total'];
+  return (Number.isFinite(last) ? last : 0) + sampled;
+}
+
+/**
+ * At the sample cadence: whole groups with their advantages, and per-token credit of a few completions whose clip
+ * marks are read before the last optimisation pass (`beforePass`). Null on other steps.
+ */
+function sampleRecorder(s: Session, run: RlRun, step: number, rollouts: readonly Rollout[]) {
+  if (!(s.spec.sampleInterval > 0 && step % s.spec.sampleInterval === 0)) return null;
+  const adv = rolloutAdvantages(rollouts, run.config, run.microPrompts);
+  const detailed = detailedRollouts(rollouts);
+  let clip: number[][] = [];
+  return {
+    beforePass(pass: number): void {
+      if (pass !== run.ppoEpochs - 1) return;
+      clip = clipMarks(
+        s.model,
+        detailed,
+        detailed.map((r) => adv.advantages[rollouts.indexOf(r)]),
+        run.config,
+      );
+    },
+    samples: (): SampleCompletion[] => sampleLog(s.tokenizer, rollouts, adv, run.config, clip),
+  };
 }
 
 /** The first step with grader failures says so once (they score 0 and are counted in grader_errors). */
@@ -151,6 +173,7 @@ async function reinforcementStep(
   if (run.reference) attachReference(run.reference, micros, a.temperature);
   t.push(now());
   const totalUpdates = s.state.totalSteps * run.ppoEpochs;
+  const recorder = sampleRecorder(s, run, step, rollouts);
   const update = await optimiseRl(
     {
       model: s.model,
@@ -164,6 +187,7 @@ async function reinforcementStep(
       learningRate: (u) => learningRateAt(u, totalUpdates, s.peakLr, settings),
       control: () => control(s),
       step,
+      beforePass: recorder?.beforePass,
     },
     micros,
   );
@@ -174,12 +198,13 @@ async function reinforcementStep(
     ...updateMetrics(update.stats),
     ...throughputMetrics(rollouts, micros, update.stats, t, run.reference !== null),
   };
+  metrics['sampled_tokens_total'] = sampledTotal(s, metrics['sampled_tokens']);
   return {
     status: 'done',
     metrics,
     trainedTokens: metrics['trained_tokens'],
     pauseRequested: update.pauseRequested,
-    samples: samplesOf(examples.length, rollouts),
+    samples: recorder?.samples(),
     events: graderWarning(run, step, metrics['grader_errors'], rollouts.length),
   };
 }
