@@ -28,6 +28,83 @@ export interface ModelConfig {
   hidden_act: 'silu';
   /** The built-in tokenizer name for tt-* models ("byte"); absent for HF checkpoints. */
   tracetune_tokenizer?: string;
+  /** RoPE frequency scaling (Llama 3.x `llama3`, `linear`, `yarn`); absent or null: plain RoPE. */
+  rope_scaling?: RopeScaling | null;
+  /**
+   * Mistral's attention window. Honoured by never running a sequence longer than it (see `contextLength`): within
+   * the window, sliding-window attention is plain causal attention.
+   */
+  sliding_window?: number | null;
+}
+
+/** `rope_scaling` of config.json, as transformers reads it (`rope_type`, or the older `type`). */
+export interface RopeScaling {
+  rope_type: 'linear' | 'llama3' | 'yarn';
+  factor: number;
+  /** llama3 */
+  low_freq_factor?: number;
+  high_freq_factor?: number;
+  /** llama3 (required) and yarn (defaults to max_position_embeddings) */
+  original_max_position_embeddings?: number;
+  /** yarn */
+  attention_factor?: number;
+  beta_fast?: number;
+  beta_slow?: number;
+}
+
+/** The longest sequence the model runs: max_position_embeddings, or the sliding window when shorter. */
+export function contextLength(c: ModelConfig): number {
+  return c.sliding_window ? Math.min(c.max_position_embeddings, c.sliding_window) : c.max_position_embeddings;
+}
+
+function positive(scaling: Record<string, unknown>, key: string, required: boolean): number | undefined {
+  const v = scaling[key];
+  if (v === undefined || v === null) {
+    if (required) throw new Error(`config.json: rope_scaling.${key} is required`);
+    return undefined;
+  }
+  if (typeof v !== 'number' || !(v > 0))
+    throw new Error(`config.json: rope_scaling.${key} must be a positive number`);
+  return v;
+}
+
+/** Reads `rope_scaling`: llama3, linear and yarn; any other type fails naming it. */
+export function ropeScalingFromHf(raw: unknown): RopeScaling | null {
+  if (raw === undefined || raw === null) return null;
+  if (typeof raw !== 'object') throw new Error('config.json: rope_scaling must be an object or null');
+  const r = raw as Record<string, unknown>;
+  const type = r['rope_type'] ?? r['type'];
+  if (type === 'default') return null;
+  if (type !== 'linear' && type !== 'llama3' && type !== 'yarn') {
+    throw new Error(
+      `config.json: rope_scaling type ${JSON.stringify(type)} is not supported (supported: linear, llama3, yarn)`,
+    );
+  }
+  const llama3 = type === 'llama3';
+  const out: RopeScaling = { rope_type: type, factor: positive(r, 'factor', true) as number };
+  const keys = llama3
+    ? ['low_freq_factor', 'high_freq_factor', 'original_max_position_embeddings']
+    : type === 'yarn'
+      ? ['original_max_position_embeddings', 'attention_factor', 'beta_fast', 'beta_slow']
+      : [];
+  for (const key of keys) {
+    const v = positive(r, key, llama3);
+    if (v !== undefined) (out as unknown as Record<string, number>)[key] = v;
+  }
+  return out;
+}
+
+/** Fields whose presence means the weights are quantised (refused: we compute in float32 from float weights). */
+const QUANTISATION_FIELDS = ['quantization_config', 'quantization'];
+
+function slidingWindow(raw: Record<string, unknown>, arch: string): number | null {
+  const w = raw['sliding_window'];
+  if (w === undefined || w === null) return null;
+  // Qwen2/Qwen3 carry a window but only use it with use_sliding_window (off in the released checkpoints).
+  if (arch !== 'MistralForCausalLM' && raw['use_sliding_window'] !== true) return null;
+  if (typeof w !== 'number' || !Number.isInteger(w) || w < 1)
+    throw new Error(`config.json: sliding_window must be a positive integer (got ${JSON.stringify(w)})`);
+  return w;
 }
 
 const SUPPORTED_ARCHITECTURES: Record<string, ModelConfig['model_type']> = {
@@ -61,9 +138,14 @@ export function configFromHf(raw: Record<string, unknown>): ModelConfig {
   const act = raw['hidden_act'] ?? 'silu';
   if (act !== 'silu')
     throw new Error(`config.json: hidden_act "${String(act)}" is not supported (only silu)`);
-  if (raw['rope_scaling'] && typeof raw['rope_scaling'] === 'object') {
-    throw new Error('config.json: rope_scaling is not supported yet (plain RoPE only)');
+  for (const field of QUANTISATION_FIELDS) {
+    if (raw[field] !== undefined && raw[field] !== null)
+      throw new Error(
+        `config.json: "${field}" is set: quantised weights are not supported (use float weights)`,
+      );
   }
+  const ropeScaling = ropeScalingFromHf(raw['rope_scaling']);
+  const window = slidingWindow(raw, arch as string);
   const hidden = num(raw, 'hidden_size');
   const heads = num(raw, 'num_attention_heads');
   const kvHeads = num(raw, 'num_key_value_heads', heads);
@@ -94,6 +176,8 @@ export function configFromHf(raw: Record<string, unknown>): ModelConfig {
     hidden_act: 'silu',
     tracetune_tokenizer:
       typeof raw['tracetune_tokenizer'] === 'string' ? (raw['tracetune_tokenizer'] as string) : undefined,
+    ...(ropeScaling ? { rope_scaling: ropeScaling } : {}),
+    ...(window ? { sliding_window: window } : {}),
   };
 }
 
@@ -103,6 +187,8 @@ export function configToHf(config: ModelConfig): Record<string, unknown> {
   delete out['qk_norm'];
   if (config.model_type === 'qwen2') delete out['attention_bias'];
   if (out['tracetune_tokenizer'] === undefined) delete out['tracetune_tokenizer'];
+  if (config.rope_scaling)
+    out['rope_scaling'] = { ...config.rope_scaling, type: config.rope_scaling.rope_type };
   return out;
 }
 
@@ -159,6 +245,36 @@ export function builtinConfig(name: string): ModelConfig {
   if (!c)
     throw new Error(`Unknown built-in model "${name}"; known: ${Object.keys(BUILTIN_CONFIGS).join(', ')}`);
   return { ...c, architectures: [...c.architectures] };
+}
+
+/** LoRA adapter parameters: rank × (in + out) per adapted projection per layer. */
+export function loraParameterCount(c: ModelConfig, rank: number, targets: readonly string[]): number {
+  const C = c.hidden_size;
+  const q = c.num_attention_heads * c.head_dim;
+  const kv = c.num_key_value_heads * c.head_dim;
+  const dims: Record<string, number> = {
+    q_proj: C + q,
+    k_proj: C + kv,
+    v_proj: C + kv,
+    o_proj: q + C,
+    gate_proj: C + c.intermediate_size,
+    up_proj: C + c.intermediate_size,
+    down_proj: c.intermediate_size + C,
+  };
+  return c.num_hidden_layers * targets.reduce((n, t) => n + rank * (dims[t] ?? 0), 0);
+}
+
+/**
+ * Least memory a training run holds for its parameters, in bytes (float32): the weights, plus for every trained
+ * parameter its gradient and AdamW's two moments (16 bytes each). Activations come on top (they depend on the batch).
+ */
+export function trainingMemoryBytes(
+  c: ModelConfig,
+  lora: { rank: number; targets: readonly string[] } | null,
+): number {
+  const weights = parameterCount(c) * 4;
+  const trained = lora ? loraParameterCount(c, lora.rank, lora.targets) : parameterCount(c);
+  return weights + trained * (lora ? 16 : 12);
 }
 
 /** Number of parameters the config implies (embedding counted once when tied). */

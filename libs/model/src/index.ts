@@ -10,8 +10,13 @@ export {
   builtinConfig,
   configFromHf,
   configToHf,
+  contextLength,
+  loraParameterCount,
   type ModelConfig,
   parameterCount,
+  type RopeScaling,
+  ropeScalingFromHf,
+  trainingMemoryBytes,
 } from './config';
 export {
   type CachedPrefix,
@@ -49,7 +54,7 @@ export {
 } from './model';
 export type { Projections } from './projections';
 export { freezePeakBytes, inferenceBytes, PACK_ALL_MAX_PARAMETERS } from './serving-weights';
-export { bmm, matmul, rmsNorm, ropeTables, rotateHalfMatrix, silu } from './ops';
+export { bmm, matmul, rmsNorm, ropeFrequencies, ropeTables, rotateHalfMatrix, silu } from './ops';
 export { Rng } from './rng';
 export {
   type Completion,
@@ -75,7 +80,10 @@ export {
 } from './checkpoint';
 export { registerGradients } from '@tracetune/tfjs-gradients';
 export {
+  convertedTensors,
   floatToHalf,
+  safetensorsBytes,
+  safetensorsChunks,
   SafetensorsFile,
   type SafetensorsDtype,
   type TensorEntry,
@@ -83,3 +91,11 @@ export {
   writeSafetensors,
 } from './safetensors';
 export { transpose2d } from './weights';
+export {
+  loadPeftAdapter,
+  PEFT_CONFIG_FILE,
+  PEFT_WEIGHTS_FILE,
+  peftAdapterConfig,
+  peftTensorName,
+  savePeftAdapter,
+} from './peft';

@@ -1,7 +1,12 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 
 import { applyGrads, maxAbsDiff, tinyConfig, useBackend, values } from '../test/helpers';
 import { TransformerModel } from './model';
+import { loadPeftAdapter, PEFT_CONFIG_FILE, PEFT_WEIGHTS_FILE, savePeftAdapter } from './peft';
+import { SafetensorsFile } from './safetensors';
 
 describe('LoRA', () => {
   beforeAll(() => useBackend('cpu'));
@@ -56,6 +61,39 @@ describe('LoRA', () => {
     expect(model.trainableVariables().length).toBe(model.namedWeights().size);
     tf.dispose([adapted, merged]);
     model.dispose();
+  });
+
+  it('should write PEFT adapter folders (names, [out, in] layout, config) that load back exactly', () => {
+    const model = TransformerModel.random(tinyConfig(), 5);
+    model.addLora({ rank: 2, alpha: 4, dropout: 0, targets: ['q_proj', 'down_proj'] }, 6);
+    trainLora(model, 2);
+    const dir = mkdtempSync(join(tmpdir(), 'tt-peft-'));
+    savePeftAdapter(model, dir, 'org/base');
+    const config = JSON.parse(readFileSync(join(dir, PEFT_CONFIG_FILE), 'utf8')) as Record<string, unknown>;
+    expect(config).toMatchObject({
+      peft_type: 'LORA',
+      r: 2,
+      lora_alpha: 4,
+      base_model_name_or_path: 'org/base',
+    });
+    const file = new SafetensorsFile(join(dir, PEFT_WEIGHTS_FILE));
+    const a = model.loraWeights().get('model.layers.1.self_attn.q_proj.weight.lora_A') as tf.Variable;
+    const peftA = file.read('base_model.model.model.layers.1.self_attn.q_proj.lora_A.weight');
+    expect(peftA.shape).toEqual([2, a.shape[0]]);
+    expect(peftA.data[1]).toBe(values(a)[2]); // [r, in][0][1] = [in, r][1][0]
+    expect(file.tensors.get('base_model.model.model.layers.0.mlp.down_proj.lora_B.weight')?.shape).toEqual([
+      model.config.hidden_size,
+      2,
+    ]);
+    file.close();
+    const copy = TransformerModel.random(tinyConfig(), 5);
+    copy.addLora({ rank: 2, alpha: 4, dropout: 0, targets: ['q_proj', 'down_proj'] }, 99);
+    loadPeftAdapter(copy, dir);
+    const [x, y] = [model.logits(ids), copy.logits(ids)];
+    expect(values(y)).toEqual(values(x));
+    tf.dispose([x, y]);
+    [model, copy].forEach((m) => m.dispose());
+    rmSync(dir, { recursive: true, force: true });
   });
 
   it('should reject unknown targets and bad ranks', () => {

@@ -8,10 +8,18 @@ export {
   builtinConfig,
   configFromHf,
   configToHf,
+  contextLength,
+  loraParameterCount,
   type ModelConfig,
   parameterCount,
+  type RopeScaling,
+  ropeScalingFromHf,
+  trainingMemoryBytes,
 } from './config';
 export {
+  convertedTensors,
+  safetensorsBytes,
+  safetensorsChunks,
   SafetensorsFile,
   type SafetensorsDtype,
   type TensorEntry,

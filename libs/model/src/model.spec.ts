@@ -60,6 +60,34 @@ describe.each(['cpu', 'wasm'] as const)('TransformerModel forward pass on %s', (
   });
 
   it.each([
+    [
+      'llama3',
+      {
+        rope_type: 'llama3',
+        factor: 8,
+        low_freq_factor: 1,
+        high_freq_factor: 4,
+        original_max_position_embeddings: 8,
+      },
+    ],
+    ['linear', { rope_type: 'linear', factor: 2 }],
+    ['yarn', { rope_type: 'yarn', factor: 4, original_max_position_embeddings: 16 }],
+  ] as const)(
+    'should match the reference with rope_scaling %s (and differ from plain RoPE)',
+    (_, scaling) => {
+      const config = tinyConfig({ rope_theta: 10000 });
+      const scaled = TransformerModel.random({ ...config, rope_scaling: { ...scaling } }, 8);
+      const plain = TransformerModel.random(config, 8);
+      const tokens = [4, 8, 15, 16, 23, 32, 9];
+      const [got, unscaled] = [scaled.logits([tokens]), plain.logits([tokens])];
+      expect(maxAbsDiff(values(got), referenceLogits(scaled, tokens).flat())).toBeLessThan(1e-5);
+      expect(maxAbsDiff(values(got), values(unscaled))).toBeGreaterThan(3e-5); // (the match above is to 1e-5)
+      tf.dispose([got, unscaled]);
+      [scaled, plain].forEach((m) => m.dispose());
+    },
+  );
+
+  it.each([
     ['Llama', () => tinyConfig()],
     ['Qwen3', () => tinyQwen3Config()],
   ])('should follow reassigned weights (%s: derived inference weights are rebuilt)', (_, config) => {

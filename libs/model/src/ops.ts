@@ -1,5 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 
+import type { RopeScaling } from './config';
+
 /**
  * Matrix products used throughout the model. The wasm backend's BatchMatMul is fast (XNNPACK) only with no
  * transpose flags, and tfjs' default gradients of matMul use transposed forms that run 5–16× slower there. These
@@ -147,26 +149,91 @@ export function rotateHalfMatrix(d: number): Float32Array {
   return r;
 }
 
+/** yarn's interpolation ramp (transformers' `_compute_yarn_parameters`). */
+function yarnInverseFrequencies(
+  d: number,
+  theta: number,
+  r: RopeScaling,
+  maxPositions: number,
+): Float64Array {
+  const h = d / 2;
+  const original = r.original_max_position_embeddings ?? maxPositions;
+  const correction = (rotations: number) =>
+    (d * Math.log(original / (rotations * 2 * Math.PI))) / (2 * Math.log(theta));
+  const low = Math.max(Math.floor(correction(r.beta_fast ?? 32)), 0);
+  let high = Math.min(Math.ceil(correction(r.beta_slow ?? 1)), d - 1);
+  if (low === high) high += 0.001;
+  const inv = new Float64Array(h);
+  for (let i = 0; i < h; i++) {
+    const base = Math.fround(Math.pow(theta, (2 * i) / d));
+    const extrapolation = 1 - Math.min(Math.max((i - low) / (high - low), 0), 1);
+    inv[i] = (1 / (r.factor * base)) * (1 - extrapolation) + (1 / base) * extrapolation;
+  }
+  return inv;
+}
+
+/** Llama 3.x frequency scaling: long wavelengths divided by the factor, short ones kept, a smooth ramp between. */
+function llama3InverseFrequencies(inv: Float64Array, r: RopeScaling): Float64Array {
+  const original = r.original_max_position_embeddings as number;
+  const low = r.low_freq_factor as number;
+  const high = r.high_freq_factor as number;
+  return inv.map((f) => {
+    const wavelen = (2 * Math.PI) / f;
+    if (wavelen < original / high) return f;
+    if (wavelen > original / low) return f / r.factor;
+    const smooth = (original / wavelen - low) / (high - low);
+    return (1 - smooth) * (f / r.factor) + smooth * f;
+  });
+}
+
 /**
- * RoPE tables for given positions, HF layout: inv_freq[i] = θ^(−2i/D), angle = pos·inv_freq, and the D/2
- * frequencies repeated twice (`emb = cat(freqs, freqs)`). Returns cos and sin, each [positions.length, D].
- * Angles are computed in float64 then rounded, like HF computes in float32 from exact integers.
+ * RoPE's inverse frequencies θ^(−2i/d), with `rope_scaling` applied as transformers does (linear, llama3, yarn), and
+ * the factor yarn multiplies cos and sin by (1 otherwise).
+ */
+export function ropeFrequencies(
+  d: number,
+  theta: number,
+  scaling: RopeScaling | null = null,
+  maxPositions = 0,
+): { invFreq: Float64Array; attentionFactor: number } {
+  const plain = new Float64Array(d / 2);
+  for (let i = 0; i < d / 2; i++) plain[i] = 1 / Math.pow(theta, (2 * i) / d);
+  switch (scaling?.rope_type) {
+    case undefined:
+      return { invFreq: plain, attentionFactor: 1 };
+    case 'linear':
+      return { invFreq: plain.map((f) => f / scaling.factor), attentionFactor: 1 };
+    case 'llama3':
+      return { invFreq: llama3InverseFrequencies(plain, scaling), attentionFactor: 1 };
+    case 'yarn':
+      return {
+        invFreq: yarnInverseFrequencies(d, theta, scaling, maxPositions),
+        attentionFactor:
+          scaling.attention_factor ?? (scaling.factor <= 1 ? 1 : 0.1 * Math.log(scaling.factor) + 1),
+      };
+  }
+}
+
+/**
+ * cos/sin tables [N, d] for the given positions, HF's `rotate_half` layout (the d/2 frequencies repeated), float32
+ * products as in torch; `scaling` as in `ropeFrequencies`.
  */
 export function ropeTables(
   positions: ArrayLike<number>,
   d: number,
   theta: number,
+  scaling: RopeScaling | null = null,
+  maxPositions = 0,
 ): { cos: Float32Array; sin: Float32Array } {
   const h = d / 2;
   const cos = new Float32Array(positions.length * d);
   const sin = new Float32Array(positions.length * d);
-  const invFreq = new Float64Array(h);
-  for (let i = 0; i < h; i++) invFreq[i] = 1 / Math.pow(theta, (2 * i) / d);
+  const { invFreq, attentionFactor } = ropeFrequencies(d, theta, scaling, maxPositions);
   for (let p = 0; p < positions.length; p++) {
     for (let i = 0; i < h; i++) {
       const a = Math.fround(positions[p] * Math.fround(invFreq[i]));
-      const c = Math.cos(a);
-      const s = Math.sin(a);
+      const c = Math.cos(a) * attentionFactor;
+      const s = Math.sin(a) * attentionFactor;
       cos[p * d + i] = c;
       cos[p * d + i + h] = c;
       sin[p * d + i] = s;

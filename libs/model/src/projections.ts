@@ -69,8 +69,8 @@ export class PlainProjections implements Projections {
     /** The model's dropout stream while training (LoRA dropout), else null. */
     private readonly dropout: Rng | null,
   ) {
-    const { head_dim: D, rope_theta } = model.config;
-    const { cos, sin } = ropeTables(positions, D, rope_theta);
+    const { head_dim: D, rope_theta, rope_scaling, max_position_embeddings } = model.config;
+    const { cos, sin } = ropeTables(positions, D, rope_theta, rope_scaling, max_position_embeddings);
     this.cos = tf.tensor3d(cos, [positions.length, 1, D]);
     this.sin = tf.tensor3d(sin, [positions.length, 1, D]);
   }
@@ -152,8 +152,9 @@ export class FusedProjections implements Projections {
     private readonly linear: Linear,
     positions: Int32Array,
   ) {
-    const { num_attention_heads: H, num_key_value_heads: Hkv, head_dim: D, rope_theta } = model.config;
-    const { cos, sin } = ropeTables(positions, D, rope_theta);
+    const { num_attention_heads: H, num_key_value_heads: Hkv, head_dim: D } = model.config;
+    const { rope_theta, rope_scaling, max_position_embeddings } = model.config;
+    const { cos, sin } = ropeTables(positions, D, rope_theta, rope_scaling, max_position_embeddings);
     const N = positions.length;
     const QK = (H + Hkv) * D;
     const tile = (t: Float32Array): tf.Tensor2D => {

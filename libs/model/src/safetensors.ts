@@ -161,15 +161,7 @@ function encode(data: Float32Array, dtype: 'F32' | 'F16' | 'BF16'): Uint8Array {
   return new Uint8Array(out.buffer);
 }
 
-/**
- * Writes a safetensors file (F32 unless a tensor says otherwise): the header (padded with spaces to a multiple of 8, as the reference writer does)
- * then each tensor's bytes in order. `__metadata__.format = "pt"` is what `transformers` requires to load it.
- */
-export function writeSafetensors(
-  path: string,
-  tensors: readonly TensorToWrite[],
-  metadata: Record<string, string> = { format: 'pt' },
-): void {
+function headerOf(tensors: readonly TensorToWrite[], metadata: Record<string, string>): Buffer {
   const header: Record<string, unknown> = { __metadata__: metadata };
   let offset = 0;
   for (const t of tensors) {
@@ -182,25 +174,66 @@ export function writeSafetensors(
   const headerBytes = Buffer.from(json, 'utf8');
   const len = Buffer.alloc(8);
   len.writeBigUInt64LE(BigInt(headerBytes.length));
+  return Buffer.concat([len, headerBytes]);
+}
+
+/** Size in bytes of the file `safetensorsChunks(tensors, metadata)` produces (known before any tensor is read). */
+export function safetensorsBytes(
+  tensors: readonly TensorToWrite[],
+  metadata: Record<string, string> = { format: 'pt' },
+): number {
+  const data = tensors.reduce((n, t) => n + t.shape.reduce((a, b) => a * b, 1) * BYTES[t.dtype ?? 'F32'], 0);
+  return headerOf(tensors, metadata).length + data;
+}
+
+/**
+ * A safetensors file as a sequence of chunks: the header, then each tensor encoded in its dtype, read one at a time
+ * (what a download streams without building the file).
+ */
+export function* safetensorsChunks(
+  tensors: readonly TensorToWrite[],
+  metadata: Record<string, string> = { format: 'pt' },
+): Generator<Uint8Array> {
+  yield headerOf(tensors, metadata);
+  for (const t of tensors) {
+    const data = t.data();
+    const expected = t.shape.reduce((a, b) => a * b, 1);
+    if (data.length !== expected)
+      throw new Error(
+        `writeSafetensors: "${t.name}" has ${data.length} values, shape ${JSON.stringify(t.shape)} needs ${expected}`,
+      );
+    yield encode(data, t.dtype ?? 'F32');
+  }
+}
+
+/**
+ * Writes a safetensors file (F32 unless a tensor says otherwise): the 8-byte header length, the JSON header padded
+ * with spaces to a multiple of 8 (as the reference writer does), then each tensor's bytes in order, produced and
+ * written one at a time. `__metadata__.format = "pt"` is what `transformers` requires to load it.
+ */
+export function writeSafetensors(
+  path: string,
+  tensors: readonly TensorToWrite[],
+  metadata: Record<string, string> = { format: 'pt' },
+): void {
   const fd = openSync(path, 'w');
   try {
-    writeSync(fd, len);
-    writeSync(fd, headerBytes);
-    for (const t of tensors) {
-      const data = t.data();
-      const expected = t.shape.reduce((a, b) => a * b, 1);
-      if (data.length !== expected)
-        throw new Error(
-          `writeSafetensors: "${t.name}" has ${data.length} values, shape ${JSON.stringify(t.shape)} needs ${expected}`,
-        );
-      writeSync(fd, encode(data, t.dtype ?? 'F32'));
-    }
+    for (const chunk of safetensorsChunks(tensors, metadata)) writeSync(fd, chunk);
   } finally {
     closeSync(fd);
   }
 }
 
-/** Float32 → IEEE half (round to nearest even), for tests and for writing F16 fixtures. */
+/** The tensors of a file, re-encoded in `dtype` (each read only when written). */
+export function convertedTensors(file: SafetensorsFile, dtype: 'F32' | 'F16' | 'BF16'): TensorToWrite[] {
+  return [...file.tensors].map(([name, entry]) => ({
+    name,
+    shape: entry.shape,
+    dtype,
+    data: () => file.read(name).data,
+  }));
+}
+
 export function floatToHalf(value: number): number {
   const f = new Float32Array([value]);
   const x = new Uint32Array(f.buffer)[0];

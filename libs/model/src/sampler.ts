@@ -1,5 +1,6 @@
 import type { Tokenizer } from '@tracetune/tokenizer';
 
+import { contextLength } from './config';
 import { decodeStep, KVCache, prefillBatch, uncachedLogits } from './kv-cache';
 import type { TransformerModel } from './model';
 import { Rng } from './rng';
@@ -237,7 +238,7 @@ export function generate(
   options: GenerateOptions,
 ): Completion[] {
   if (!(options.maxNewTokens >= 0)) throw new Error('maxNewTokens must be ≥ 0');
-  const maxLen = model.config.max_position_embeddings;
+  const maxLen = contextLength(model.config);
   const stop = new StopChecker(options);
   const seedRng = new Rng(options.seed ?? 0);
   const seqs: ActiveSequence[] = prompts.map((prompt, index) => {

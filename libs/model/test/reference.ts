@@ -2,6 +2,40 @@ import type { ModelConfig } from '../src/config';
 import type { TransformerModel } from '../src/model';
 
 /**
+ * RoPE inverse frequencies as transformers' `ROPE_INIT_FUNCTIONS` compute them (default, linear, llama3, yarn),
+ * written from that source in its vectorised form, and the factor cos/sin are scaled by (yarn's attention factor).
+ */
+export function referenceRope(c: ModelConfig): { invFreq: number[]; scale: number } {
+  const D = c.head_dim;
+  const base = Array.from({ length: D / 2 }, (_, i) => Math.pow(c.rope_theta, (2 * i) / D));
+  const plain = base.map((b) => 1 / b);
+  const r = c.rope_scaling;
+  if (!r) return { invFreq: plain, scale: 1 };
+  if (r.rope_type === 'linear') return { invFreq: plain.map((f) => f / r.factor), scale: 1 };
+  if (r.rope_type === 'llama3') {
+    const old = r.original_max_position_embeddings as number;
+    const [lowF, highF] = [r.low_freq_factor as number, r.high_freq_factor as number];
+    const wavelen = plain.map((f) => (2 * Math.PI) / f);
+    const scaled = plain.map((f, i) => (wavelen[i] > old / lowF ? f / r.factor : f));
+    const smooth = wavelen.map((w) => (old / w - lowF) / (highF - lowF));
+    const smoothed = scaled.map((f, i) => (1 - smooth[i]) * (f / r.factor) + smooth[i] * f);
+    const medium = wavelen.map((w) => !(w < old / highF) && !(w > old / lowF));
+    return { invFreq: scaled.map((f, i) => (medium[i] ? smoothed[i] : f)), scale: 1 };
+  }
+  const original = r.original_max_position_embeddings ?? c.max_position_embeddings;
+  const dimOf = (rot: number) =>
+    (D * Math.log(original / (rot * 2 * Math.PI))) / (2 * Math.log(c.rope_theta));
+  const low = Math.max(Math.floor(dimOf(r.beta_fast ?? 32)), 0);
+  const high = Math.min(Math.ceil(dimOf(r.beta_slow ?? 1)), D - 1);
+  const ramp = base.map((_, i) => Math.min(Math.max((i - low) / (high === low ? 0.001 : high - low), 0), 1));
+  const extrapolation = ramp.map((x) => 1 - x);
+  const invFreq = base.map(
+    (b, i) => (1 / (r.factor * b)) * (1 - extrapolation[i]) + (1 / b) * extrapolation[i],
+  );
+  return { invFreq, scale: r.attention_factor ?? (r.factor <= 1 ? 1 : 0.1 * Math.log(r.factor) + 1) };
+}
+
+/**
  * A deliberately plain float64 forward pass of one sequence, written from the HF modeling_llama / modeling_qwen2
  * source (not from our tfjs code): RMSNorm, q/k/v projections (+bias), (Qwen3 q/k head norms), RoPE with rotate_half on
  * cat(freqs, freqs), repeat_kv (head h uses KV head ⌊h/g⌋), causal softmax(q·kᵀ/√D)·v, o_proj, SwiGLU MLP.
@@ -24,12 +58,12 @@ export function referenceLogits(model: TransformerModel, tokens: number[]): numb
     const r = 1 / Math.sqrt(x.reduce((s, v) => s + v * v, 0) / x.length + c.rms_norm_eps);
     return x.map((v, i) => v * r * w[i]);
   };
+  const { invFreq, scale } = referenceRope(c);
   const rope = (v: number[], pos: number): number[] =>
     v.map((_, i) => {
-      const f = i % (D / 2);
-      const angle = pos / Math.pow(c.rope_theta, (2 * f) / D);
+      const angle = pos * invFreq[i % (D / 2)];
       const rotated = i < D / 2 ? -v[i + D / 2] : v[i - D / 2];
-      return v[i] * Math.cos(angle) + rotated * Math.sin(angle);
+      return (v[i] * Math.cos(angle) + rotated * Math.sin(angle)) * scale;
     });
   const emb = W('model.embed_tokens.weight');
   let xs = tokens.map((t) => Array.from(emb.subarray(t * C, (t + 1) * C)));

@@ -14,3 +14,14 @@ export {
   type S3ArtifactStoreOptions,
   type S3Settings,
 } from './lib/s3-artifact-store';
+export {
+  extractTar,
+  tarHeader,
+  gunzipIfCompressed,
+  safeArchivePath,
+  type TarEntry,
+  TarFormatError,
+  tarSize,
+  tarStream,
+  TarTooLargeError,
+} from './lib/tar';

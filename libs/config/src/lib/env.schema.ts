@@ -95,6 +95,15 @@ export const envSchema = z.object({
   LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
   /** Largest accepted upload; bigger ones get 413. */
   TRACETUNE_MAX_UPLOAD_BYTES: bytes(512 * 1024 * 1024),
+  /** Largest model upload (POST /v1/models): the .tar/.tar.gz as sent and the files it expands to; 413 above. */
+  TRACETUNE_MAX_MODEL_UPLOAD_BYTES: bytes(8 * 1024 * 1024 * 1024),
+  /**
+   * Memory a training process may use for a model on the CPU queue (the wasm backend's heap is 4 GiB), in MiB: jobs
+   * whose weights, gradients and optimizer state would not fit are refused at creation with the numbers.
+   */
+  TRACETUNE_TRAINING_MEMORY_MB: z.coerce.number().int().positive().default(4096),
+  /** The same budget for jobs on the accelerated queue (models above TRACETUNE_CPU_MAX_PARAMS), in MiB. */
+  TRACETUNE_ACCELERATOR_MEMORY_MB: z.coerce.number().int().positive().default(16384),
   /** Longest accepted JSONL line in a fine-tune file. */
   TRACETUNE_MAX_LINE_BYTES: bytes(8 * 1024 * 1024),
   /** Largest JSON request body. */

@@ -32,3 +32,17 @@ export const importModelSchema = z
   })
   .strict();
 export type ImportModelRequest = z.infer<typeof importModelSchema>;
+
+/** The dtypes a model download can be written in (`GET /v1/models/{model}/content?dtype=`). */
+export const EXPORT_DTYPES = ['bfloat16', 'float16', 'float32'] as const;
+export type ExportDtype = (typeof EXPORT_DTYPES)[number];
+
+export const modelContentQuerySchema = z
+  .object({
+    dtype: z
+      .enum(EXPORT_DTYPES)
+      .optional()
+      .describe("Dtype of model.safetensors in the download; defaults to the base model's dtype."),
+  })
+  .strict();
+export type ModelContentQuery = z.infer<typeof modelContentQuerySchema>;

@@ -1,4 +1,12 @@
-import { logSoftmax, Rng, sampleToken, slotCacheBytes, StopChecker, topN } from '@tracetune/model';
+import {
+  contextLength,
+  logSoftmax,
+  Rng,
+  sampleToken,
+  slotCacheBytes,
+  StopChecker,
+  topN,
+} from '@tracetune/model';
 import { IncrementalDecoder, type Tokenizer } from '@tracetune/tokenizer';
 
 import { sampleConstrained } from './constrained-sampling';
@@ -137,7 +145,7 @@ export class Scheduler {
       return;
     }
     const prompts = request.prompts.map((p) => encodePrompt(model.tokenizer, p));
-    const context = model.model.config.max_position_embeddings;
+    const context = contextLength(model.model.config);
     const longest = Math.max(...prompts.map((p) => p.length));
     const maxTokens = request.maxTokens ?? context - longest;
     if (prompts.some((p) => p.length === 0)) {

@@ -4,7 +4,7 @@ import { dirname, join } from 'node:path';
 import { saveCheckpoint, type TransformerModel } from '@tracetune/model';
 import type { Tokenizer } from '@tracetune/tokenizer';
 
-import { TrainingError, type StepMetrics } from './contract';
+import { TrainingError, type BaseModelSource, type StepMetrics } from './contract';
 import type { AdamW } from './optimizer';
 import { saveAdapters } from './policy';
 
@@ -31,12 +31,14 @@ export interface CheckpointParts {
   tokenizer: Tokenizer;
   optimizer: AdamW | null;
   state: TrainerState;
+  /** The run's base model (named in the PEFT adapter's config). */
+  baseModel: BaseModelSource;
 }
 
 /**
  * Writes a checkpoint atomically: everything goes into a temporary sibling directory that is renamed into place, so
  * a crash leaves either the old checkpoint or the complete new one. Layout: HF weights with LoRA merged (servable as
- * is) + `adapter_model.safetensors` (LoRA runs: the unmerged adapters, for exact resume) + `optimizer.safetensors`
+ * is) + `adapter/` (LoRA runs: the unmerged adapters as a PEFT folder, for peft and for exact resume) + `optimizer.safetensors`
  * + `trainer_state.json`.
  */
 export function writeCheckpoint(dir: string, parts: CheckpointParts): void {
@@ -44,7 +46,7 @@ export function writeCheckpoint(dir: string, parts: CheckpointParts): void {
   const tmp = join(dirname(dir), `.${dir.split(/[\\/]/).pop()}.tmp-${process.pid}`);
   rmSync(tmp, { recursive: true, force: true });
   saveCheckpoint(parts.model, parts.tokenizer, tmp);
-  if (parts.model.loraConfig()) saveAdapters(parts.model, tmp);
+  if (parts.model.loraConfig()) saveAdapters(parts.model, tmp, parts.baseModel);
   parts.optimizer?.save(join(tmp, OPTIMIZER_FILE));
   writeFileSync(join(tmp, TRAINER_STATE_FILE), JSON.stringify(parts.state));
   rmSync(dir, { recursive: true, force: true });

@@ -64,7 +64,13 @@ function outcome(s: Session, status: TrainingOutcome['status'], modelDir: string
 async function saveStepCheckpoint(s: Session, metrics: StepMetrics): Promise<string> {
   s.state.optimizerStep = s.optimizer.step;
   const dir = join(s.options.checkpointRoot, `step-${s.state.step}`);
-  writeCheckpoint(dir, { model: s.model, tokenizer: s.tokenizer, optimizer: s.optimizer, state: s.state });
+  writeCheckpoint(dir, {
+    model: s.model,
+    tokenizer: s.tokenizer,
+    optimizer: s.optimizer,
+    state: s.state,
+    baseModel: s.spec.baseModel,
+  });
   await s.callbacks.onCheckpoint?.({ step: s.state.step, dir, metrics });
   return dir;
 }
@@ -81,7 +87,13 @@ async function pause(s: Session): Promise<TrainingOutcome> {
 async function finish(s: Session): Promise<TrainingOutcome> {
   await saveStepCheckpoint(s, lastMetrics(s));
   const finalDir = join(s.options.checkpointRoot, 'final');
-  writeCheckpoint(finalDir, { model: s.model, tokenizer: s.tokenizer, optimizer: null, state: s.state });
+  writeCheckpoint(finalDir, {
+    model: s.model,
+    tokenizer: s.tokenizer,
+    optimizer: null,
+    state: s.state,
+    baseModel: s.spec.baseModel,
+  });
   await s.callbacks.onEvent?.('info', `Training finished after ${s.state.step} steps`, {
     step: s.state.step,
     modelDir: finalDir,

@@ -1,13 +1,12 @@
-import { join } from 'node:path';
-import * as tf from '@tensorflow/tfjs-core';
+import { basename, join } from 'node:path';
 
 import type { ResolvedLora } from '@tracetune/contracts';
 import {
   builtinConfig,
   loadCheckpoint,
-  SafetensorsFile,
+  loadPeftAdapter,
+  savePeftAdapter,
   TransformerModel,
-  writeSafetensors,
   type LoraTarget,
 } from '@tracetune/model';
 import { ByteTokenizer, type Tokenizer } from '@tracetune/tokenizer';
@@ -16,7 +15,8 @@ import { TrainingError, type BaseModelSource } from './contract';
 import type { NamedVariable } from './optimizer';
 import { streamSeed } from './seeds';
 
-export const ADAPTER_FILE = 'adapter_model.safetensors';
+/** The PEFT adapter folder inside a LoRA run's checkpoints. */
+export const ADAPTER_DIR = 'adapter';
 
 export interface LoadedPolicy {
   model: TransformerModel;
@@ -68,29 +68,15 @@ export function trainableVariables(model: TransformerModel): NamedVariable[] {
   return [...source].map(([name, variable]) => ({ name, variable }));
 }
 
-/** Saves the LoRA adapters unmerged, so that a resumed run continues from exactly the same parameters. */
-export function saveAdapters(model: TransformerModel, dir: string): void {
-  const tensors = [...model.loraWeights()].map(([name, v]) => ({
-    name,
-    shape: v.shape,
-    data: () => v.dataSync() as Float32Array,
-  }));
-  writeSafetensors(join(dir, ADAPTER_FILE), tensors);
+/**
+ * Saves the LoRA adapters unmerged as a PEFT folder (`adapter/` of the checkpoint): what `peft` loads, and what a
+ * resumed run reads back to continue from exactly the same parameters (the layout change is a transpose).
+ */
+export function saveAdapters(model: TransformerModel, dir: string, baseModel: BaseModelSource): void {
+  const name = baseModel.kind === 'builtin' ? baseModel.name : basename(baseModel.path);
+  savePeftAdapter(model, join(dir, ADAPTER_DIR), name);
 }
 
 export function loadAdapters(model: TransformerModel, dir: string): void {
-  const path = join(dir, ADAPTER_FILE);
-  const file = new SafetensorsFile(path);
-  try {
-    for (const [name, v] of model.loraWeights()) {
-      if (!file.tensors.has(name))
-        throw new Error(`${path} has no adapter "${name}" (LoRA settings changed?)`);
-      const { data, shape } = file.read(name);
-      if (shape.join('×') !== v.shape.join('×'))
-        throw new Error(`${path}: "${name}" has shape ${shape.join('×')}, expected ${v.shape.join('×')}`);
-      tf.tidy(() => v.assign(tf.tensor(data, v.shape)));
-    }
-  } finally {
-    file.close();
-  }
+  loadPeftAdapter(model, join(dir, ADAPTER_DIR));
 }

@@ -157,7 +157,10 @@ describe('runTraining (reinforcement)', () => {
     });
     const full = await collect(spec, tempDir('lora-full'));
     const first = await collect(spec, tempDir('lora-paused'), { stopAfter: 1 });
-    expect(existsSync(join(first.outcome.modelDir as string, 'adapter_model.safetensors'))).toBe(true);
+    const dir = first.outcome.modelDir as string;
+    expect(existsSync(join(dir, 'adapter', 'adapter_model.safetensors'))).toBe(true);
+    expect(existsSync(join(dir, 'adapter', 'adapter_config.json'))).toBe(true);
+    expect(existsSync(join(dir, 'adapter_model.safetensors'))).toBe(false); // only the PEFT folder
     const resumed = await collect(spec, tempDir('lora-resumed'), {
       resumeFrom: first.outcome.modelDir as string,
     });

@@ -20,6 +20,7 @@ import {
   type FineTuningJobObject,
   type JobStatusName,
   type ListResponse,
+  type StoredMethod,
   type TrainingJobPayload,
   type ValidationReport,
 } from '@tracetune/contracts';
@@ -33,8 +34,15 @@ import {
   type FineTuningEvent,
   type FineTuningJob,
   type JobStatus,
+  type Model,
 } from '@tracetune/db';
 import { checkGraderAgainstRows, validateGrader } from '@tracetune/graders';
+import {
+  configFromHf,
+  parameterCount,
+  trainingMemoryBytes,
+  type ModelConfig,
+} from '@tracetune/model/metadata';
 import { artifactKey, type ArtifactStore } from '@tracetune/storage';
 
 import type { Principal } from '../auth/principal';
@@ -140,7 +148,7 @@ export class FineTuningJobsService {
       if (first) return toJobObject(first);
     }
     const method = requestedMethod(body);
-    await this.models.get(caller, body.model).catch(() => {
+    const baseModel = await this.models.get(caller, body.model).catch(() => {
       throw ApiError.badRequest(
         `The model '${body.model}' does not exist or you do not have access to it.`,
         'model',
@@ -153,6 +161,7 @@ export class FineTuningJobsService {
       : null;
     const examples = (training.validation as unknown as ValidationReport).examples;
     const storedMethod = resolveJobSettings(method, examples, body.hyperparameters);
+    this.checkMemory(baseModel, storedMethod);
     if (storedMethod.type === 'reinforcement')
       await this.checkGrader(storedMethod.reinforcement.grader, training);
     const hyperparameters = storedHyperparameters(storedMethod);
@@ -402,6 +411,35 @@ export class FineTuningJobsService {
         'grader_variable_missing',
       );
     }
+  }
+
+  /**
+   * Refuses, before anything is queued, a job whose weights, gradients and optimizer state exceed the memory of the
+   * queue it would run on (TRACETUNE_TRAINING_MEMORY_MB on the CPU queue, TRACETUNE_ACCELERATOR_MEMORY_MB above
+   * TRACETUNE_CPU_MAX_PARAMS), with the numbers.
+   */
+  private checkMemory(model: Model, method: StoredMethod): void {
+    let config: ModelConfig;
+    try {
+      config = configFromHf(model.architecture as Record<string, unknown>);
+    } catch {
+      return; // an architecture we cannot size: the worker reports it when it loads the model
+    }
+    const lora = method.type === 'reinforcement' ? method.reinforcement.lora : null;
+    const needed = trainingMemoryBytes(
+      config,
+      lora ? { rank: lora.rank, targets: lora.target_modules } : null,
+    );
+    const accelerated = parameterCount(config) > this.config.get('TRACETUNE_CPU_MAX_PARAMS');
+    const budget = this.models.trainingBudgetBytes(accelerated);
+    if (needed <= budget) return;
+    const variable = accelerated ? 'TRACETUNE_ACCELERATOR_MEMORY_MB' : 'TRACETUNE_TRAINING_MEMORY_MB';
+    const mib = (n: number) => Math.ceil(n / 1024 ** 2).toLocaleString('en');
+    throw ApiError.badRequest(
+      `The model '${model.id}' does not fit in training memory: ${parameterCount(config).toLocaleString('en')} parameters need at least ${mib(needed)} MiB for weights${lora ? ' and LoRA adapters' : ''}, gradients and optimizer state (float32), over the ${mib(budget)} MiB of ${variable}.${lora ? '' : ' LoRA (method.reinforcement.lora) needs far less.'}`,
+      'model',
+      'model_too_large',
+    );
   }
 
   /**

@@ -1,14 +1,17 @@
-import { Body, Controller, Delete, Get, Param, Post } from '@nestjs/common';
-import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { pipeline, Readable } from 'node:stream';
+import { Body, Controller, Delete, Get, HttpCode, Param, Post, Query, Req, Res } from '@nestjs/common';
+import { ApiBearerAuth, ApiBody, ApiConsumes, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
+import type { Request, Response } from 'express';
 import { createZodDto } from 'nestjs-zod';
 
-import { importModelSchema } from '@tracetune/contracts';
+import { importModelSchema, modelContentQuerySchema } from '@tracetune/contracts';
 
 import { AdminOnly, CurrentPrincipal } from '../auth/auth.decorators';
 import type { Principal } from '../auth/principal';
 import { ModelsService } from './models.service';
 
 class ImportModelDto extends createZodDto(importModelSchema) {}
+class ModelContentQueryDto extends createZodDto(modelContentQuerySchema) {}
 
 @ApiTags('models')
 @ApiBearerAuth()
@@ -28,6 +31,58 @@ export class ModelsController {
   @ApiOperation({ summary: 'Retrieve a model (ids containing / arrive as %2F)' })
   retrieve(@CurrentPrincipal() caller: Principal, @Param('id') id: string) {
     return this.models.retrieve(caller, id);
+  }
+
+  @Post('v1/models')
+  @HttpCode(200)
+  @ApiOperation({
+    summary:
+      'Upload a Hugging Face model folder (.tar or .tar.gz) as a base model of your organization (Tracetune extension)',
+  })
+  @ApiConsumes('multipart/form-data')
+  @ApiBody({
+    schema: {
+      type: 'object',
+      required: ['file'],
+      properties: {
+        file: {
+          type: 'string',
+          format: 'binary',
+          description:
+            'config.json, *.safetensors, tokenizer.json and tokenizer_config.json, at the root or under one top folder',
+        },
+        suffix: { type: 'string', description: 'Name part of the model id (letters, digits, . _ -; ≤ 40)' },
+        chat_template: {
+          type: 'string',
+          description: 'Chat template (Jinja) when tokenizer_config.json has none; default ChatML',
+        },
+      },
+    },
+  })
+  upload(@CurrentPrincipal() caller: Principal, @Req() request: Request) {
+    return this.models.upload(caller, request);
+  }
+
+  @Get('v1/models/:id/content')
+  @ApiOperation({
+    summary:
+      'Download one of your models (fine-tuned, checkpoint, uploaded) as a .tar of its Hugging Face folder; LoRA runs add adapter/ in PEFT layout',
+  })
+  @ApiProduces('application/x-tar')
+  async content(
+    @CurrentPrincipal() caller: Principal,
+    @Param('id') id: string,
+    @Query() query: ModelContentQueryDto,
+    @Res() response: Response,
+  ): Promise<void> {
+    const { filename, bytes, stream } = await this.models.content(caller, id, query.dtype);
+    response.setHeader('content-type', 'application/x-tar');
+    response.setHeader('content-length', String(bytes));
+    response.setHeader('content-disposition', `attachment; filename="${filename}"`);
+    await new Promise<void>((resolve) => {
+      // Headers are gone once streaming starts: a failure mid-way can only cut the connection.
+      pipeline(Readable.from(stream), response, () => resolve());
+    });
   }
 
   @Delete('v1/models/:id')

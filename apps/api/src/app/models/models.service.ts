@@ -1,8 +1,15 @@
 import { cp } from 'node:fs/promises';
 import { basename, resolve } from 'node:path';
 import { Inject, Injectable, type OnApplicationBootstrap } from '@nestjs/common';
+import type { Request } from 'express';
 
-import type { ImportModelRequest, ModelObject } from '@tracetune/contracts';
+import { Config } from '@tracetune/config';
+import {
+  randomToken,
+  type ExportDtype,
+  type ImportModelRequest,
+  type ModelObject,
+} from '@tracetune/contracts';
 import {
   FineTuningJobsRepository,
   LIVE_JOB_STATUSES,
@@ -10,14 +17,31 @@ import {
   Prisma,
   type Model,
 } from '@tracetune/db';
-import { BUILTIN_CONFIGS, configFromHf, configToHf, parameterCount } from '@tracetune/model/metadata';
-import { artifactKey, type ArtifactStore } from '@tracetune/storage';
+import {
+  BUILTIN_CONFIGS,
+  configFromHf,
+  configToHf,
+  parameterCount,
+  type ModelConfig,
+} from '@tracetune/model/metadata';
+import {
+  artifactKey,
+  ArtifactTooLargeError,
+  TarFormatError,
+  tarSize,
+  tarStream,
+  TarTooLargeError,
+  type ArtifactStore,
+} from '@tracetune/storage';
 
 import type { Principal } from '../auth/principal';
 import { ApiError } from '../common/api-error';
 import { unixSeconds } from '../common/time';
+import { readMultipartUpload } from '../files/multipart-upload';
 import { ARTIFACT_STORE } from '../storage/storage.module';
 import { CheckpointProblem, inspectCheckpoint } from './checkpoint-inspection';
+import { defaultExportDtype, modelExport, type ModelExport } from './model-export';
+import { extractModelArchive, validateUpload } from './model-upload';
 
 export function toModelObject(model: Model): ModelObject {
   return {
@@ -32,9 +56,38 @@ export function toModelObject(model: Model): ModelObject {
   };
 }
 
+/** The config.json a model row keeps: ours, with the dtype the weights came in (the default of downloads). */
+function storedArchitecture(config: ModelConfig): Prisma.InputJsonValue {
+  return { ...configToHf(config), torch_dtype: config.torch_dtype ?? 'float32' } as Prisma.InputJsonValue;
+}
+
+function checkSuffix(suffix: string | undefined): void {
+  if (suffix !== undefined && !/^[A-Za-z0-9][A-Za-z0-9._-]{0,39}$/.test(suffix))
+    throw ApiError.badRequest(
+      `Invalid 'suffix': '${suffix}'; use up to 40 letters, digits, '.', '_' or '-'.`,
+      'suffix',
+    );
+}
+
+/** What a failed upload answers: 413 past the size limit, 400 naming `file` for a bad archive or model. */
+function uploadError(error: unknown, maxBytes: number): unknown {
+  if (error instanceof TarTooLargeError || error instanceof ArtifactTooLargeError)
+    return new ApiError(
+      413,
+      `Model upload too large: the limit is ${maxBytes} bytes, as sent and expanded (TRACETUNE_MAX_MODEL_UPLOAD_BYTES).`,
+      { param: 'file', code: 'file_too_large' },
+    );
+  if (error instanceof TarFormatError)
+    return ApiError.badRequest(`Invalid archive: ${error.message}`, 'file', 'invalid_archive');
+  if (error instanceof CheckpointProblem)
+    return ApiError.badRequest(`Invalid model: ${error.message}`, 'file', 'invalid_model');
+  return error;
+}
+
 @Injectable()
 export class ModelsService implements OnApplicationBootstrap {
   constructor(
+    private readonly config: Config,
     private readonly models: ModelsRepository,
     private readonly jobs: FineTuningJobsRepository,
     @Inject(ARTIFACT_STORE) private readonly store: ArtifactStore,
@@ -103,6 +156,100 @@ export class ModelsService implements OnApplicationBootstrap {
     return { id, object: 'model', deleted: true };
   }
 
+  /**
+   * A model of the caller's organization (fine-tuned, checkpoint or uploaded) as a tar stream of its Hugging Face
+   * folder; global bases (built-in, operator-imported) are not downloadable (404, as for another organization's).
+   */
+  async content(
+    caller: Principal,
+    id: string,
+    dtype: ExportDtype | undefined,
+  ): Promise<{ filename: string; bytes: number; stream: AsyncIterable<Uint8Array> }> {
+    const model = await this.models.findVisible(caller.organizationId, id);
+    if (!model || model.organizationId !== caller.organizationId || !model.artifactKey)
+      throw ApiError.notFound(`The model '${id}' does not exist or you do not have access to it.`, 'model');
+    const key = artifactKey(model.artifactKey);
+    const dir = await this.store.localDirectory(key);
+    let built: ModelExport;
+    try {
+      built = modelExport(dir, dtype ?? defaultExportDtype(model.architecture), model.parentId);
+    } catch (error) {
+      await this.store.releaseLocalDirectory(key);
+      throw error;
+    }
+    const store = this.store;
+    async function* stream(): AsyncGenerator<Uint8Array> {
+      try {
+        yield* tarStream(built.entries);
+      } finally {
+        built.close();
+        await store.releaseLocalDirectory(key);
+      }
+    }
+    return {
+      filename: `${id.replace(/[^A-Za-z0-9._-]+/g, '_')}.tar`,
+      bytes: tarSize(built.entries),
+      stream: stream(),
+    };
+  }
+
+  /**
+   * Imports an uploaded Hugging Face folder (.tar or .tar.gz, multipart part `file`; optional `suffix` and
+   * `chat_template`) as a base model of the caller's organization. The archive is expanded while it streams into
+   * a staging folder of the artifact store and validated there; the model is listed only once its folder is
+   * published, and any failure (bad archive, invalid model, cut-off upload) leaves neither folder nor row.
+   */
+  async upload(caller: Principal, request: Request): Promise<ModelObject> {
+    const token = randomToken(8);
+    const key = artifactKey('models', 'uploaded', caller.organizationId, token);
+    const maxBytes = this.config.get('TRACETUNE_MAX_MODEL_UPLOAD_BYTES');
+    const budget = { maxTrainingBytes: this.trainingBudgetBytes(true) };
+    let fields: Record<string, string> = {};
+    let config: ModelConfig | undefined;
+    try {
+      await this.store.putDirectory(key, async (staging) => {
+        const upload = await readMultipartUpload(request, (stream) =>
+          extractModelArchive(stream, staging, maxBytes),
+        );
+        fields = upload.fields;
+        checkSuffix(fields['suffix']);
+        try {
+          config = validateUpload(staging, fields['chat_template'], budget);
+        } catch (error) {
+          if (error instanceof CheckpointProblem)
+            throw new CheckpointProblem(error.message.split(`${staging}/`).join('').split(staging).join('.'));
+          throw error;
+        }
+      });
+    } catch (error) {
+      throw uploadError(error, maxBytes);
+    }
+    const name = fields['suffix'] || (config as ModelConfig).model_type;
+    try {
+      const model = await this.models.upsert({
+        id: `${caller.organizationId}/${name}-${token}`,
+        organizationId: caller.organizationId,
+        kind: 'base',
+        source: 'imported',
+        architecture: storedArchitecture(config as ModelConfig),
+        tokenizer: 'hf',
+        artifactKey: key,
+      });
+      return toModelObject(model);
+    } catch (error) {
+      await this.store.delete(key);
+      throw error;
+    }
+  }
+
+  /** Memory (bytes) a training process may use on the CPU queue, or on the accelerated queue. */
+  trainingBudgetBytes(accelerated: boolean): number {
+    const mb = this.config.get(
+      accelerated ? 'TRACETUNE_ACCELERATOR_MEMORY_MB' : 'TRACETUNE_TRAINING_MEMORY_MB',
+    );
+    return mb * 1024 * 1024;
+  }
+
   /** Registers a Hugging Face checkpoint directory on the server as a base model for every organization. */
   async import(request: ImportModelRequest): Promise<ModelObject> {
     const dir = resolve(request.path);
@@ -128,7 +275,7 @@ export class ModelsService implements OnApplicationBootstrap {
       organizationId: null,
       kind: 'base',
       source: 'imported',
-      architecture: configToHf(config) as Prisma.InputJsonValue,
+      architecture: storedArchitecture(config),
       tokenizer: 'hf',
       artifactKey: key,
     });

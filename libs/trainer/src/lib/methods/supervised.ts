@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 
 import type { ChatMessage } from '@tracetune/contracts';
+import { contextLength } from '@tracetune/model';
 
 import { TrainingError } from '../contract';
 import { toSftExample, type SftExample } from '../data';
@@ -83,7 +84,7 @@ async function supervisedStep(
 /** Supervised fine-tuning on chat examples: opening tokenises them with the session's tokenizer. */
 export const prepareSupervised: PrepareMethod = (spec, data, settings) => ({
   open(s): TrainingMethod {
-    const maxTokens = Math.min(settings.maxSequenceTokens, s.model.config.max_position_embeddings);
+    const maxTokens = Math.min(settings.maxSequenceTokens, contextLength(s.model.config));
     const toExample = (messages: ChatMessage[]): SftExample => toSftExample(messages, s.tokenizer, maxTokens);
     const train = data.train.map((l) => toExample(l.messages));
     const valid = data.valid.map((l) => toExample(l.messages));
