@@ -264,6 +264,8 @@ export interface UpdateStats {
   zeroStdGroupFraction: number;
   gradNorm: number;
   gradNormMax: number;
+  /** Fraction of the updates whose gradient norm exceeded `maxGradNorm` (and was scaled down to it). */
+  gradClippedFraction: number;
   learningRate: number;
   updates: number;
 }
@@ -278,6 +280,7 @@ class UpdateTally {
   // Statistics of the first (on-policy) pass.
   private readonly first = { entropySum: 0, traceWeighted: 0, advMean: 0, advStd: 0, clamped: 0, zeroStd: 0 };
   readonly norms: number[] = [];
+  clipped = 0;
   firstLr = 0;
   applied = 0;
 
@@ -314,6 +317,7 @@ class UpdateTally {
       zeroStdGroupFraction: f.zeroStd,
       gradNorm: this.norms.reduce((x, y) => x + y, 0) / Math.max(1, this.norms.length),
       gradNormMax: Math.max(0, ...this.norms),
+      gradClippedFraction: this.clipped / Math.max(1, this.norms.length),
       learningRate: this.firstLr,
       updates: this.applied,
     };
@@ -364,7 +368,10 @@ function applyUpdate(ctx: UpdateContext, grads: GradientAccumulator, tally: Upda
   if (!Number.isFinite(norm))
     throw TrainingError.nonFinite('gradient norm', norm, ctx.step, ': lower the learning rate');
   tally.norms.push(norm);
-  if (norm > ctx.maxGradNorm) grads.scale(ctx.maxGradNorm / (norm + 1e-6));
+  if (norm > ctx.maxGradNorm) {
+    grads.scale(ctx.maxGradNorm / (norm + 1e-6));
+    tally.clipped++;
+  }
   const lr = ctx.learningRate(ctx.optimizer.step);
   if (tally.applied === 0) tally.firstLr = lr;
   ctx.optimizer.apply(grads.grads, lr);

@@ -15,6 +15,7 @@ import {
 } from '../../test/helpers';
 import { TrainingError, type SampleCompletion, type StepMetrics, type TrainingRunSpec } from './contract';
 import { runTraining } from './run-training';
+import { generateChain, toJsonl } from './tasks';
 
 jest.setTimeout(60_000);
 
@@ -95,6 +96,7 @@ describe('runTraining (reinforcement)', () => {
               'entropy',
               'policy_loss',
               'grad_norm',
+              'grad_clipped',
               'clip_ratio',
               'learning_rate',
               'tokens_per_second',
@@ -128,6 +130,25 @@ describe('runTraining (reinforcement)', () => {
     expect(existsSync(join(root, 'step-4', 'trainer_state.json'))).toBe(true);
     // Steps 2 and 4 both evaluate; the count of live tensors must not grow between them.
     expect(live[3]).toBe(live[1]);
+  });
+
+  it('should log where chain completions first go wrong and whether the update was clipped', async () => {
+    const chains = generateChain({ n: 4, seed: 2, variant: 'hard_last' });
+    const oneStep = async (maxGradNorm: number): Promise<Record<string, number>> => {
+      const spec = rlSpec(modelDir, {
+        trainingFile: writeJsonl(toJsonl(chains, 'rft')),
+        validationFile: undefined,
+        algorithm: algorithm({ max_grad_norm: maxGradNorm, max_completion_tokens: 8 }),
+        trainer: { baseLearningRate: 1e-2, maxSteps: 1 },
+      });
+      return (await collect(spec, tempDir('chain'))).steps[0];
+    };
+    const clipped = await oneStep(1e-9);
+    expect(clipped['grad_clipped']).toBe(1);
+    // A random model's 8 tokens never finish the first step line.
+    expect(clipped['chain/first_error_line']).toBe(1);
+    expect(clipped['chain/correct_prefix']).toBe(0);
+    expect((await oneStep(1e9))['grad_clipped']).toBe(0);
   });
 
   it('should resume exactly: a run paused after step 2 and resumed gives the same metrics at step 3', async () => {

@@ -24,6 +24,7 @@ import { clipMarks, detailedRollouts, rolloutAdvantages, sampleLog } from '../sa
 import { streamSeed } from '../seeds';
 import type { Session } from '../session';
 import { learningRateAt } from '../settings';
+import { firstErrorLine } from '../tasks';
 import { now, type PrepareMethod } from './method';
 
 /** What a reinforcement run holds besides the session: its data, grader, loss config and optional reference. */
@@ -44,7 +45,13 @@ interface RlRun {
 const population = stdModes.get('population');
 
 /** Reward, accuracy and length statistics of one step's rollouts. */
-function rolloutMetrics(run: RlRun, s: Session, rollouts: readonly Rollout[], prompts: number): StepMetrics {
+function rolloutMetrics(
+  run: RlRun,
+  s: Session,
+  rollouts: readonly Rollout[],
+  examples: readonly RlExample[],
+): StepMetrics {
+  const prompts = examples.length;
   const rewards = rollouts.map((r) => r.graded.reward);
   const lengths = rollouts.map((r) => r.tokens.length);
   const groups = Array.from({ length: prompts }, (_, g) =>
@@ -62,6 +69,29 @@ function rolloutMetrics(run: RlRun, s: Session, rollouts: readonly Rollout[], pr
     'completions/mean_length': mean(lengths),
     'completions/max_length': Math.max(...lengths),
     'completions/clipped_ratio': mean(rollouts.map((r) => (r.clipped ? 1 : 0))),
+    ...chainMetrics(rollouts, examples),
+  };
+}
+
+/**
+ * For items that carry the results of a worked chain's steps (`steps`, as the chain task writes them): where the
+ * completions first went wrong. `chain/first_error_line` is the mean line of the first error over wrong completions
+ * (steps.length + 1 = the answer line); `chain/correct_prefix` the mean share of steps right before the first error.
+ */
+function chainMetrics(rollouts: readonly Rollout[], examples: readonly RlExample[]): StepMetrics {
+  const lines: number[] = [];
+  const prefixes: number[] = [];
+  for (const r of rollouts) {
+    const { steps, answer } = examples[r.group].item;
+    if (!Array.isArray(steps) || typeof answer !== 'string') return {};
+    const line = firstErrorLine(r.text, steps as number[], answer);
+    prefixes.push((line === 0 ? steps.length : Math.min(line - 1, steps.length)) / steps.length);
+    if (line > 0) lines.push(line);
+  }
+  if (!prefixes.length) return {};
+  return {
+    ...(lines.length ? { 'chain/first_error_line': mean(lines) } : {}),
+    'chain/correct_prefix': mean(prefixes),
   };
 }
 
@@ -73,6 +103,7 @@ function updateMetrics(st: UpdateStats): StepMetrics {
     policy_loss: st.policyLoss,
     grad_norm: st.gradNorm,
     grad_norm_max: st.gradNormMax,
+    grad_clipped: st.gradClippedFraction,
     clip_ratio: st.clipRatio,
     learning_rate: st.learningRate,
     trace_weight_mean: st.traceWeightMean,
@@ -194,7 +225,7 @@ async function reinforcementStep(
   if (update.status !== 'done') return { status: update.status };
   t.push(now());
   const metrics: StepMetrics = {
-    ...rolloutMetrics(run, s, rollouts, examples.length),
+    ...rolloutMetrics(run, s, rollouts, examples),
     ...updateMetrics(update.stats),
     ...throughputMetrics(rollouts, micros, update.stats, t, run.reference !== null),
   };

@@ -1,7 +1,16 @@
 import { validateFineTuneLine } from '@tracetune/contracts';
 import { createGrader, sampleFromText } from '@tracetune/graders';
 
-import { generateArithmetic, generateCountdown, mathAnswerGrader, toJsonl, type TaskProblem } from '.';
+import {
+  firstErrorLine,
+  generateArithmetic,
+  generateChain,
+  generateCountdown,
+  mathAnswerGrader,
+  toJsonl,
+  type ChainVariant,
+  type TaskProblem,
+} from '.';
 
 function lines(text: string): unknown[] {
   return text
@@ -32,6 +41,7 @@ describe('synthetic tasks', () => {
     ['arithmetic short', generateArithmetic({ n: 30, seed: 1, difficulty: 'short' })],
     ['arithmetic long', generateArithmetic({ n: 30, seed: 2, difficulty: 'long' })],
     ['countdown', generateCountdown({ n: 30, seed: 3 })],
+    ['chain', generateChain({ n: 30, seed: 5, variant: 'hard_last' })],
   ];
 
   it.each(cases)('%s: should produce valid RFT and SFT lines', (_name, problems) => {
@@ -95,5 +105,58 @@ describe('synthetic tasks', () => {
       expect(used).toEqual(numbers);
       expect(p.extra?.['target']).toBe(Number(p.answer));
     }
+  });
+});
+
+describe('decision-dense chains', () => {
+  const chains = (variant: ChainVariant): TaskProblem[] => generateChain({ n: 200, seed: 4, variant });
+
+  it.each<ChainVariant>(['uniform', 'hard_first', 'hard_last'])(
+    '%s: should have 8 right, chained ± steps of operands 1..20 and about 170 byte tokens',
+    (variant) => {
+      const problems = chains(variant);
+      for (const p of problems) {
+        expect(String(evaluateLeftToRight(p.solution))).toBe(p.answer);
+        const ops = p.solution.split('\n').filter((l) => l.startsWith('Step'));
+        expect(ops).toHaveLength(8);
+        for (const line of ops) {
+          const b = Number(/[+-] (\d+) =/.exec(line)?.[1]);
+          expect(b).toBeGreaterThanOrEqual(1);
+          expect(b).toBeLessThanOrEqual(20);
+        }
+        expect(firstErrorLine(p.solution, p.extra?.['steps'] as number[], p.answer)).toBe(0);
+      }
+      const meanTokens =
+        problems.reduce((s, p) => s + p.prompt.length + p.solution.length, 0) / problems.length;
+      expect(meanTokens).toBeGreaterThan(150);
+      expect(meanTokens).toBeLessThan(210);
+    },
+  );
+
+  it('should put the one hard step (two-digit operand with a carry or borrow) first or last', () => {
+    const hardSteps = (p: TaskProblem): number[] =>
+      p.solution
+        .split('\n')
+        .filter((l) => l.startsWith('Step'))
+        .flatMap((line, k) => {
+          const [, a, op, b, c] = /: (\d+) ([+-]) (\d+) = (\d+)/.exec(line) as RegExpExecArray;
+          const tens = Math.floor(Number(a) / 10) + (op === '+' ? 1 : -1);
+          return Number(b) >= 11 && Math.floor(Number(c) / 10) !== tens ? [k + 1] : [];
+        });
+    for (const p of chains('hard_first')) expect(hardSteps(p)).toEqual([1]);
+    for (const p of chains('hard_last')) expect(hardSteps(p)).toEqual([8]);
+    expect(chains('uniform').some((p) => hardSteps(p).length > 1)).toBe(true);
+  });
+
+  it('should find where a completion first went wrong', () => {
+    const [p] = generateChain({ n: 1, seed: 7 });
+    const steps = p.extra?.['steps'] as number[];
+    const lines = p.solution.split('\n');
+    const wrongAt = (k: number): string =>
+      lines.map((l, i) => (i === k ? l.replace(/= (\d+)$/, (_m, x) => `= ${Number(x) + 1}`) : l)).join('\n');
+    expect(firstErrorLine(wrongAt(0), steps, p.answer)).toBe(1);
+    expect(firstErrorLine(wrongAt(5), steps, p.answer)).toBe(6);
+    expect(firstErrorLine(lines.slice(0, 3).join('\n'), steps, p.answer)).toBe(4);
+    expect(firstErrorLine(p.solution.replace(/#### \d+/, '#### 1000'), steps, p.answer)).toBe(9);
   });
 });
