@@ -2,6 +2,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import OpenAI from 'openai';
+import { zodResponseFormat } from 'openai/helpers/zod';
+import { z } from 'zod';
 
 import { startTestApi, type TestApi } from './api-test-app';
 import { startApp, type RunningProcess } from './processes';
@@ -109,5 +111,65 @@ describe('chat with the SDK: echo and accepted parameters (official openai SDK, 
         integrations: [{ type: 'wandb', wandb: { project: 'p' } }],
       }),
     ).rejects.toMatchObject({ status: 400, param: 'integrations[0].type' });
+  });
+
+  describe('structured outputs', () => {
+    const Person = z.object({
+      name: z.string().max(8),
+      age: z.number().int().min(0).max(120),
+      role: z.enum(['admin', 'user']),
+      tags: z.array(z.string().max(4)).max(2),
+      nick: z.string().max(4).nullable(),
+      address: z.object({ city: z.string().max(6), zip: z.number().int() }),
+    });
+
+    it('should return a parsed object from chat.completions.parse with a zod schema, from an untrained model', async () => {
+      for (const seed of [1, 2]) {
+        const completion = await client.chat.completions.parse({
+          model: 'tt-nano',
+          messages: [{ role: 'user', content: 'Describe a person.' }],
+          response_format: zodResponseFormat(Person, 'person'),
+          max_completion_tokens: 120,
+          seed,
+        });
+        const message = completion.choices[0].message;
+        expect(completion.choices[0].finish_reason).toBe('stop');
+        expect(message.parsed).not.toBeNull();
+        expect(Person.parse(message.parsed)).toEqual(message.parsed);
+      }
+    });
+
+    it('should constrain a streamed json_schema response too', async () => {
+      const stream = client.chat.completions.stream({
+        model: 'tt-nano',
+        messages: [{ role: 'user', content: 'A person?' }],
+        response_format: zodResponseFormat(Person, 'person'),
+        max_completion_tokens: 120,
+        seed: 4,
+      });
+      const final = await stream.finalChatCompletion();
+      expect(Person.parse(final.choices[0].message.parsed)).toBeTruthy();
+    });
+
+    it('should refuse unsupported schema keywords with a 400 naming them', async () => {
+      await expect(
+        client.chat.completions.parse({
+          model: 'tt-nano',
+          messages: [{ role: 'user', content: 'Hi' }],
+          response_format: zodResponseFormat(z.object({ email: z.string().email() }), 'contact'),
+        }),
+      ).rejects.toMatchObject({
+        status: 400,
+        param: 'response_format.json_schema.schema.properties.email.format',
+        code: 'unsupported_schema',
+      });
+      await expect(
+        client.chat.completions.create({
+          model: 'tt-nano',
+          messages: [{ role: 'user', content: 'Hi' }],
+          response_format: { type: 'json_schema', json_schema: { name: 'n', schema: { type: 'array' } } },
+        }),
+      ).rejects.toMatchObject({ status: 400, param: 'response_format.json_schema.schema.type' });
+    });
   });
 });

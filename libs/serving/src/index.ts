@@ -2,6 +2,8 @@ export { type OutputConstraint, outputConstraint } from './lib/constraints';
 export { sampleConstrained } from './lib/constrained-sampling';
 export { createDecodeBatch, type DecodeBatch } from './lib/decode-batch';
 export { JsonPrefix } from './lib/json-prefix';
+export { compileJsonSchema, deref, type SchemaNode, UnsupportedSchemaError } from './lib/json-schema';
+export { SchemaConstraint } from './lib/schema-constraint';
 export { type LoadedModel, ModelCache } from './lib/model-cache';
 export { disposePrefix, PrefixCache, type PrefixCacheStats, type PrefixHit } from './lib/prefix-cache';
 export type {

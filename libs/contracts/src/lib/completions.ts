@@ -71,6 +71,16 @@ const chatMessage = z
   });
 export type ChatRequestMessage = z.infer<typeof chatMessage>;
 
+/** `response_format.json_schema` (structured outputs): decoding is constrained to the schema whether `strict` or not. */
+const jsonSchemaFormat = z
+  .object({
+    name: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be 1–64 letters, digits, - or _'),
+    description: z.string().optional(),
+    schema: z.record(z.string(), z.unknown()).optional(),
+    strict: z.boolean().nullable().optional(),
+  })
+  .strict();
+
 const stop = z
   .union([z.string().min(1), z.array(z.string().min(1)).max(4)])
   .nullable()
@@ -118,11 +128,17 @@ export const chatCompletionRequestSchema = z
     logprobs: z.boolean().nullable().optional(),
     top_logprobs: z.number().int().min(0).max(20).nullable().optional(),
     response_format: z
-      .object({ type: z.enum(['text', 'json_object']) })
-      .strict()
+      .discriminatedUnion('type', [
+        z.object({ type: z.literal('text') }).strict(),
+        z.object({ type: z.literal('json_object') }).strict(),
+        z.object({ type: z.literal('json_schema'), json_schema: jsonSchemaFormat }).strict(),
+      ])
       .nullable()
       .optional()
-      .describe('json_object constrains decoding so the output parses.'),
+      .describe(
+        'json_object constrains decoding so the output parses; json_schema so that it also matches the schema ' +
+          '(a subset of JSON Schema: docs/inference.md). Unsupported keywords are a 400 naming them.',
+      ),
   })
   .strict();
 export type ChatCompletionRequest = z.infer<typeof chatCompletionRequestSchema>;

@@ -24,6 +24,7 @@ export function sampleConstrained(
   if (constraint.complete) return tokenizer.stopTokenIds[0] ?? tokenizer.eosTokenId ?? 0;
   for (const id of tokenizer.specialTokenIds) masked[id] = -Infinity;
   const closing = constraint.closingSuffix();
+  if (closing === '') return tokenizer.stopTokenIds[0] ?? tokenizer.eosTokenId ?? 0; // no way on: end here
   if (remaining > closing.length + 1) {
     for (let attempt = 0; attempt < RESAMPLE_TRIES; attempt++) {
       const token = sampleToken(masked, params, rng);

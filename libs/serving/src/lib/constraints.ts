@@ -1,5 +1,7 @@
 import { JsonPrefix } from './json-prefix';
+import { compileJsonSchema } from './json-schema';
 import type { OutputFormat } from './request';
+import { SchemaConstraint } from './schema-constraint';
 
 /**
  * A constraint on the text a sequence generates (constrained decoding): an automaton over characters, fed the text of
@@ -25,5 +27,7 @@ export function outputConstraint(format: OutputFormat): OutputConstraint | null 
       return null;
     case 'json_object':
       return new JsonPrefix();
+    case 'json_schema':
+      return SchemaConstraint.of(compileJsonSchema(format.schema));
   }
 }

@@ -33,7 +33,11 @@ export type Prompt =
  * The form the output must take (OpenAI's `response_format`): free text, or text that a constraint automaton accepts
  * (see constraints.ts). New formats (a JSON schema, tool calls) add a member here and a case in `outputConstraint`.
  */
-export type OutputFormat = { type: 'text' } | { type: 'json_object' };
+export type OutputFormat =
+  | { type: 'text' }
+  | { type: 'json_object' }
+  /** A JSON schema (structured outputs), compiled where the sequence is decoded (json-schema.ts). */
+  | { type: 'json_schema'; schema: Record<string, unknown> };
 
 export interface GenerationRequest {
   id: string;

@@ -1,5 +1,15 @@
-import type { ChatRequestMessage } from '@tracetune/contracts';
-import type { GenerationRequest, ModelRef, Prompt, PromptMessage, PromptToolCall } from '@tracetune/serving';
+import type { ChatCompletionRequest, ChatRequestMessage } from '@tracetune/contracts';
+import {
+  compileJsonSchema,
+  deref,
+  UnsupportedSchemaError,
+  type GenerationRequest,
+  type ModelRef,
+  type OutputFormat,
+  type Prompt,
+  type PromptMessage,
+  type PromptToolCall,
+} from '@tracetune/serving';
 
 export type Kind = 'chat' | 'completion';
 
@@ -42,6 +52,45 @@ export function toPromptMessage(m: ChatRequestMessage): PromptMessage {
     ...(calls ? { tool_calls: calls } : {}),
     ...(m.tool_call_id ? { tool_call_id: m.tool_call_id } : {}),
   };
+}
+
+/** A request the api let through that inference cannot serve (a schema outside the supported subset). */
+export class InvalidGenerationRequest extends Error {
+  constructor(
+    message: string,
+    readonly param: string,
+    readonly code: string,
+  ) {
+    super(message);
+  }
+}
+
+type ResponseFormat = NonNullable<ChatCompletionRequest['response_format']>;
+
+/** Compiles a schema once to refuse what decoding cannot honour, naming the place (`<param>.properties.x.format`). */
+export function checkSchema(schema: Record<string, unknown>, param: string): void {
+  try {
+    if (deref(compileJsonSchema(schema)).kind !== 'object') {
+      throw new UnsupportedSchemaError("the root of the schema must be of type 'object'", 'type');
+    }
+  } catch (error) {
+    if (!(error instanceof UnsupportedSchemaError)) throw error;
+    const where = error.path ? `${param}.${error.path}` : param;
+    throw new InvalidGenerationRequest(
+      `Invalid schema for '${where}': ${error.message}.`,
+      where,
+      'unsupported_schema',
+    );
+  }
+}
+
+function outputFormat(format: ResponseFormat | null | undefined): OutputFormat {
+  if (format?.type === 'json_object') return { type: 'json_object' };
+  if (format?.type !== 'json_schema') return { type: 'text' };
+  const schema = format.json_schema.schema;
+  if (!schema) return { type: 'json_object' };
+  checkSchema(schema, 'response_format.json_schema.schema');
+  return { type: 'json_schema', schema };
 }
 
 /** The scheduler's request for an OpenAI chat or legacy completions body (already validated by the api). */
@@ -87,10 +136,7 @@ export function toGeneration(kind: Kind, id: string, { model, body }: InternalRe
       kind === 'chat'
         ? ((body['top_logprobs'] as number | undefined) ?? 0)
         : ((body['logprobs'] as number | undefined) ?? 0),
-    format:
-      (body['response_format'] as { type?: string } | undefined)?.type === 'json_object'
-        ? { type: 'json_object' }
-        : { type: 'text' },
+    format: outputFormat(body['response_format'] as ResponseFormat | null | undefined),
     promptParam: kind === 'chat' ? 'messages' : 'prompt',
   };
 }

@@ -6,7 +6,12 @@ import type { TokenLogprobInfo } from '@tracetune/serving';
 
 import { EngineClient } from '../engine/engine.client';
 import type { FromEngine } from '../engine/protocol';
-import { toGeneration, type InternalRequest, type Kind } from './generation-request';
+import {
+  InvalidGenerationRequest,
+  toGeneration,
+  type InternalRequest,
+  type Kind,
+} from './generation-request';
 
 interface Choice {
   text: string;
@@ -43,7 +48,21 @@ export class GenerationService {
 
   serve(kind: Kind, internal: InternalRequest, request: Request, response: Response): void {
     const id = `${kind === 'chat' ? 'chatcmpl' : 'cmpl'}-${randomToken(24)}`;
-    const generation = toGeneration(kind, id, internal);
+    let generation;
+    try {
+      generation = toGeneration(kind, id, internal);
+    } catch (error) {
+      if (!(error instanceof InvalidGenerationRequest)) throw error;
+      response.status(400).json({
+        error: {
+          message: error.message,
+          type: 'invalid_request_error',
+          param: error.param,
+          code: error.code,
+        },
+      });
+      return;
+    }
     const created = Math.floor(Date.now() / 1000);
     const stream = internal.body['stream'] === true;
     const includeUsage =
