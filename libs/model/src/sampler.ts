@@ -36,6 +36,11 @@ export interface GenerateOptions extends SamplingParams {
   logprobTemperature?: number;
   /** Seed of the host PRNG; the same seed, model and prompts give the same tokens. Default 0. */
   seed?: number;
+  /**
+   * One seed per prompt (overrides `seed`): each sequence draws from `new Rng(seeds[i])`, so a sequence's tokens do
+   * not depend on which other prompts share the call (the trainer seeds by group and spreads groups over threads).
+   */
+  seeds?: readonly number[];
   /** Number of most likely alternatives to report per position (OpenAI `top_logprobs`, ≤ 20). */
   topLogprobs?: number;
   logitsProcessor?: LogitsProcessor;
@@ -243,10 +248,11 @@ export function generate(
   const seedRng = new Rng(options.seed ?? 0);
   const seqs: ActiveSequence[] = prompts.map((prompt, index) => {
     if (prompt.length === 0) throw new Error(`Prompt ${index} is empty`);
+    const own = options.seeds?.[index];
     return {
       index,
       prompt,
-      rng: seedRng.fork(),
+      rng: own === undefined ? seedRng.fork() : new Rng(own),
       completion: {
         tokens: [],
         logProbs: [],

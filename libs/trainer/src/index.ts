@@ -9,3 +9,5 @@ export {
 } from './lib/settings';
 export { readTrainerState, TRAINER_STATE_FILE, type TrainerState } from './lib/checkpoint';
 export * from './lib/tasks';
+export { runTrainingThread } from './lib/parallel/thread';
+export { threadMemoryBytes, trainingThreads } from './lib/parallel/pool';

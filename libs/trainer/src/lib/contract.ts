@@ -134,6 +134,14 @@ export interface RunTrainingOptions {
   /** Resume exactly from this checkpoint directory (one written by this trainer). */
   resumeFrom?: string | null;
   callbacks?: TrainingCallbacks;
+  /**
+   * Training threads (data parallelism, docs/trainer.md): 1 (default) trains on the calling thread; N > 1 runs N
+   * worker threads, each with its own backend and model replica, and gives the same completions and rewards.
+   * Callers resolve "automatic" themselves (`trainingThreads`).
+   */
+  threads?: number;
+  /** The script a training thread runs (a bundle entry calling `runTrainingThread`); not needed from sources. */
+  threadEntry?: string | null;
 }
 
 export interface TrainingOutcome {
@@ -157,7 +165,9 @@ export class TrainingError extends Error {
       | 'non_finite_loss'
       | 'out_of_memory'
       | 'grader_failed'
-      | 'invalid_config',
+      | 'invalid_config'
+      /** A training thread died (out of memory, a wasm trap): the step is lost, a retry resumes from a checkpoint. */
+      | 'thread_failed',
     message: string,
     readonly param: string | null = null,
     readonly step: number | null = null,

@@ -4,6 +4,7 @@ import { loadCheckpoint } from '@tracetune/model';
 import { TrainingError } from './contract';
 import { parseJsonl, toRlExamples } from './data';
 import { evaluateRl } from './evaluate';
+import { localSampler } from './rl';
 
 export interface EvaluateModelOptions {
   /** Samples per prompt for sampled accuracy and pass@k (0 = greedy only). */
@@ -34,7 +35,7 @@ export async function evaluateModelDir(
   const grader = createGrader(graderJson, options.judge ? { judge: options.judge } : {});
   try {
     const examples = toRlExamples(examplesLines, loaded.tokenizer);
-    return await evaluateRl(loaded.model, loaded.tokenizer, grader, examples, {
+    return await evaluateRl(localSampler(loaded.model, loaded.tokenizer), grader, examples, {
       samples: options.samples,
       maxNewTokens: options.maxCompletionTokens,
       temperature: options.temperature,

@@ -1,11 +1,9 @@
 import type { Grader } from '@tracetune/graders';
-import type { TransformerModel } from '@tracetune/model';
 import { mean } from '@tracetune/rl-core';
-import type { Tokenizer } from '@tracetune/tokenizer';
 
 import type { RlExample } from './data';
 import { rewardMeans } from './grading';
-import { gradeRollouts, sampleGroups } from './rl';
+import { gradeRollouts, type Sampler } from './rl';
 
 export interface EvalSettings {
   samples: number;
@@ -22,8 +20,7 @@ export interface EvalSettings {
  * sampled accuracy (mean over samples) and pass@k (k = samples: a prompt passes when any sample passes).
  */
 export async function evaluateRl(
-  model: TransformerModel,
-  tokenizer: Tokenizer,
+  sample: Sampler,
   grader: Grader,
   examples: readonly RlExample[],
   s: EvalSettings,
@@ -31,7 +28,7 @@ export async function evaluateRl(
   const greedy = await gradeRollouts(
     grader,
     examples,
-    sampleGroups(model, tokenizer, examples, {
+    await sample(examples, {
       groupSize: 1,
       maxNewTokens: s.maxNewTokens,
       temperature: 0,
@@ -52,7 +49,7 @@ export async function evaluateRl(
     const sampled = await gradeRollouts(
       grader,
       examples,
-      sampleGroups(model, tokenizer, examples, {
+      await sample(examples, {
         groupSize: s.samples,
         maxNewTokens: s.maxNewTokens,
         temperature: s.temperature,

@@ -22,7 +22,11 @@ import { TrainingError, type ControlSignal } from './contract';
 import type { RlExample } from './data';
 import { gradeAll, type GradedSample } from './grading';
 import { AdamW, GradientAccumulator, type NamedVariable } from './optimizer';
-import { completionLogProbs, packBatch, type PackedBatch } from './sequences';
+import type { TrainerPool } from './parallel/pool';
+import type { RlShardGradient, SampledRow, ShardBatch } from './parallel/protocol';
+import { mergeShardStats, shardRanges, shardShares, type ShardShare } from './parallel/shards';
+import { streamSeed } from './seeds';
+import { completionLogProbs, packBatch } from './sequences';
 
 /**
  * The job's algorithm → rl-core's config, through the mapping of libs/contracts (`rlSettings`) that the api
@@ -59,9 +63,17 @@ export interface SamplingSettings {
   maxNewTokens: number;
   temperature: number;
   topP: number;
+  /** The step's sampling seed; each group draws from its own seeds derived from it and the group's index. */
   seed: number;
+  /** Index in the step's batch of the first prompt given (a thread samples a block of the batch's groups). */
+  groupOffset?: number;
   /** The step being sampled, named in the error when the model's logits are not finite. */
   step?: number;
+}
+
+/** The seed of completion `j` of group `group`: randomness belongs to the group, never to who samples it. */
+export function completionSeed(seed: number, group: number, j: number): number {
+  return streamSeed(streamSeed(seed, group, 'sampling'), j, 'sampling');
 }
 
 /** Throws non_finite_loss on NaN/+∞ logits (a diverged model), which would otherwise fail inside the sampler. */
@@ -82,37 +94,72 @@ function finiteLogitsGuard(step: number | undefined): (sequence: number, logits:
   };
 }
 
-/** G completions per prompt, one seeded generate call (each sequence has its own forked PRNG). */
+/** A prompt to sample for. */
+export type SamplePrompt = Pick<RlExample, 'promptTokens' | 'promptText'>;
+
+/**
+ * G completions per prompt in one generate call; completion j of group g draws from `completionSeed(seed, g, j)`, so
+ * its tokens do not depend on which other groups share the call. Groups are numbered from `groupOffset`.
+ */
 export function sampleGroups(
   model: TransformerModel,
   tokenizer: Tokenizer,
-  examples: readonly RlExample[],
+  examples: readonly SamplePrompt[],
   s: SamplingSettings,
 ): Omit<Rollout, 'graded'>[] {
+  const offset = s.groupOffset ?? 0;
   const prompts = examples.flatMap((e) => Array.from({ length: s.groupSize }, () => e.promptTokens));
   const completions = generate(model, prompts, {
     maxNewTokens: s.maxNewTokens,
     temperature: s.temperature,
     topP: s.topP,
     tokenizer,
-    seed: s.seed,
     // Old-policy log-probs under the distribution the tokens were drawn from (TRL, verl): the trainer scores at the
     // same temperature, so the ratio starts at exactly 1.
     logprobTemperature: s.temperature,
+    seeds: prompts.map((_, i) =>
+      completionSeed(s.seed, offset + Math.floor(i / s.groupSize), i % s.groupSize),
+    ),
     logitsProcessor: finiteLogitsGuard(s.step),
   });
   return completions.map((c, i) => {
-    const group = Math.floor(i / s.groupSize);
+    const local = Math.floor(i / s.groupSize);
     return {
-      group,
-      prompt: examples[group].promptTokens,
-      promptText: examples[group].promptText,
+      group: offset + local,
+      prompt: examples[local].promptTokens,
+      promptText: examples[local].promptText,
       tokens: c.tokens,
       logpOld: c.logProbs,
       text: c.text ?? tokenizer.decode(c.tokens, { skipSpecialTokens: true }),
       clipped: c.finishReason === 'length',
     };
   });
+}
+
+/** Samples G completions per prompt: on the calling thread, or spread over the training threads. */
+export type Sampler = (
+  examples: readonly SamplePrompt[],
+  settings: SamplingSettings,
+) => Promise<Omit<Rollout, 'graded'>[]>;
+
+export function localSampler(model: TransformerModel, tokenizer: Tokenizer): Sampler {
+  return async (examples, settings) => sampleGroups(model, tokenizer, examples, settings);
+}
+
+/** Blocks of whole groups per thread; each group's seeds are its own, so the rows equal the local sampler's. */
+export function threadSampler(pool: TrainerPool): Sampler {
+  return async (examples, settings) => {
+    const offset = settings.groupOffset ?? 0;
+    const rows = await pool.spread<SamplePrompt, SampledRow>(examples, (block, first) => ({
+      type: 'sample',
+      prompts: block.map((e) => ({ promptTokens: e.promptTokens, promptText: e.promptText })),
+      settings: { ...settings, groupOffset: offset + first },
+    }));
+    return rows.map((r) => {
+      const e = examples[r.group - offset];
+      return { ...r, prompt: e.promptTokens, promptText: e.promptText };
+    });
+  };
 }
 
 export async function gradeRollouts(
@@ -129,37 +176,63 @@ export async function gradeRollouts(
   return sampled.map((r, i) => ({ ...r, graded: graded[i] }));
 }
 
+/** A run of whole groups of a micro-batch that one thread differentiates, and its share of the micro-batch. */
+export interface RlShard {
+  batch: ShardBatch;
+  share: ShardShare;
+}
+
 /** Whole groups of rollouts, packed for the model, plus the loss inputs rl-core needs. */
-export interface RlMicroBatch {
-  packed: PackedBatch;
-  logpOld: number[][]; // [B, Tc]
-  logpRef: number[][] | null; // [B, Tc]
-  rewards: number[];
-  groupIds: number[];
+export interface RlMicroBatch extends ShardBatch {
+  /** With training threads: its gradient shards, in reduction order (null on the in-process path). */
+  shards: RlShard[] | null;
 }
 
 function padRows(rows: readonly (readonly number[])[], width: number): number[][] {
   return rows.map((r) => [...r, ...new Array<number>(width - r.length).fill(0)]);
 }
 
-/** Splits rollouts into micro-batches of `promptsPerMicro` whole groups (rl-core normalises advantages per group). */
-export function buildMicroBatches(rollouts: readonly Rollout[], promptsPerMicro: number): RlMicroBatch[] {
+function packRows(rows: readonly Rollout[]): ShardBatch {
+  const packed = packBatch(rows.map((r) => ({ prompt: r.prompt, completion: r.tokens })));
+  return {
+    packed,
+    logpOld: padRows(
+      rows.map((r) => r.logpOld),
+      packed.completionLength,
+    ),
+    logpRef: null,
+    rewards: rows.map((r) => r.graded.reward),
+    groupIds: rows.map((r) => r.group),
+  };
+}
+
+/** A micro-batch's rows cut into at most `parts` shards of whole groups, with their shares of its loss. */
+function shardsOf(rows: readonly Rollout[], parts: number, config: RlConfig): RlShard[] {
+  const groupIds = rows.map((r) => r.group);
+  const ranges = shardRanges(groupIds, parts, config);
+  const shares = shardShares(
+    { rewards: rows.map((r) => r.graded.reward), groupIds, lengths: rows.map((r) => r.tokens.length) },
+    ranges,
+    config,
+  );
+  return ranges.map(([a, b], k) => ({ batch: packRows(rows.slice(a, b)), share: shares[k] }));
+}
+
+/**
+ * Splits rollouts into micro-batches of `promptsPerMicro` whole groups (rl-core normalises advantages per group);
+ * with `split` (training threads) each is also cut into gradient shards for the threads.
+ */
+export function buildMicroBatches(
+  rollouts: readonly Rollout[],
+  promptsPerMicro: number,
+  split: { parts: number; config: RlConfig } | null = null,
+): RlMicroBatch[] {
   const groups = [...new Set(rollouts.map((r) => r.group))].sort((a, b) => a - b);
   const out: RlMicroBatch[] = [];
   for (let g = 0; g < groups.length; g += promptsPerMicro) {
     const ids = new Set(groups.slice(g, g + promptsPerMicro));
     const rows = rollouts.filter((r) => ids.has(r.group));
-    const packed = packBatch(rows.map((r) => ({ prompt: r.prompt, completion: r.tokens })));
-    out.push({
-      packed,
-      logpOld: padRows(
-        rows.map((r) => r.logpOld),
-        packed.completionLength,
-      ),
-      logpRef: null,
-      rewards: rows.map((r) => r.graded.reward),
-      groupIds: rows.map((r) => r.group),
-    });
+    out.push({ ...packRows(rows), shards: split ? shardsOf(rows, split.parts, split.config) : null });
   }
   return out;
 }
@@ -177,13 +250,28 @@ export function attachReference(
   }
 }
 
+/** Fills the reference log-probs of every gradient shard on the training threads. */
+export async function attachReferenceOnThreads(
+  pool: TrainerPool,
+  micros: RlMicroBatch[],
+  temperature: number,
+): Promise<void> {
+  const shards = micros.flatMap((mb) => mb.shards ?? []);
+  const logps = await pool.spread<RlShard, number[][]>(shards, (block) => ({
+    type: 'reference',
+    temperature,
+    batches: block.map((s) => s.batch.packed),
+  }));
+  shards.forEach((s, i) => (s.batch.logpRef = logps[i]));
+}
+
 /**
  * rl-core's loss on one micro-batch; call inside a gradient closure (or a tidy). Log-probs (and the entropy) are
  * those of the sampling distribution, softmax(logits / temperature), as TRL and verl score them.
  */
 export function microBatchLoss(
   model: TransformerModel,
-  mb: RlMicroBatch,
+  mb: ShardBatch,
   config: RlConfig,
   options: { training?: boolean; entropy?: boolean; temperature?: number } = {},
 ): { result: ReturnType<typeof computePolicyLoss>; entropySum: tf.Scalar | null } {
@@ -247,6 +335,8 @@ export interface UpdateContext {
   step: number;
   /** Called before each optimisation pass (0-based), with the model as that pass sees it. */
   beforePass?(pass: number): void;
+  /** Training threads: micro-batches carry shards, the threads differentiate them, weights are published after. */
+  pool?: TrainerPool | null;
 }
 
 export interface UpdateStats {
@@ -362,6 +452,53 @@ async function accumulateMicroBatch(
   entropySum?.dispose();
 }
 
+/**
+ * One pass's gradients on the training threads: every shard's (scaled by its micro-batch's share of sequences and
+ * its own share of the micro-batch loss) is added in shard order, whichever thread computed it.
+ */
+async function accumulateOnThreads(
+  ctx: UpdateContext,
+  pool: TrainerPool,
+  micros: readonly RlMicroBatch[],
+  totalRows: number,
+  onPolicy: boolean,
+  grads: GradientAccumulator,
+  tally: UpdateTally,
+): Promise<void> {
+  const items = micros.flatMap((mb) =>
+    (mb.shards ?? []).map((s) => ({ batch: s.batch, scale: (mb.packed.rows / totalRows) * s.share.weight })),
+  );
+  const results = await pool.spread<(typeof items)[number], RlShardGradient>(items, (block) => ({
+    type: 'rl-grads',
+    shards: block,
+    onPolicy,
+    temperature: ctx.temperature,
+  }));
+  let k = 0;
+  for (const mb of micros) {
+    const parts = (mb.shards ?? []).map((s) => ({ share: s.share, ...results[k++] }));
+    const stats = mergeShardStats(parts);
+    if (!Number.isFinite(stats.loss))
+      throw TrainingError.nonFinite(
+        'loss',
+        stats.loss,
+        ctx.step,
+        ': lower the learning rate or check the data',
+      );
+    for (const p of parts) grads.add(pool.gradientTensors(p.grads), ctx.names);
+    const entropy = parts.reduce((a, p) => a + (p.entropySum ?? 0), 0);
+    tally.add(stats, mb.packed.rows / totalRows, onPolicy ? entropy : null);
+  }
+}
+
+/** Control before a pass on the threads (they take a whole pass at once): same rules as between micro-batches. */
+function passSignal(ctx: UpdateContext, tally: UpdateTally): 'cancel' | 'pause' | 'pause-after' | null {
+  const signal = ctx.control();
+  if (signal === 'cancel') return 'cancel';
+  if (signal === 'pause') return tally.applied === 0 ? 'pause' : 'pause-after';
+  return null;
+}
+
 /** Clips the accumulated gradient by global norm and applies one AdamW update. */
 function applyUpdate(ctx: UpdateContext, grads: GradientAccumulator, tally: UpdateTally): void {
   const norm = grads.globalNorm();
@@ -400,6 +537,15 @@ export async function optimiseRl(
     ctx.beforePass?.(pass);
     const grads = new GradientAccumulator();
     try {
+      if (ctx.pool) {
+        const signal = passSignal(ctx, tally);
+        if (signal === 'cancel' || signal === 'pause') return { status: signal };
+        pauseRequested ||= signal === 'pause-after';
+        await accumulateOnThreads(ctx, ctx.pool, micros, totalRows, pass === 0, grads, tally);
+        applyUpdate(ctx, grads, tally);
+        ctx.pool.publish();
+        continue;
+      }
       for (const mb of micros) {
         const signal = ctx.control();
         if (signal === 'cancel') return { status: 'cancel' };

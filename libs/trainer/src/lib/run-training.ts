@@ -7,6 +7,7 @@ import {
 import { readJsonl } from './data';
 import { runLoop, type TrainingMethod } from './loop';
 import { TRAINING_METHODS, type PreparedMethod, type TrainingData } from './methods';
+import { startThreads } from './parallel/start';
 import { closeSession, openSession, type Session } from './session';
 import { resolveSettings, type TrainerSettings } from './settings';
 
@@ -60,10 +61,12 @@ export async function runTraining(
   let session: Session | null = null;
   try {
     session = openSession(spec, options, settings, totalStepsFor(spec, data.train.length, settings));
+    session.pool = await startThreads(session, options);
     const method: TrainingMethod = prepared.open(session);
     return await runLoop(session, method, data.train.length);
   } finally {
     prepared.dispose();
+    await session?.pool?.dispose();
     closeSession(session);
   }
 }

@@ -11,6 +11,7 @@ import {
   type TrainingRunSpec,
 } from './contract';
 import { AdamW, type NamedVariable } from './optimizer';
+import type { TrainerPool } from './parallel/pool';
 import { addLoraAdapters, loadAdapters, loadBaseModel, trainableVariables } from './policy';
 import { baseLearningRate, type TrainerSettings } from './settings';
 
@@ -29,6 +30,8 @@ export interface Session {
   state: TrainerState;
   /** Peak learning rate: the base rate of the model and method times `learning_rate_multiplier`. */
   peakLr: number;
+  /** The training threads (data parallelism) when the run has more than one; null trains on this thread. */
+  pool: TrainerPool | null;
 }
 
 interface Resume {
@@ -133,6 +136,7 @@ export function openSession(
     optimizer,
     state: resume ? { ...resume.state, totalSteps } : freshState(spec, totalSteps),
     peakLr,
+    pool: null,
   };
 }
 

@@ -11,13 +11,16 @@ import { control, type StepEvent, type StepResult, type TrainingMethod } from '.
 import { loadBaseModel } from '../policy';
 import {
   attachReference,
+  attachReferenceOnThreads,
   buildMicroBatches,
   gradeRollouts,
+  localSampler,
   optimiseRl,
   rlConfigFor,
-  sampleGroups,
+  threadSampler,
   type RlMicroBatch,
   type Rollout,
+  type Sampler,
   type UpdateStats,
 } from '../rl';
 import { clipMarks, detailedRollouts, rolloutAdvantages, sampleLog } from '../sample-log';
@@ -36,6 +39,8 @@ interface RlRun {
   train: RlExample[];
   valid: RlExample[];
   reference: TransformerModel | null;
+  /** Samples on the session's training threads, or on this one. */
+  sample: Sampler;
   /** Prompts per micro-batch: whole groups, at most the batch. */
   microPrompts: number;
   ppoEpochs: number;
@@ -189,7 +194,7 @@ async function reinforcementStep(
   const { settings } = s;
   const examples = batch.map((i) => run.train[i]);
   const t = [now()];
-  const sampled = sampleGroups(s.model, s.tokenizer, examples, {
+  const sampled = await run.sample(examples, {
     groupSize: run.groupSize,
     maxNewTokens: a.max_completion_tokens,
     temperature: a.temperature,
@@ -200,8 +205,13 @@ async function reinforcementStep(
   t.push(now());
   const rollouts = await gradeRollouts(run.grader, examples, sampled, settings.graderConcurrency);
   t.push(now());
-  const micros = buildMicroBatches(rollouts, run.microPrompts);
-  if (run.reference) attachReference(run.reference, micros, a.temperature);
+  const micros = buildMicroBatches(
+    rollouts,
+    run.microPrompts,
+    s.pool && { parts: s.pool.size, config: run.config },
+  );
+  if (s.pool && a.beta > 0) await attachReferenceOnThreads(s.pool, micros, a.temperature);
+  else if (run.reference) attachReference(run.reference, micros, a.temperature);
   t.push(now());
   const totalUpdates = s.state.totalSteps * run.ppoEpochs;
   const recorder = sampleRecorder(s, run, step, rollouts);
@@ -219,6 +229,7 @@ async function reinforcementStep(
       control: () => control(s),
       step,
       beforePass: recorder?.beforePass,
+      pool: s.pool,
     },
     micros,
   );
@@ -244,7 +255,7 @@ function openReinforcement(s: Session, run: RlRun): TrainingMethod {
   const { spec } = s;
   const batchSize = spec.hyperparameters.batch_size;
   const evaluate = async (step: number): Promise<StepMetrics> =>
-    evaluateRl(s.model, s.tokenizer, run.grader, run.valid, {
+    evaluateRl(run.sample, run.grader, run.valid, {
       samples: spec.hyperparameters.eval_samples,
       maxNewTokens: run.algorithm.max_completion_tokens,
       temperature: run.algorithm.temperature,
@@ -288,7 +299,8 @@ export const prepareReinforcement: PrepareMethod = (spec, data, settings) => {
   let reference: TransformerModel | null = null;
   return {
     open(s) {
-      reference = algorithm.beta > 0 ? loadBaseModel(spec.baseModel, spec.seed).model : null;
+      // With training threads each thread holds its own reference model.
+      reference = algorithm.beta > 0 && !s.pool ? loadBaseModel(spec.baseModel, spec.seed).model : null;
       const valid = toRlExamples(data.valid, s.tokenizer);
       const batchSize = spec.hyperparameters.batch_size;
       return openReinforcement(s, {
@@ -299,6 +311,7 @@ export const prepareReinforcement: PrepareMethod = (spec, data, settings) => {
         train: toRlExamples(data.train, s.tokenizer),
         valid: settings.maxEvalExamples > 0 ? valid.slice(0, settings.maxEvalExamples) : valid,
         reference,
+        sample: s.pool ? threadSampler(s.pool) : localSampler(s.model, s.tokenizer),
         microPrompts: Math.max(1, Math.min(algorithm.micro_batch_size || batchSize, batchSize)),
         ppoEpochs: Math.max(1, algorithm.ppo_epochs),
         graderErrorsReported: false,

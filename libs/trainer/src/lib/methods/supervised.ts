@@ -7,6 +7,8 @@ import { TrainingError } from '../contract';
 import { toSftExample, type SftExample } from '../data';
 import { control, type StepResult, type TrainingMethod } from '../loop';
 import { GradientAccumulator } from '../optimizer';
+import type { TrainerPool } from '../parallel/pool';
+import type { SftPartGradient } from '../parallel/protocol';
 import type { Session } from '../session';
 import { learningRateAt } from '../settings';
 import { sftEvalLoss, sftLoss, trainedTokenCount } from '../sft';
@@ -44,6 +46,56 @@ async function accumulate(
   return loss;
 }
 
+/** Cuts `batch` into parts of at most `micro` examples that carry loss (threads: at least one part per thread). */
+function partsOf(batch: readonly SftExample[], micro: number): SftExample[][] {
+  const parts: SftExample[][] = [];
+  for (let i = 0; i < batch.length; i += micro) parts.push(batch.slice(i, i + micro));
+  return parts.filter((p) => trainedTokenCount(p) > 0);
+}
+
+/** `accumulate` on the training threads: parts of the batch spread over them, added back in the parts' order. */
+async function accumulateOnThreads(
+  s: Session,
+  pool: TrainerPool,
+  batch: readonly SftExample[],
+  micro: number,
+  step: number,
+  grads: GradientAccumulator,
+): Promise<number | 'cancel' | 'pause'> {
+  const signal = control(s);
+  if (signal !== 'continue') return signal;
+  const parts = partsOf(batch, Math.max(1, Math.min(micro, Math.ceil(batch.length / pool.size))));
+  const normaliser = trainedTokenCount(batch);
+  const results = await pool.spread<SftExample[], SftPartGradient>(parts, (block) => ({
+    type: 'sft-grads',
+    parts: block,
+    normaliser,
+  }));
+  let loss = 0;
+  for (const r of results) {
+    if (!Number.isFinite(r.loss))
+      throw TrainingError.nonFinite('loss', r.loss, step, ': lower the learning rate or check the data');
+    loss += r.loss;
+    grads.add(pool.gradientTensors(r.grads), s.names);
+  }
+  return loss;
+}
+
+/** Token-mean NLL of the validation set, its parts spread over the training threads. */
+async function evalLossOnThreads(
+  pool: TrainerPool,
+  examples: readonly SftExample[],
+  micro: number,
+): Promise<number> {
+  const parts = partsOf(examples, Math.max(1, Math.min(micro, Math.ceil(examples.length / pool.size))));
+  const losses = await pool.spread<SftExample[], number>(parts, (block) => ({
+    type: 'sft-eval',
+    parts: block,
+    normaliser: trainedTokenCount(examples),
+  }));
+  return losses.reduce((a, b) => a + b, 0);
+}
+
 /** Token-mean cross-entropy on assistant tokens, accumulated over micro-batches, clipped, one AdamW update. */
 async function supervisedStep(
   s: Session,
@@ -56,13 +108,16 @@ async function supervisedStep(
   const batch = indices.map((i) => train[i]);
   const grads = new GradientAccumulator();
   try {
-    const loss = await accumulate(s, batch, micro, step, grads);
+    const loss = s.pool
+      ? await accumulateOnThreads(s, s.pool, batch, micro, step, grads)
+      : await accumulate(s, batch, micro, step, grads);
     if (typeof loss !== 'number') return { status: loss };
     const norm = grads.globalNorm();
     if (!Number.isFinite(norm)) throw TrainingError.nonFinite('gradient norm', norm, step, '');
     if (norm > s.settings.maxGradNorm) grads.scale(s.settings.maxGradNorm / (norm + 1e-6));
     const lr = learningRateAt(s.optimizer.step, s.state.totalSteps, s.peakLr, s.settings);
     s.optimizer.apply(grads.grads, lr);
+    s.pool?.publish();
     const t1 = now();
     const tokens = batch.reduce((a, e) => a + e.input.length + 1, 0);
     const metrics = {
@@ -98,7 +153,14 @@ export const prepareSupervised: PrepareMethod = (spec, data, settings) => ({
         data: { totalSteps: s.state.totalSteps },
       },
       step: (step, indices) => supervisedStep(s, train, micro, step, indices),
-      evaluate: evalSet.length > 0 ? async () => ({ eval_loss: sftEvalLoss(s.model, evalSet, micro) }) : null,
+      evaluate:
+        evalSet.length > 0
+          ? async () => ({
+              eval_loss: s.pool
+                ? await evalLossOnThreads(s.pool, evalSet, micro)
+                : sftEvalLoss(s.model, evalSet, micro),
+            })
+          : null,
     };
   },
   dispose: () => undefined,
