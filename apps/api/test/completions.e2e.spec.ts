@@ -221,6 +221,15 @@ describe('chat and completions (official openai SDK, real inference process)', (
     expect(overflow).toBeInstanceOf(OpenAI.BadRequestError);
     expect(overflow.message).toMatch(/maximum context length is 512 tokens/);
     expect(overflow.code).toBe('context_length_exceeded');
+    expect(overflow.param).toBe('messages');
+    const budget = (await client.chat.completions
+      .create({ model: 'tt-nano', messages, max_tokens: 1e9 })
+      .catch((e: unknown) => e)) as InstanceType<typeof OpenAI.BadRequestError>;
+    expect(budget).toBeInstanceOf(OpenAI.BadRequestError);
+    expect({ code: budget.code, param: budget.param }).toEqual({
+      code: 'context_length_exceeded',
+      param: 'max_tokens',
+    });
   });
 
   it('should finish 8 concurrent streams while /health keeps answering', async () => {

@@ -9,6 +9,7 @@ import { DbModule } from '@tracetune/db';
 import { ApiKeysModule } from './api-keys/api-keys.module';
 import { AuthModule } from './auth/auth.module';
 import { OpenAIExceptionFilter } from './common/openai-exception.filter';
+import { PathParamPipe } from './common/path-param.pipe';
 import { assignRequestId } from './common/request-id';
 import { CompletionsModule } from './completions/completions.module';
 import { DashboardApiModule } from './dashboard-api/dashboard-api.module';
@@ -56,6 +57,7 @@ export class AppModule {
       ],
       providers: [
         { provide: APP_PIPE, useClass: ZodValidationPipe },
+        { provide: APP_PIPE, useClass: PathParamPipe },
         { provide: APP_FILTER, useClass: OpenAIExceptionFilter },
       ],
     };

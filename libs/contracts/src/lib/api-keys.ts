@@ -1,20 +1,26 @@
 import { z } from 'zod';
 
+import { idString, storableText } from './strings';
+
 export const API_KEY_ROLES = ['admin', 'member'] as const;
 export type ApiKeyRole = (typeof API_KEY_ROLES)[number];
 
 export const createApiKeySchema = z
   .object({
-    name: z.string().trim().min(1).max(100).describe('A label to tell keys apart.'),
+    name: storableText().trim().min(1).max(100).describe('A label to tell keys apart.'),
     role: z.enum(API_KEY_ROLES).default('member').describe('admin keys may manage keys and import models.'),
-    organization_id: z
-      .string()
-      .min(1)
+    organization_id: idString()
+      .max(64)
       .optional()
       .describe(
         "Organization the key belongs to; defaults to the caller's. A new id creates the organization.",
       ),
-    organization_name: z.string().trim().min(1).max(100).optional().describe('Name for a new organization.'),
+    organization_name: storableText()
+      .trim()
+      .min(1)
+      .max(100)
+      .optional()
+      .describe('Name for a new organization.'),
   })
   .strict();
 export type CreateApiKeyRequest = z.infer<typeof createApiKeySchema>;
@@ -41,6 +47,9 @@ export type CreatedApiKey = z.infer<typeof createdApiKeySchema>;
 
 export const listApiKeysQuerySchema = z
   .object({
-    organization_id: z.string().min(1).optional().describe("Organization to list; defaults to the caller's."),
+    organization_id: idString()
+      .max(64)
+      .optional()
+      .describe("Organization to list; defaults to the caller's."),
   })
   .strict();

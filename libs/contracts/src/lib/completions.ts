@@ -1,5 +1,7 @@
 import { z } from 'zod';
 
+import { idString } from './strings';
+
 /**
  * POST /v1/chat/completions and /v1/completions: the parameters Tracetune serves. Parameters OpenAI has but Tracetune
  * does not (tools, audio, …) are refused by name rather than silently ignored.
@@ -87,7 +89,7 @@ const stop = z
   .optional();
 
 const sampling = {
-  model: z.string().min(1),
+  model: idString(),
   n: z.number().int().min(1).max(16).nullable().optional().describe('Choices to generate. Default 1.'),
   temperature: z.number().min(0).max(2).nullable().optional().describe('0 = greedy. Default 1.'),
   top_p: z.number().gt(0).max(1).nullable().optional(),

@@ -2,6 +2,7 @@ import { z } from 'zod';
 
 import { hyperparametersSchema, methodSchema } from './fine-tuning-settings';
 import { cursorPageQuerySchema } from './pagination';
+import { CONTROL_CHARACTERS, idString, storableText } from './strings';
 
 /**
  * POST /v1/fine_tuning/jobs, as OpenAI defines it. The training settings inside `method` (hyperparameters and
@@ -10,14 +11,11 @@ import { cursorPageQuerySchema } from './pagination';
  */
 export const createFineTuningJobSchema = z
   .object({
-    model: z
-      .string()
-      .min(1)
-      .describe(
-        'A base model (tt-nano, tt-micro, tt-mini, an imported one) or one of your fine-tuned models.',
-      ),
-    training_file: z.string().min(1),
-    validation_file: z.string().min(1).nullable().optional(),
+    model: idString().describe(
+      'A base model (tt-nano, tt-micro, tt-mini, an imported one) or one of your fine-tuned models.',
+    ),
+    training_file: idString(),
+    validation_file: idString().nullable().optional(),
     hyperparameters: hyperparametersSchema
       .optional()
       .describe('Deprecated by OpenAI in favour of method.*.hyperparameters.'),
@@ -29,7 +27,7 @@ export const createFineTuningJobSchema = z
       .optional(),
     seed: z.number().int().min(0).max(2_147_483_647).nullable().optional(),
     metadata: z
-      .record(z.string().max(64), z.string().max(512))
+      .record(idString().max(64), storableText().max(512))
       .refine((m) => Object.keys(m).length <= 16, 'at most 16 keys')
       .nullable()
       .optional(),
@@ -50,7 +48,29 @@ export const createFineTuningJobSchema = z
   .strict();
 export type CreateFineTuningJobRequest = z.infer<typeof createFineTuningJobSchema>;
 
-export const listJobsQuerySchema = cursorPageQuerySchema.catchall(z.string());
+/** `after`, `limit` and `metadata[key]=value` filters (one value each); anything else is refused by name. */
+export const listJobsQuerySchema = cursorPageQuerySchema
+  .catchall(storableText().max(512))
+  .superRefine((query, ctx) => {
+    for (const key of Object.keys(query)) {
+      if (key === 'after' || key === 'limit') continue;
+      const name = /^metadata\[(.+)\]$/.exec(key)?.[1];
+      if (name === undefined) {
+        ctx.addIssue({
+          code: 'unrecognized_keys',
+          keys: [key],
+          path: [],
+          message: `Unrecognized query parameter: ${key}`,
+        });
+      } else if (CONTROL_CHARACTERS.test(name) || name.length > 64) {
+        ctx.addIssue({
+          code: 'custom',
+          path: [key],
+          message: 'a metadata key is 1–64 characters without control characters',
+        });
+      }
+    }
+  });
 export const listEventsQuerySchema = cursorPageQuerySchema.strict();
 
 export const JOB_STATUSES = [

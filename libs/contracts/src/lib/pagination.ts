@@ -1,8 +1,10 @@
 import { z } from 'zod';
 
+import { idString } from './strings';
+
 /** Cursor pagination as OpenAI does it: `after` is the id of the last item seen, `limit` 1–100 (default 20). */
 export const cursorPageQuerySchema = z.object({
-  after: z.string().min(1).optional().describe('Id of the last object of the previous page.'),
+  after: idString().optional().describe('Id of the last object of the previous page.'),
   limit: z.coerce.number().int().min(1).max(100).default(20).describe('Page size, 1 to 100.'),
 });
 export type CursorPageQuery = z.infer<typeof cursorPageQuerySchema>;

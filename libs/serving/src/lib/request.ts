@@ -58,6 +58,11 @@ export interface GenerationRequest {
   format: OutputFormat;
   /** Which parameter names the prompt in context-length errors (`messages` or `prompt`). */
   promptParam: string;
+  /**
+   * Which parameter set `maxTokens` (`max_tokens`, `max_completion_tokens`), named by a context-length error when the
+   * prompt fits but prompt + budget does not; absent when the budget is a default.
+   */
+  maxTokensParam?: string;
 }
 
 export interface TokenLogprobInfo {

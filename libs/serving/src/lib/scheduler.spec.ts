@@ -93,6 +93,26 @@ describe('Scheduler', () => {
     promptParam: 'messages',
   });
 
+  it.each([
+    ['a budget past the context', 'hi', { maxTokens: 1e9, maxTokensParam: 'max_tokens' }, 'max_tokens'],
+    [
+      'a prompt past the context',
+      'x'.repeat(600),
+      { maxTokens: 8, maxTokensParam: 'max_tokens' },
+      'messages',
+    ],
+    ['a defaulted budget past the context', 'hi', { maxTokens: 1e9 }, 'messages'],
+  ])('should name the parameter at fault for %s', async (_name, content, budget, param) => {
+    const errors: GenerationEvent[] = [];
+    const scheduler = new Scheduler(new ModelCache(dir, 1 << 30, 0), (m) => {
+      if (m.type === 'error') errors.push(m);
+    });
+    await scheduler.submit({ ...request('ctx', content), ...budget });
+    expect(errors).toEqual([
+      expect.objectContaining({ status: 400, code: 'context_length_exceeded', param }),
+    ]);
+  });
+
   it('should compute a shared system prompt once and answer exactly as without the prefix cache', async () => {
     const first = request('a', 'What is 2+2?');
     const later = [

@@ -153,12 +153,14 @@ export class Scheduler {
       return;
     }
     if (longest + maxTokens > context || maxTokens < 1) {
+      // The prompt is at fault when it leaves no room for one token; otherwise the budget the caller asked for is.
+      const param = longest < context ? (request.maxTokensParam ?? request.promptParam) : request.promptParam;
       this.reject(
         model,
         request,
         400,
-        `This model's maximum context length is ${context} tokens. However, you requested ${longest + Math.max(maxTokens, 1)} tokens (${longest} in the ${request.promptParam}, ${Math.max(maxTokens, 1)} in the completion). Please reduce the length of the ${request.promptParam} or the completion.`,
-        request.promptParam,
+        `This model's maximum context length is ${context} tokens. However, you requested ${longest + Math.max(maxTokens, 1)} tokens (${longest} in the ${request.promptParam}, ${Math.max(maxTokens, 1)} in the completion). Please reduce the length of the ${param === request.promptParam ? request.promptParam : `${param} or the ${request.promptParam}`}.`,
+        param,
         'context_length_exceeded',
       );
       return;

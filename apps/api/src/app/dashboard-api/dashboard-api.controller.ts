@@ -28,15 +28,19 @@ class MetricsQueryDto extends createZodDto(metricsQuerySchema) {}
 export class DashboardApiController {
   constructor(private readonly dashboard: DashboardApiService) {}
 
-  @Get(':id/metrics')
+  @Get(':fine_tuning_job_id/metrics')
   @ApiOperation({
     summary: 'Training metrics of a job, one row per step, oldest first (Tracetune extension)',
   })
-  metrics(@CurrentPrincipal() caller: Principal, @Param('id') id: string, @Query() query: MetricsQueryDto) {
+  metrics(
+    @CurrentPrincipal() caller: Principal,
+    @Param('fine_tuning_job_id') id: string,
+    @Query() query: MetricsQueryDto,
+  ) {
     return this.dashboard.listMetrics(caller, id, query.after_step);
   }
 
-  @Get(':id/stream')
+  @Get(':fine_tuning_job_id/stream')
   @ApiProduces('text/event-stream')
   @ApiOperation({
     summary:
@@ -46,7 +50,7 @@ export class DashboardApiController {
   })
   async stream(
     @CurrentPrincipal() caller: Principal,
-    @Param('id') id: string,
+    @Param('fine_tuning_job_id') id: string,
     @Query() query: MetricsQueryDto,
     @Res() response: Response,
   ) {

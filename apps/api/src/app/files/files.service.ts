@@ -23,6 +23,9 @@ import { unixSeconds } from '../common/time';
 import { ARTIFACT_STORE } from '../storage/storage.module';
 import { readMultipartUpload } from './multipart-upload';
 
+/** The form fields of `POST /v1/files` besides `file` (`expires_after` is accepted and ignored: files do not expire). */
+const UPLOAD_FIELDS = ['purpose', 'expires_after[anchor]', 'expires_after[seconds]'];
+
 /** Blobs older than this without a row are leftovers of a crash between storing and recording an upload. */
 const ORPHAN_AGE_MS = 60 * 60 * 1000;
 
@@ -71,7 +74,7 @@ export class FilesService implements OnApplicationBootstrap {
       this.store.put(key, stream, { maxBytes, observe: (chunk) => validator.push(chunk) });
     let upload;
     try {
-      upload = await readMultipartUpload(request, store);
+      upload = await readMultipartUpload(request, store, UPLOAD_FIELDS);
     } catch (error) {
       await this.store.delete(key);
       if (error instanceof ArtifactTooLargeError) {

@@ -11,8 +11,6 @@ export interface MultipartUpload<T> {
   stored: T;
 }
 
-/** The form fields `POST /v1/files` knows; any other part is refused by name. */
-const KNOWN_FIELDS = new Set(['purpose', 'expires_after[anchor]', 'expires_after[seconds]']);
 const LIMITS = { files: 1, fields: 8, parts: 9, fieldSize: 64 * 1024, headerPairs: 16 };
 const MAX_FILENAME_CHARS = 255;
 
@@ -32,14 +30,16 @@ const badRequest = (message: string, param = 'file', code: string | null = null)
 export function readMultipartUpload<T>(
   request: Request,
   onFile: (stream: Readable, filename: string) => Promise<T>,
+  /** The text fields the endpoint knows; any other field is refused by name. */
+  knownFields: readonly string[],
 ): Promise<MultipartUpload<T>> {
   const contentType = request.headers['content-type'] ?? '';
   if (!/^multipart\/form-data\s*;/i.test(contentType)) {
-    return Promise.reject(
-      badRequest("Expected a multipart/form-data body with the fields 'file' and 'purpose'."),
-    );
+    return Promise.reject(badRequest("Expected a multipart/form-data body with a 'file' part."));
   }
-  return new Promise((resolve, reject) => new MultipartReader(request, onFile, resolve, reject).start());
+  return new Promise((resolve, reject) =>
+    new MultipartReader(request, onFile, new Set(knownFields), resolve, reject).start(),
+  );
 }
 
 class MultipartReader<T> {
@@ -53,6 +53,7 @@ class MultipartReader<T> {
   constructor(
     private readonly request: Request,
     private readonly onFile: (stream: Readable, filename: string) => Promise<T>,
+    private readonly knownFields: ReadonlySet<string>,
     private readonly resolve: (upload: MultipartUpload<T>) => void,
     private readonly reject: (error: unknown) => void,
   ) {}
@@ -88,7 +89,7 @@ class MultipartReader<T> {
   private field(name: string, value: string, truncated: boolean): void {
     if (name === 'file') {
       this.fail(badRequest("'file' must be a file part (with a filename), not a plain field."));
-    } else if (!KNOWN_FIELDS.has(name)) {
+    } else if (!this.knownFields.has(name)) {
       const param = printable(name);
       this.fail(badRequest(`Unrecognized request argument supplied: ${param}`, param, 'unknown_parameter'));
     } else if (truncated) {

@@ -6,6 +6,7 @@ import {
   createFineTuningJobSchema,
   cursorPageQuerySchema,
   listEventsQuerySchema,
+  listJobsQuerySchema,
 } from '@tracetune/contracts';
 
 import { CurrentPrincipal } from '../auth/auth.decorators';
@@ -13,6 +14,7 @@ import type { Principal } from '../auth/principal';
 import { FineTuningJobsService } from './fine-tuning-jobs.service';
 
 class CreateFineTuningJobDto extends createZodDto(createFineTuningJobSchema) {}
+class ListJobsQueryDto extends createZodDto(listJobsQuerySchema) {}
 class ListEventsQueryDto extends createZodDto(listEventsQuerySchema) {}
 class ListCheckpointsQueryDto extends createZodDto(cursorPageQuerySchema.strict()) {}
 
@@ -44,49 +46,52 @@ export class FineTuningJobsController {
 
   @Get()
   @ApiOperation({ summary: 'List fine-tuning jobs (cursor `after`, `limit`, `metadata[k]=v` filters)' })
-  list(@CurrentPrincipal() caller: Principal, @Query() query: Record<string, string>) {
-    const page = cursorPageQuerySchema.parse({ after: query['after'], limit: query['limit'] });
-    return this.jobs.list(caller, { ...query, ...page });
+  list(@CurrentPrincipal() caller: Principal, @Query() query: ListJobsQueryDto) {
+    return this.jobs.list(caller, query);
   }
 
-  @Get(':id')
+  @Get(':fine_tuning_job_id')
   @ApiOperation({ summary: 'Retrieve a fine-tuning job' })
-  retrieve(@CurrentPrincipal() caller: Principal, @Param('id') id: string) {
+  retrieve(@CurrentPrincipal() caller: Principal, @Param('fine_tuning_job_id') id: string) {
     return this.jobs.retrieve(caller, id);
   }
 
-  @Post(':id/cancel')
+  @Post(':fine_tuning_job_id/cancel')
   @HttpCode(200)
   @ApiOperation({ summary: 'Cancel a job (409, not retryable, when it already finished)' })
-  cancel(@CurrentPrincipal() caller: Principal, @Param('id') id: string) {
+  cancel(@CurrentPrincipal() caller: Principal, @Param('fine_tuning_job_id') id: string) {
     return this.jobs.cancel(caller, id);
   }
 
-  @Post(':id/pause')
+  @Post(':fine_tuning_job_id/pause')
   @HttpCode(200)
   @ApiOperation({ summary: 'Pause a job: it checkpoints, then becomes paused' })
-  pause(@CurrentPrincipal() caller: Principal, @Param('id') id: string) {
+  pause(@CurrentPrincipal() caller: Principal, @Param('fine_tuning_job_id') id: string) {
     return this.jobs.pause(caller, id);
   }
 
-  @Post(':id/resume')
+  @Post(':fine_tuning_job_id/resume')
   @HttpCode(200)
   @ApiOperation({ summary: 'Resume a paused job from its pause checkpoint' })
-  resume(@CurrentPrincipal() caller: Principal, @Param('id') id: string) {
+  resume(@CurrentPrincipal() caller: Principal, @Param('fine_tuning_job_id') id: string) {
     return this.jobs.resume(caller, id);
   }
 
-  @Get(':id/events')
+  @Get(':fine_tuning_job_id/events')
   @ApiOperation({ summary: 'List job events, newest first (message and metrics events)' })
-  events(@CurrentPrincipal() caller: Principal, @Param('id') id: string, @Query() query: ListEventsQueryDto) {
+  events(
+    @CurrentPrincipal() caller: Principal,
+    @Param('fine_tuning_job_id') id: string,
+    @Query() query: ListEventsQueryDto,
+  ) {
     return this.jobs.listEvents(caller, id, query);
   }
 
-  @Get(':id/checkpoints')
+  @Get(':fine_tuning_job_id/checkpoints')
   @ApiOperation({ summary: 'List job checkpoints, newest first' })
   checkpoints(
     @CurrentPrincipal() caller: Principal,
-    @Param('id') id: string,
+    @Param('fine_tuning_job_id') id: string,
     @Query() query: ListCheckpointsQueryDto,
   ) {
     return this.jobs.listCheckpoints(caller, id, query);

@@ -27,9 +27,9 @@ export class ModelsController {
     return this.models.list(caller);
   }
 
-  @Get('v1/models/:id')
+  @Get('v1/models/:model')
   @ApiOperation({ summary: 'Retrieve a model (ids containing / arrive as %2F)' })
-  retrieve(@CurrentPrincipal() caller: Principal, @Param('id') id: string) {
+  retrieve(@CurrentPrincipal() caller: Principal, @Param('model') id: string) {
     return this.models.retrieve(caller, id);
   }
 
@@ -63,7 +63,7 @@ export class ModelsController {
     return this.models.upload(caller, request);
   }
 
-  @Get('v1/models/:id/content')
+  @Get('v1/models/:model/content')
   @ApiOperation({
     summary:
       'Download one of your models (fine-tuned, checkpoint, uploaded) as a .tar of its Hugging Face folder; LoRA runs add adapter/ in PEFT layout',
@@ -71,7 +71,7 @@ export class ModelsController {
   @ApiProduces('application/x-tar')
   async content(
     @CurrentPrincipal() caller: Principal,
-    @Param('id') id: string,
+    @Param('model') id: string,
     @Query() query: ModelContentQueryDto,
     @Res() response: Response,
   ): Promise<void> {
@@ -85,9 +85,9 @@ export class ModelsController {
     });
   }
 
-  @Delete('v1/models/:id')
+  @Delete('v1/models/:model')
   @ApiOperation({ summary: 'Delete one of your fine-tuned models (and its checkpoints)' })
-  delete(@CurrentPrincipal() caller: Principal, @Param('id') id: string) {
+  delete(@CurrentPrincipal() caller: Principal, @Param('model') id: string) {
     return this.models.delete(caller, id);
   }
 

@@ -208,8 +208,10 @@ export class ModelsService implements OnApplicationBootstrap {
     let config: ModelConfig | undefined;
     try {
       await this.store.putDirectory(key, async (staging) => {
-        const upload = await readMultipartUpload(request, (stream) =>
-          extractModelArchive(stream, staging, maxBytes),
+        const upload = await readMultipartUpload(
+          request,
+          (stream) => extractModelArchive(stream, staging, maxBytes),
+          ['suffix', 'chat_template'],
         );
         fields = upload.fields;
         checkSuffix(fields['suffix']);

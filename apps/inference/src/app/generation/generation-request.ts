@@ -138,5 +138,13 @@ export function toGeneration(kind: Kind, id: string, { model, body }: InternalRe
         : ((body['logprobs'] as number | undefined) ?? 0),
     format: outputFormat(body['response_format'] as ResponseFormat | null | undefined),
     promptParam: kind === 'chat' ? 'messages' : 'prompt',
+    maxTokensParam: maxTokensParam(body),
   };
+}
+
+/** The parameter that set the completion budget, if the caller set one (`max_completion_tokens` wins). */
+function maxTokensParam(body: Record<string, unknown>): string | undefined {
+  if (typeof body['max_completion_tokens'] === 'number') return 'max_completion_tokens';
+  if (typeof body['max_tokens'] === 'number') return 'max_tokens';
+  return undefined;
 }
