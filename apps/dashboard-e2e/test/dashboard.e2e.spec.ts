@@ -1,4 +1,4 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type OpenAI from 'openai';
@@ -8,7 +8,9 @@ import { WORKSPACE_ROOT } from '@tracetune/testing';
 
 import { startTestApi, type TestApi } from '../../api/test/api-test-app';
 import { startApp, type RunningProcess } from '../../api/test/processes';
-import { launchBrowser, screenshot, type Browser } from './support/browser';
+import type { LoggedSample } from '../../dashboard/src/lib/credit';
+import { launchBrowser, screenshot, screenshotOf, type Browser } from './support/browser';
+import { runRealJobs, type RealRuns } from './support/real-runs';
 import { createRun, Seeder, syntheticMetrics, uploadFile, uploadTrainingFile } from './support/seed';
 
 const LAMBDA = { rate: 14, ceiling: 0.85, phase: 0 };
@@ -25,7 +27,13 @@ const STORED_KEY = "sessionStorage.getItem('tracetune.apiKey')";
 /** How the dashboard prints a metric (lib/format.ts): four significant digits, trailing zeros dropped. */
 const shown = (value: number) => value.toPrecision(4).replace(/\.?0+$/, '');
 
-describe('dashboard in a real browser (real api, database and inference; no worker, so training rows are written with SQL)', () => {
+/**
+ * The pages of finished runs (charts, samples, credit view, compare, playground) are those of real jobs trained by a
+ * real worker in beforeAll (tt-nano SFT, then GRPO-λ and GRPO steps). Seeded with SQL, and only these: runs half-way
+ * through 100 steps whose charts gain points while the page is open, a queued run to pause / resume / cancel, a
+ * broken file, and a checkpoint model — states a real run on a test machine passes through in well under a second.
+ */
+describe('dashboard in a real browser (real api, database, worker and inference)', () => {
   let api: TestApi;
   let inference: RunningProcess;
   let dataDir: string;
@@ -38,9 +46,20 @@ describe('dashboard in a real browser (real api, database and inference; no work
   let spareRun: string;
   let checkpointModel: string;
   let fineTunedModel: string;
+  let real: RealRuns;
+  const consoleErrors: string[] = [];
 
   const open = (path: string) => page.goto(`${api.url}/dashboard${path}`);
   const heading = (p: Page, name: string | RegExp) => p.getByRole('heading', { level: 1, name }).waitFor();
+
+  /** A job's metric rows as the dashboard reads them (GET …/metrics, oldest first). */
+  async function metricsOf(id: string): Promise<Record<string, number>[]> {
+    const response = await fetch(`${api.url}/v1/fine_tuning/jobs/${id}/metrics`, {
+      headers: { Authorization: `Bearer ${api.adminKey}` },
+    });
+    const body = (await response.json()) as { data: { metrics: Record<string, number> }[] };
+    return body.data.map((row) => row.metrics);
+  }
 
   async function signIn(target: Page, key: string): Promise<void> {
     await target.goto(`${api.url}/dashboard/`);
@@ -63,6 +82,8 @@ describe('dashboard in a real browser (real api, database and inference; no work
       INFERENCE_URL: inference.url,
     });
     client = api.openai(api.adminKey);
+    // Real jobs first, while no seeded job is queued (the worker stops before the seeds are created).
+    real = await runRealJobs(api, client, dataDir);
     seed = new Seeder(api);
     const training = await uploadTrainingFile(client);
     await uploadFile(client, 'broken.jsonl', [
@@ -98,7 +119,12 @@ describe('dashboard in a real browser (real api, database and inference; no work
     ));
     browser = await launchBrowser();
     page = await browser.newPage();
-  }, 120_000);
+    page.on('console', (message) => {
+      if (message.type() === 'error')
+        consoleErrors.push(`${page.url()}: ${message.text()} (${message.location().url})`);
+    });
+    page.on('pageerror', (error) => consoleErrors.push(`${page.url()}: ${error.message}`));
+  }, 420_000);
 
   afterAll(async () => {
     await browser?.close();
@@ -123,7 +149,8 @@ describe('dashboard in a real browser (real api, database and inference; no work
     expect(await lambdaRow.textContent()).toContain('40 / 100');
     expect(await lambdaRow.textContent()).toContain('GRPO-λ');
     expect(await page.locator(`tr[data-job="${baselineRun}"]`).textContent()).toContain('GRPO');
-    expect(await page.locator('tbody tr').count()).toBe(3);
+    // 3 seeded runs and 5 real ones (SFT, 2 × GRPO-λ, 2 × GRPO).
+    expect(await page.locator('tbody tr').count()).toBe(8);
 
     const rows = (count: number) =>
       page.waitForFunction(`document.querySelectorAll('tbody tr').length === ${count}`);
@@ -135,7 +162,7 @@ describe('dashboard in a real browser (real api, database and inference; no work
     await rows(1);
     expect(await page.locator(`tr[data-job="${spareRun}"]`).count()).toBe(1);
     await page.getByLabel('Status').selectOption('all');
-    await rows(3);
+    await rows(8);
     await page.evaluate('document.activeElement?.blur()');
     await screenshot(page, 'runs');
     // Narrow screens: the layout reflows to one column and the table scrolls sideways instead of overflowing.
@@ -165,7 +192,7 @@ describe('dashboard in a real browser (real api, database and inference; no work
     expect(await page.locator('figure[data-metric="reward"] .chart-latest').textContent()).toBe(
       shown(syntheticMetrics(45, LAMBDA)['reward']),
     );
-    await screenshot(page, 'run-detail');
+    await screenshot(page, 'run-live');
   });
 
   it('should fall back to polling the metrics when the stream cannot be opened, and still gain points', async () => {
@@ -206,6 +233,128 @@ describe('dashboard in a real browser (real api, database and inference; no work
     );
   });
 
+  it('should lay out a real GRPO-λ run by meaning, with smoothing, log scale and a sampled-tokens axis', async () => {
+    const run = real.lambda[0];
+    await open(`/runs/${run.id}`);
+    await heading(page, `Run ${run.id}`);
+    await page.waitForSelector('figure[data-metric="reward"][data-points="4"]');
+    const sections = await page
+      .locator('details.metric-group')
+      .evaluateAll((ds) => ds.map((d) => d.getAttribute('data-group')));
+    const order = ['reward', 'policy', 'completions', 'optimiser', 'throughput'];
+    expect(sections.filter((g) => order.includes(g as string))).toEqual(order);
+    const rewardCharts = await page
+      .locator('details[data-group="reward"] figure[data-metric]')
+      .evaluateAll((fs) => fs.map((f) => f.getAttribute('data-metric')));
+    expect(rewardCharts.slice(0, 2)).toEqual(['reward', 'accuracy']);
+
+    const reward = page.locator('figure[data-metric="reward"]');
+    await reward.getByLabel('Smoothing of reward').fill('0.6');
+    await page.waitForSelector('figure[data-metric="reward"] [aria-label*="EMA 0.60"]');
+    await page.getByRole('checkbox', { name: 'Log scale for grad_norm', exact: true }).check();
+    await page.waitForSelector('figure[data-metric="grad_norm"][data-log="true"]');
+    await page.getByLabel('X axis').selectOption('sampled_tokens');
+    await page.waitForSelector('figure[data-metric="reward"] [aria-label^="reward over sampled tokens"]');
+
+    // The running total the trainer logs is what the axis uses: strictly increasing, the sum of per-step counts.
+    const metrics = await metricsOf(run.id);
+    let sum = 0;
+    for (const m of metrics) {
+      sum += m['sampled_tokens'];
+      expect(m['sampled_tokens_total']).toBe(sum);
+    }
+    await screenshot(page, 'run-detail');
+  });
+
+  it('should show whole groups with advantages, filter by reward, and colour tokens by the logged credit', async () => {
+    const run = real.lambda[0];
+    const events: { data?: unknown }[] = [];
+    for await (const event of client.fineTuning.jobs.listEvents(run.id, { limit: 100 })) events.push(event);
+    const logged = events
+      .map((e) => e.data as { step?: number; samples?: LoggedSample[] } | null)
+      .filter((d): d is { step: number; samples: LoggedSample[] } => Array.isArray(d?.samples))
+      .sort((a, b) => b.step - a.step)[0];
+    expect(logged.samples).toHaveLength(8); // 2 prompts × 4 completions
+
+    const samples = page.locator('#samples');
+    await samples.locator('article.sample-group').nth(1).waitFor();
+    expect(await samples.locator('article.sample-group').count()).toBe(2);
+    expect(await samples.locator('article.sample-group[data-group="0"] li').count()).toBe(4);
+    expect(await samples.locator('figure[data-histogram^="Rewards"]').getAttribute('data-count')).toBe('8');
+    const best = Math.max(...logged.samples.map((x) => x.reward ?? 0));
+    await samples.getByLabel('Reward from').fill(String(best));
+    const kept = logged.samples.filter((x) => (x.reward ?? 0) >= best).length;
+    await page.waitForFunction(
+      `document.querySelectorAll('#samples article.sample-group li').length === ${kept}`,
+    );
+    await samples.getByLabel('Reward from').fill('');
+    await screenshotOf(samples, 'samples');
+
+    // One token of a completion logged with per-token numbers: its colour is the logged Ã × W on the view's scale.
+    const group = logged.samples.filter((x) => x.group === 0);
+    const index = Math.max(
+      0,
+      group.findIndex((x) => x.tokens && x.advantage !== 0),
+    );
+    const sample = group[index];
+    const tokens = sample.tokens as NonNullable<LoggedSample['tokens']>;
+    await samples
+      .locator('article.sample-group[data-group="0"] li')
+      .nth(index)
+      .getByRole('button', { name: 'Token credit' })
+      .click();
+    const k = tokens.credit.reduce(
+      (best, c, i) => (Math.abs(c) < Math.abs(tokens.credit[best]) || c === 0 ? best : i),
+      0,
+    );
+    const token = samples.locator(`.credit-panel[data-estimator="grpo_lambda"] .token[data-k="${k}"]`);
+    expect(Number(await token.getAttribute('data-credit'))).toBe(tokens.credit[k]);
+    // The GRPO-λ panel's own scale: full colour at its largest |credit|.
+    const scale = Math.max(...tokens.credit.map(Math.abs));
+    const alpha = scale > 0 ? Math.round(Math.min(1, Math.abs(tokens.credit[k]) / scale) * 100) / 100 : 0;
+    const rgb = tokens.credit[k] < 0 ? '0, 114, 178' : '213, 94, 0';
+    expect(await token.getAttribute('style')).toBe(
+      `background-color: ${alpha === 1 ? `rgb(${rgb})` : `rgba(${rgb}, ${alpha})`};`,
+    );
+    expect(await token.getAttribute('title')).toContain(`log-prob ${tokens.logprob[k]}`);
+    expect(await token.getAttribute('title')).toContain(`trace weight ${tokens.weight[k]}`);
+    await screenshotOf(samples.locator('article.sample-group[data-group="0"] li').nth(index), 'credit-view');
+  });
+
+  it('should band real runs by metadata.arm over seeds, diff their configs and export a monotonic token axis', async () => {
+    const runs = [...real.lambda, ...real.grpo];
+    await open(
+      `/compare?runs=${runs.map((r) => r.id).join(',')}&metrics=reward,completions/mean_length&x=sampled_tokens&group=arm`,
+    );
+    await heading(page, 'Compare runs');
+    await page.waitForSelector('figure[data-metric="completions/mean_length"]');
+    const legend = await page.locator('figure[data-metric="reward"] .u-legend').textContent();
+    expect(legend).toContain('grpo_lambda (mean of 2)');
+    expect(legend).toContain('grpo (mean of 2)');
+    const diff = await page.locator('table.config-diff').textContent();
+    expect(diff).toContain('method.reinforcement.algorithm.name');
+    expect(diff).toContain('metadata.arm');
+    expect(diff).toContain('seed');
+    await screenshot(page, 'compare');
+
+    await page.getByLabel('Group runs by').selectOption('');
+    const [download] = await Promise.all([
+      page.waitForEvent('download'),
+      page.getByRole('button', { name: 'Export CSV' }).click(),
+    ]);
+    const csv = (await readFile(await download.path(), 'utf8')).trim().split('\n');
+    expect(csv[0]).toBe('metric,series,sampled tokens,value');
+    for (const run of runs) {
+      // The label holds commas, so it is quoted: x and value are the last two fields.
+      const xs = csv
+        .filter((line) => line.replace('"', '').startsWith(`reward,${run.id.slice(0, 14)}`))
+        .map((line) => Number(line.split(',').at(-2)));
+      const totals = (await metricsOf(run.id)).map((m) => m['sampled_tokens_total']);
+      expect(xs).toEqual(totals);
+      xs.slice(1).forEach((x, i) => expect(x).toBeGreaterThan(xs[i]));
+    }
+  });
+
   it('should pause, resume and cancel a run, each only after confirmation', async () => {
     await open(`/runs/${spareRun}`);
     await heading(page, `Run ${spareRun}`);
@@ -229,7 +378,7 @@ describe('dashboard in a real browser (real api, database and inference; no work
     expect(await actions.getByRole('button', { name: 'Cancel', exact: true }).isDisabled()).toBe(true);
   });
 
-  it('should overlay two runs for a chosen metric, by step and by sampled tokens', async () => {
+  it('should overlay seeded runs for a chosen metric, by step and by sampled tokens', async () => {
     await open('/runs');
     await page.getByLabel(`Select ${lambdaRun} for comparison`).check();
     await page.getByLabel(`Select ${baselineRun} for comparison`).check();
@@ -241,17 +390,16 @@ describe('dashboard in a real browser (real api, database and inference; no work
     expect(legend).toContain(lambdaRun.slice(0, 14));
     expect(legend).toContain(baselineRun.slice(0, 14));
 
-    await page.getByLabel('Metric').selectOption('kl');
+    await page.getByText('Metrics (1)').click();
+    await page.getByRole('checkbox', { name: 'kl', exact: true }).check();
     await page.waitForSelector('figure[data-metric="kl"]');
-    await page.getByLabel('sampled tokens').check();
+    await page.getByLabel('Align by').selectOption('sampled_tokens');
     const tokens = new Set(
       [...steps(1, 45, LAMBDA), ...steps(1, 42, BASELINE)].map((row) => row.metrics['sampled_tokens_total']),
     );
     await page.waitForSelector(`figure[data-metric="kl"][data-points="${tokens.size}"]`);
     expect(page.url()).toContain('x=sampled_tokens');
-    await page.getByLabel('Metric').selectOption('reward');
-    await page.waitForSelector('figure[data-metric="reward"]');
-    await screenshot(page, 'compare');
+    expect(page.url()).toContain('metrics=reward%2Ckl');
   });
 
   it('should list files with their validation status and errors, and preview the first rows', async () => {
@@ -340,7 +488,7 @@ describe('dashboard in a real browser (real api, database and inference; no work
       .getByRole('link', { name: 'Try it' })
       .click();
     await heading(page, 'Playground');
-    expect(await page.getByLabel('Model').inputValue()).toBe(checkpointModel);
+    expect(await page.getByLabel('Model', { exact: true }).inputValue()).toBe(checkpointModel);
   });
 
   it("should stream a chat reply in the playground, delta by delta, equal to the API's answer for the same seed", async () => {
@@ -370,6 +518,32 @@ describe('dashboard in a real browser (real api, database and inference; no work
     await screenshot(page, 'playground');
   });
 
+  it('should run base and tuned side by side on the same prompt and seed, each equal to the API answer', async () => {
+    const tuned = real.lambda[0].fine_tuned_model as string;
+    await open(`/playground?model=${encodeURIComponent(tuned)}`);
+    await heading(page, 'Playground');
+    const panel = page.locator('section.side-by-side');
+    expect(await panel.getByLabel('Base model').inputValue()).toBe('tt-nano');
+    await page.getByLabel('Max tokens').fill('12');
+    await panel.getByLabel('Same seed').fill('3');
+    await panel.getByLabel('Prompt for both').fill('3+4=');
+    await panel.getByRole('button', { name: 'Run both' }).click();
+    for (const model of ['tt-nano', tuned]) {
+      const reply = panel.locator(`[data-model="${model}"][data-done="true"]`);
+      await reply.waitFor({ timeout: 30_000 });
+      const expected = await client.chat.completions.create({
+        model,
+        messages: [{ role: 'user', content: '3+4=' }],
+        max_tokens: 12,
+        seed: 3,
+        temperature: 0.7,
+        top_p: 1,
+      });
+      expect(await reply.locator('.pre-wrap').textContent()).toBe(expected.choices[0].message.content);
+    }
+    await screenshotOf(panel, 'playground-side-by-side');
+  });
+
   it('should create a key shown once, and send a tab signed in with it back to sign-in once it is revoked', async () => {
     await open('/keys');
     await heading(page, 'API keys');
@@ -396,5 +570,9 @@ describe('dashboard in a real browser (real api, database and inference; no work
     expect(await other.evaluate(STORED_KEY)).toBeNull();
     await screenshot(other, 'sign-in');
     await other.close();
+  });
+  it('should have logged no console error on any page it visited', () => {
+    // The wrong key of the first test is refused with a 401 on purpose; the browser reports that response itself.
+    expect(consoleErrors.filter((e) => !e.includes('status of 401'))).toEqual([]);
   });
 });

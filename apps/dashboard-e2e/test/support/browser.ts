@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { chromium, type BrowserContext, type Locator, type Page } from 'playwright-core';
 
 export const CHROMIUM = '/usr/bin/chromium';
 
@@ -57,4 +57,11 @@ export async function screenshot(page: Page, name: string): Promise<void> {
   const directory = join(__dirname, '..', '..', '..', '..', 'docs', 'screenshots');
   await mkdir(directory, { recursive: true });
   await page.screenshot({ path: join(directory, `${name}.png`), fullPage: true, animations: 'disabled' });
+}
+
+/** A screenshot of one part of a page (the credit view, say), for docs/. */
+export async function screenshotOf(locator: Locator, name: string): Promise<void> {
+  const directory = join(__dirname, '..', '..', '..', '..', 'docs', 'screenshots');
+  await mkdir(directory, { recursive: true });
+  await locator.screenshot({ path: join(directory, `${name}.png`), animations: 'disabled' });
 }

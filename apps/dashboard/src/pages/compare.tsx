@@ -2,12 +2,13 @@ import { useMemo } from 'react';
 
 import type { FineTuningJobObject } from '@tracetune/contracts';
 
-import { LineChart } from '../components/chart';
+import { LineChart, type ChartSeries } from '../components/chart';
 import { Page } from '../components/page';
 import { Async, Empty } from '../components/states';
 import type { MetricRow } from '../lib/api';
+import { configDiff, flattenConfig, mergeAxes, seedBand, toCsv } from '../lib/compare-data';
 import { methodLabel } from '../lib/format';
-import { alignRuns, hasSampledTokens, metricNames, parseAxis, type XAxis } from '../lib/metrics';
+import { alignRuns, hasSampledTokens, metricNames, parseAxis, X_AXES, type XAxis } from '../lib/metrics';
 import { useRouter } from '../lib/router';
 import { useSession } from '../lib/session-context';
 import { useResource } from '../lib/use-resource';
@@ -23,15 +24,122 @@ function runLabel(job: FineTuningJobObject): string {
   return `${job.id.slice(0, 14)}… (${parts.join(', ')})`;
 }
 
+interface ChartData {
+  metric: string;
+  x: number[];
+  series: ChartSeries[];
+}
+
+/** One chart per metric: a curve per run, or per metadata group a mean line with a ± std band over its runs. */
+function buildCharts(
+  metrics: readonly string[],
+  runs: readonly { id: string; label: string; group: string; rows: MetricRow[] }[],
+  axis: XAxis,
+  grouped: boolean,
+): ChartData[] {
+  return metrics.map((metric) => {
+    if (!grouped) {
+      const aligned = alignRuns(
+        runs.map((r) => r.rows),
+        metric,
+        axis,
+      );
+      return {
+        metric,
+        x: aligned.x,
+        series: runs.map((r, i) => ({ label: r.label, values: aligned.values[i] })),
+      };
+    }
+    const groups = [...new Set(runs.map((r) => r.group))];
+    const bands = groups.map((g) =>
+      seedBand(
+        runs.filter((r) => r.group === g).map((r) => r.rows),
+        metric,
+        axis,
+      ),
+    );
+    const merged = mergeAxes(
+      bands.flatMap((b) => [
+        { x: b.x, values: b.mean },
+        { x: b.x, values: b.upper },
+        { x: b.x, values: b.lower },
+      ]),
+    );
+    const series = groups.flatMap((g, i): ChartSeries[] => [
+      { label: `${g} (mean of ${bands[i].runs})`, values: merged.values[3 * i], colour: i },
+      { label: `${g} + std`, values: merged.values[3 * i + 1], colour: i, bandTo: 3 * i + 2 },
+      { label: `${g} − std`, values: merged.values[3 * i + 2], colour: i, faint: true },
+    ]);
+    return { metric, x: merged.x, series };
+  });
+}
+
+function download(name: string, text: string): void {
+  const url = URL.createObjectURL(new Blob([text], { type: 'text/csv' }));
+  const a = document.createElement('a');
+  a.href = url;
+  a.download = name;
+  a.click();
+  URL.revokeObjectURL(url);
+}
+
+/** The settings that differ between the chosen runs. */
+function ConfigDiff({ jobs }: { jobs: FineTuningJobObject[] }) {
+  const rows = configDiff(
+    jobs.map((job) =>
+      flattenConfig({
+        model: job.model,
+        seed: job.seed,
+        method: job.method,
+        metadata: (job as { metadata?: unknown }).metadata ?? null,
+      }),
+    ),
+  );
+  if (rows.length === 0) return <p className="muted">The chosen runs have the same settings.</p>;
+  return (
+    <div className="table-wrap">
+      <table className="config-diff">
+        <caption>Settings that differ</caption>
+        <thead>
+          <tr>
+            <th scope="col">setting</th>
+            {jobs.map((job) => (
+              <th key={job.id} scope="col" className="mono">
+                {job.id.slice(0, 14)}…
+              </th>
+            ))}
+          </tr>
+        </thead>
+        <tbody>
+          {rows.map((row) => (
+            <tr key={row.key}>
+              <th scope="row" className="mono">
+                {row.key}
+              </th>
+              {row.values.map((v, i) => (
+                <td key={i} className="mono">
+                  {v ?? '—'}
+                </td>
+              ))}
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
+  );
+}
+
 /**
- * Overlays runs' curves for one metric (GRPO vs GRPO-λ, say), aligned by step or by sampled tokens. The selection
- * lives in the URL (`?runs=a,b&metric=reward&x=step`), so a comparison can be bookmarked and shared.
+ * Overlays runs' curves for several metrics (GRPO vs GRPO-λ, say), aligned by step, cumulative sampled tokens or
+ * wall time; runs can be grouped by a metadata key (`arm`) into mean ± std bands over their seeds. The selection
+ * lives in the URL (`?runs=a,b&metrics=reward,kl&x=step&group=arm`), so a comparison can be bookmarked and shared.
  */
 export function ComparePage() {
   const { client } = useSession();
   const { location, navigate } = useRouter();
   const chosen = (location.query.get('runs') ?? '').split(',').filter(Boolean);
   const axis: XAxis = parseAxis(location.query.get('x'));
+  const groupKey = location.query.get('group') ?? '';
 
   const update = (changes: Record<string, string>) => {
     const query = new URLSearchParams(location.query);
@@ -56,13 +164,43 @@ export function ComparePage() {
   );
 
   const names = useMemo(() => metricNames((metrics.data ?? []).flat()), [metrics.data]);
-  const metric = location.query.get('metric') ?? (names.includes('reward') ? 'reward' : names[0]);
+  const asked = (location.query.get('metrics') ?? location.query.get('metric') ?? '')
+    .split(',')
+    .filter(Boolean);
+  const shownMetrics = asked.length > 0 ? asked : names.includes('reward') ? ['reward'] : names.slice(0, 1);
+  const toggleMetric = (name: string) =>
+    update({
+      metrics: (shownMetrics.includes(name)
+        ? shownMetrics.filter((m) => m !== name)
+        : [...shownMetrics, name]
+      ).join(','),
+    });
   const hasTokens = useMemo(() => hasSampledTokens(metrics.data ?? []), [metrics.data]);
-  const aligned = useMemo(
-    () => (metric && metrics.data ? alignRuns(metrics.data, metric, axis) : null),
-    [metrics.data, metric, axis],
-  );
   const jobById = new Map((jobs.data?.data ?? []).map((job) => [job.id, job]));
+  const chosenJobs = chosen.flatMap((id) =>
+    jobById.has(id) ? [jobById.get(id) as FineTuningJobObject] : [],
+  );
+  const metadataKeys = [
+    ...new Set(chosenJobs.flatMap((job) => Object.keys((job as { metadata?: object }).metadata ?? {}))),
+  ].sort();
+  const charts = useMemo(() => {
+    if (!metrics.data) return [];
+    const runs = chosen.map((id, i) => {
+      const job = jobById.get(id);
+      const meta = (job as { metadata?: Record<string, string> } | undefined)?.metadata ?? {};
+      return {
+        id,
+        label: job ? runLabel(job) : id,
+        group: meta[groupKey] ?? '(none)',
+        rows: metrics.data?.[i] ?? [],
+      };
+    });
+    return buildCharts(shownMetrics, runs, axis, groupKey !== '');
+    // jobById changes identity every render; the labels only need the jobs' data.
+  }, [metrics.data, shownMetrics.join(','), axis, groupKey, jobs.data, key]);
+  const xLabel = X_AXES.find(
+    (a) => a.value === (axis === 'sampled_tokens' && !hasTokens ? 'step' : axis),
+  )?.label;
 
   return (
     <Page title="Compare runs">
@@ -96,43 +234,58 @@ export function ComparePage() {
         </fieldset>
         <div className="compare-main">
           <div className="toolbar">
-            <label>
-              Metric
-              <select
-                value={metric ?? ''}
-                onChange={(event) => update({ metric: event.target.value })}
-                disabled={names.length === 0}
-              >
+            <details className="metric-picker">
+              <summary>Metrics ({shownMetrics.length})</summary>
+              <fieldset>
+                <legend className="visually-hidden">Metrics to show</legend>
                 {names.map((name) => (
-                  <option key={name} value={name}>
+                  <label key={name} className="checkbox">
+                    <input
+                      type="checkbox"
+                      checked={shownMetrics.includes(name)}
+                      onChange={() => toggleMetric(name)}
+                    />{' '}
                     {name}
+                  </label>
+                ))}
+              </fieldset>
+            </details>
+            <label>
+              Align by{' '}
+              <select value={axis} onChange={(event) => update({ x: event.target.value })}>
+                {X_AXES.map((a) => (
+                  <option key={a.value} value={a.value}>
+                    {a.label}
                   </option>
                 ))}
               </select>
             </label>
-            <fieldset className="inline-radios">
-              <legend>Align by</legend>
-              <label className="checkbox">
-                <input
-                  type="radio"
-                  name="x"
-                  value="step"
-                  checked={axis === 'step'}
-                  onChange={() => update({ x: 'step' })}
-                />{' '}
-                step
-              </label>
-              <label className="checkbox">
-                <input
-                  type="radio"
-                  name="x"
-                  value="sampled_tokens"
-                  checked={axis === 'sampled_tokens'}
-                  onChange={() => update({ x: 'sampled_tokens' })}
-                />{' '}
-                sampled tokens
-              </label>
-            </fieldset>
+            <label>
+              Group runs by{' '}
+              <select value={groupKey} onChange={(event) => update({ group: event.target.value })}>
+                <option value="">(each run its own curve)</option>
+                {metadataKeys.map((k) => (
+                  <option key={k} value={k}>
+                    metadata.{k}
+                  </option>
+                ))}
+              </select>
+            </label>
+            <button
+              type="button"
+              disabled={charts.length === 0}
+              onClick={() =>
+                download(
+                  'tracetune-compare.csv',
+                  toCsv(
+                    xLabel ?? axis,
+                    charts.map((c) => ({ ...c, series: c.series })),
+                  ),
+                )
+              }
+            >
+              Export CSV
+            </button>
           </div>
           {axis === 'sampled_tokens' && !hasTokens && metrics.data && (
             <p className="hint" role="status">
@@ -144,21 +297,30 @@ export function ComparePage() {
           ) : (
             <Async resource={metrics} what="metrics">
               {() =>
-                !aligned || !metric || aligned.x.length === 0 ? (
+                charts.every((c) => c.x.length === 0) ? (
                   <Empty>These runs have no metrics yet.</Empty>
                 ) : (
-                  <LineChart
-                    title={metric}
-                    xLabel={axis === 'sampled_tokens' && hasTokens ? 'sampled tokens' : 'step'}
-                    x={aligned.x}
-                    series={chosen.map((id, index) => {
-                      const job = jobById.get(id);
-                      return { label: job ? runLabel(job) : id, values: aligned.values[index] };
-                    })}
-                  />
+                  <div className="chart-grid compare-charts">
+                    {charts.map((chart) => (
+                      <LineChart
+                        key={chart.metric}
+                        title={chart.metric}
+                        xLabel={xLabel}
+                        x={chart.x}
+                        series={chart.series}
+                        syncKey="compare"
+                      />
+                    ))}
+                  </div>
                 )
               }
             </Async>
+          )}
+          {chosenJobs.length >= 2 && (
+            <details className="config-diff-section" open>
+              <summary>Config diff</summary>
+              <ConfigDiff jobs={chosenJobs} />
+            </details>
           )}
         </div>
       </div>

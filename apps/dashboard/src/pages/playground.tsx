@@ -6,6 +6,7 @@ import { ApiError, type ChatMessage } from '../lib/api';
 import { useRouter } from '../lib/router';
 import { useSession } from '../lib/session-context';
 import { useResource } from '../lib/use-resource';
+import { SideBySide } from './playground-compare';
 
 interface Settings {
   temperature: number;
@@ -249,6 +250,19 @@ export function PlaygroundPage() {
           </div>
         </aside>
       </div>
+      {models.data && model && (
+        <SideBySide
+          client={client}
+          models={models.data}
+          tuned={model}
+          system={system}
+          sampling={{
+            temperature: settings.temperature,
+            top_p: settings.top_p,
+            max_tokens: settings.max_tokens,
+          }}
+        />
+      )}
     </Page>
   );
 }

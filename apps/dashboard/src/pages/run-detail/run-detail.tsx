@@ -226,7 +226,12 @@ export function RunDetailPage({ id }: { id: string }) {
           </section>
           <section id="samples" aria-labelledby="samples-title">
             <h2 id="samples-title">Sample completions</h2>
-            <Samples events={live.events} />
+            <Samples
+              events={live.events}
+              estimator={
+                rl?.algorithm ? String((rl.algorithm as { name?: string }).name ?? 'grpo_lambda') : null
+              }
+            />
           </section>
           <section id="checkpoints" aria-labelledby="checkpoints-title">
             <h2 id="checkpoints-title">Checkpoints</h2>
