@@ -163,7 +163,14 @@ describe('fine-tuning jobs on real workers', () => {
   it('should train a GRPO-λ job to succeeded, with metrics events, checkpoints and a servable model', async () => {
     const { client } = stack;
     const created = await client.fineTuning.jobs.create(await rlJob(stack, 4, { suffix: 'e2e' }));
-    const job = await finished(client, created.id);
+    // trained_tokens while running: what the job has trained on so far, not the last step's count.
+    const seen: { step: number; tokens: number }[] = [];
+    const job = await until(`job ${created.id} to finish`, async () => {
+      const now = await client.fineTuning.jobs.retrieve(created.id);
+      const step = (now as unknown as { progress: { step: number } }).progress.step;
+      if (now.status === 'running' && step >= 2) seen.push({ step, tokens: now.trained_tokens ?? 0 });
+      return TERMINAL.includes(now.status) ? now : null;
+    });
     expect(job.error).toBeNull();
     expect(job.status).toBe('succeeded');
     expect(job.fine_tuned_model).toMatch(/^ft:tt-nano:org-default:e2e:/);
@@ -173,6 +180,38 @@ describe('fine-tuning jobs on real workers', () => {
       events.push(event);
     const metrics = events.filter((e) => e.type === 'metrics');
     expect(metrics).toHaveLength(4);
+    const perStep = new Map(
+      metrics.map((e) => [(e.data as { step: number }).step, e.data as { trained_tokens: number }]),
+    );
+    const upTo = (step: number) =>
+      [...perStep].filter(([s]) => s <= step).reduce((sum, [, d]) => sum + Math.round(d.trained_tokens), 0);
+    expect(job.trained_tokens).toBe(upTo(4));
+    expect(seen.length).toBeGreaterThan(0);
+    for (const { step, tokens } of seen) expect(tokens).toBe(upTo(step));
+    // The results file: one CSV row per step, OpenAI's columns first.
+    expect(job.result_files).toHaveLength(1);
+    const file = await client.files.retrieve(job.result_files[0]);
+    expect(file).toMatchObject({
+      purpose: 'fine-tune-results',
+      status: 'processed',
+      filename: 'step_metrics.csv',
+    });
+    const csv = (await (await client.files.content(file.id)).text()).trim().split('\n');
+    expect(csv).toHaveLength(5);
+    const header = csv[0].split(',');
+    expect(header.slice(0, 7)).toEqual([
+      'step',
+      'train_loss',
+      'train_accuracy',
+      'valid_loss',
+      'valid_mean_token_accuracy',
+      'train_mean_reward',
+      'valid_mean_reward',
+    ]);
+    expect(header).toEqual(expect.arrayContaining(['kl', 'grad_norm', 'trained_tokens']));
+    expect(csv.slice(1).map((line) => line.split(',')[0])).toEqual(['1', '2', '3', '4']);
+    const rewardAt4 = Number(csv[4].split(',')[5]);
+    expect(rewardAt4).toBeCloseTo((perStep.get(4) as unknown as { reward: number }).reward, 6);
     expect(metrics[0].data).toEqual(
       expect.objectContaining({
         step: 4,

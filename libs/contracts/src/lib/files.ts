@@ -2,8 +2,10 @@ import { z } from 'zod';
 
 import { cursorPageQuerySchema } from './pagination';
 
-/** Purposes OpenAI accepts; only `fine-tune` files are validated (the others are stored as given). */
-export const FILE_PURPOSES = ['fine-tune', 'assistants', 'batch', 'user_data', 'vision', 'evals'] as const;
+/** Purposes OpenAI accepts at upload; only `fine-tune` files are validated (the others are stored as given). */
+export const UPLOAD_PURPOSES = ['fine-tune', 'assistants', 'batch', 'user_data', 'vision', 'evals'] as const;
+/** Every purpose a file can have: uploads, and the `fine-tune-results` CSV a succeeded job writes. */
+export const FILE_PURPOSES = [...UPLOAD_PURPOSES, 'fine-tune-results'] as const;
 export type FilePurpose = (typeof FILE_PURPOSES)[number];
 
 export const fileObjectSchema = z.object({
@@ -39,5 +41,5 @@ export const fileDeletedSchema = z.object({
 /** The multipart form, for the OpenAPI document (the body is parsed as a stream, not by the validation pipe). */
 export const uploadFileFormSchema = z.object({
   file: z.string().describe('The JSONL file (binary).'),
-  purpose: z.enum(FILE_PURPOSES),
+  purpose: z.enum(UPLOAD_PURPOSES),
 });

@@ -13,7 +13,7 @@ import {
 import { ApiBearerAuth, ApiBody, ApiConsumes, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 
-import { FILE_PURPOSES } from '@tracetune/contracts';
+import { UPLOAD_PURPOSES } from '@tracetune/contracts';
 
 import { CurrentPrincipal } from '../auth/auth.decorators';
 import type { Principal } from '../auth/principal';
@@ -36,7 +36,7 @@ export class FilesController {
       required: ['file', 'purpose'],
       properties: {
         file: { type: 'string', format: 'binary' },
-        purpose: { type: 'string', enum: [...FILE_PURPOSES] },
+        purpose: { type: 'string', enum: [...UPLOAD_PURPOSES] },
       },
     },
   })

@@ -4,10 +4,10 @@ import type { Request } from 'express';
 
 import { Config } from '@tracetune/config';
 import {
-  FILE_PURPOSES,
   JsonlValidator,
   newId,
   toListPage,
+  UPLOAD_PURPOSES,
   type FileObject,
   type FilePurpose,
   type ListFilesQuery,
@@ -92,9 +92,9 @@ export class FilesService implements OnApplicationBootstrap {
     try {
       const purpose = upload.fields['purpose'];
       if (!purpose) throw ApiError.badRequest("Missing required parameter: 'purpose'.", 'purpose');
-      if (!FILE_PURPOSES.includes(purpose as FilePurpose)) {
+      if (!(UPLOAD_PURPOSES as readonly string[]).includes(purpose)) {
         throw ApiError.badRequest(
-          `Invalid value for 'purpose': '${purpose}'. Supported values are: ${FILE_PURPOSES.map((p) => `'${p}'`).join(', ')}.`,
+          `Invalid value for 'purpose': '${purpose}'. Supported values are: ${UPLOAD_PURPOSES.map((p) => `'${p}'`).join(', ')}.`,
           'purpose',
         );
       }

@@ -30,6 +30,7 @@ import type { CheckpointInfo, TrainingOutcome, TrainingRunSpec } from '@tracetun
 import { WorkerMetrics } from '../metrics/worker-metrics';
 import { ARTIFACT_STORE } from '../storage.tokens';
 import type { ChildMessage, ParentMessage } from './protocol';
+import { RESULTS_FILENAME, resultsCsv } from './results-csv';
 
 /** Statuses in which a worker may (re)start a job. */
 const RUNNABLE: JobStatus[] = ['queued', 'running', 'pausing'];
@@ -354,13 +355,12 @@ export class JobRunner {
       data: { step, total_steps: totalSteps, ...values },
     });
     const perStep = (Date.now() - startedAt) / Math.max(1, step - firstStep);
-    const trained = values['trained_tokens'];
     await this.jobs.transition(job.id, ['running', 'pausing'], {
       currentStep: step,
       totalSteps,
       heartbeatAt: new Date(),
       estimatedFinish: new Date(Date.now() + perStep * (totalSteps - step)),
-      ...(trained !== undefined ? { trainedTokens: BigInt(Math.round(trained)) } : {}),
+      trainedTokens: await this.metrics.trainedTokens(job.id),
     });
   }
 
@@ -456,6 +456,7 @@ export class JobRunner {
       parentId: job.model,
       jobId: job.id,
     });
+    const results = await this.writeResults(job);
     const done = await this.jobs.transition(job.id, ['running', 'pausing'], {
       status: 'succeeded',
       fineTunedModel: id,
@@ -463,12 +464,50 @@ export class JobRunner {
       currentStep: outcome.step,
       trainedTokens,
       estimatedFinish: null,
+      resultFiles: [results.id],
     });
+    if (!done) await this.discardResults(job, results);
     if (done)
       await this.log(job, 'info', `The job has successfully completed: ${id}`, {
         model: id,
         ...outcome.finalMetrics,
       });
+  }
+
+  /** The `fine-tune-results` CSV (one row per recorded step), stored as a file of the job's organization. */
+  private async writeResults(job: FineTuningJob): Promise<{ id: string; key: ArtifactKey }> {
+    const rows = await this.metrics.list(job.organizationId, job.id);
+    const csv = resultsCsv(
+      rows.map((r) => ({ step: r.step, metrics: r.metrics as Record<string, unknown> })),
+    );
+    const id = newId('file');
+    const key = artifactKey('files', job.organizationId, id);
+    const stored = await this.store.put(key, csv);
+    try {
+      await this.files.create({
+        id,
+        organizationId: job.organizationId,
+        filename: RESULTS_FILENAME,
+        purpose: 'fine-tune-results',
+        bytes: stored.bytes,
+        status: 'processed',
+        statusDetails: null,
+        storageKey: key,
+        sha256: stored.sha256,
+        lineCount: rows.length + 1,
+        validation: null,
+      });
+    } catch (error) {
+      await this.store.delete(key);
+      throw error;
+    }
+    return { id, key };
+  }
+
+  /** A results file whose job did not end as succeeded (cancelled meanwhile) leaves nothing behind. */
+  private async discardResults(job: FineTuningJob, results: { id: string; key: ArtifactKey }): Promise<void> {
+    await this.files.delete(job.organizationId, results.id);
+    await this.store.delete(results.key);
   }
 
   private async fail(

@@ -29,6 +29,14 @@ export class TrainingMetricsRepository {
     });
   }
 
+  /** Tokens trained so far: the sum of the recorded steps' `trained_tokens` (exact after a resume drops steps). */
+  async trainedTokens(jobId: string): Promise<bigint> {
+    const [row] = await this.prisma.$queryRaw<{ total: bigint | null }[]>`
+      SELECT SUM(ROUND((metrics->>'trained_tokens')::numeric))::bigint AS total
+      FROM training_metrics WHERE job_id = ${jobId}`;
+    return row?.total ?? 0n;
+  }
+
   async deleteAfter(jobId: string, step: number): Promise<void> {
     await this.prisma.trainingMetric.deleteMany({ where: { jobId, step: { gt: step } } });
   }
