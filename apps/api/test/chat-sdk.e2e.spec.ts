@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import OpenAI from 'openai';
-import { zodResponseFormat } from 'openai/helpers/zod';
+import { zodFunction, zodResponseFormat } from 'openai/helpers/zod';
 import { z } from 'zod';
 
 import { startTestApi, type TestApi } from './api-test-app';
@@ -170,6 +170,150 @@ describe('chat with the SDK: echo and accepted parameters (official openai SDK, 
           response_format: { type: 'json_schema', json_schema: { name: 'n', schema: { type: 'array' } } },
         }),
       ).rejects.toMatchObject({ status: 400, param: 'response_format.json_schema.schema.type' });
+    });
+  });
+
+  describe('tools', () => {
+    const Weather = z.object({ city: z.string().max(6), unit: z.enum(['c', 'f']) });
+    const Add = z.object({ a: z.number().int().min(0).max(99), b: z.number().int().min(0).max(99) });
+    const tools = [
+      zodFunction({ name: 'get_weather', parameters: Weather }),
+      zodFunction({ name: 'add', parameters: Add }),
+    ];
+    // tt-micro: the tool list needs more context than tt-nano's 512 byte tokens.
+    const base = { model: 'tt-micro', max_completion_tokens: 110, seed: 7 } as const;
+    const messages: OpenAI.ChatCompletionMessageParam[] = [{ role: 'user', content: 'Weather in Oslo?' }];
+
+    it('should force a named function, its arguments matching the schema, and accept the tool result back', async () => {
+      const completion = await client.chat.completions.parse({
+        ...base,
+        messages,
+        tools,
+        tool_choice: { type: 'function', function: { name: 'get_weather' } },
+      });
+      const choice = completion.choices[0];
+      expect(choice.finish_reason).toBe('tool_calls');
+      expect(choice.message.content).toBeNull();
+      const call = choice.message.tool_calls![0] as OpenAI.ChatCompletionMessageFunctionToolCall;
+      expect(call).toMatchObject({ type: 'function', id: expect.stringMatching(/^call_/) });
+      expect(call.function.name).toBe('get_weather');
+      expect(Weather.parse(JSON.parse(call.function.arguments))).toBeTruthy();
+      const next = await client.chat.completions.create({
+        ...base,
+        tools,
+        messages: [...messages, choice.message, { role: 'tool', tool_call_id: call.id, content: '12 C' }],
+      });
+      expect(next.choices).toHaveLength(1);
+    });
+
+    it('should call one of the tools with tool_choice required, and none with tool_choice none', async () => {
+      const required = await client.chat.completions.create({
+        ...base,
+        messages,
+        tools,
+        tool_choice: 'required',
+      });
+      const call = required.choices[0].message.tool_calls![0] as OpenAI.ChatCompletionMessageFunctionToolCall;
+      const schema = call.function.name === 'add' ? Add : Weather;
+      expect(schema.parse(JSON.parse(call.function.arguments))).toBeTruthy();
+      const none = await client.chat.completions.create({ ...base, messages, tools, tool_choice: 'none' });
+      expect(none.choices[0].message.tool_calls).toBeUndefined();
+      expect(typeof none.choices[0].message.content).toBe('string');
+      const auto = await client.chat.completions.create({ ...base, messages, tools });
+      expect(['stop', 'length', 'tool_calls']).toContain(auto.choices[0].finish_reason);
+    });
+
+    it('should stream a tool call as OpenAI does: id and name first, then the arguments', async () => {
+      const stream = await client.chat.completions.create({
+        ...base,
+        messages,
+        tools,
+        tool_choice: { type: 'function', function: { name: 'add' } },
+        stream: true,
+      });
+      const deltas: OpenAI.ChatCompletionChunk.Choice.Delta.ToolCall[] = [];
+      let finish: string | null = null;
+      for await (const chunk of stream) {
+        for (const c of chunk.choices) {
+          deltas.push(...(c.delta.tool_calls ?? []));
+          finish = c.finish_reason ?? finish;
+        }
+      }
+      expect(finish).toBe('tool_calls');
+      expect(deltas[0]).toMatchObject({
+        index: 0,
+        id: expect.any(String),
+        type: 'function',
+        function: { name: 'add' },
+      });
+      const args = deltas.map((d) => d.function?.arguments ?? '').join('');
+      expect(Add.parse(JSON.parse(args))).toBeTruthy();
+    });
+
+    it('should run a runTools loop with two tools to its end', async () => {
+      const calls: string[] = [];
+      const runTools = (toolChoice: OpenAI.ChatCompletionToolChoiceOption, maxChatCompletions?: number) =>
+        client.chat.completions.runTools(
+          {
+            ...base,
+            messages,
+            tool_choice: toolChoice,
+            tools: [
+              zodFunction({
+                name: 'get_weather',
+                parameters: Weather,
+                function: (args) => {
+                  calls.push(`get_weather(${args.city},${args.unit})`);
+                  return { temperature: 12 };
+                },
+              }),
+              zodFunction({
+                name: 'add',
+                parameters: Add,
+                function: (args) => {
+                  calls.push(`add(${args.a},${args.b})`);
+                  return args.a + args.b;
+                },
+              }),
+            ],
+          },
+          { maxChatCompletions },
+        );
+      // A named function ends the loop once it has been called; `required` calls a tool on every round.
+      const named = runTools({ type: 'function', function: { name: 'add' } });
+      expect(await named.finalFunctionToolCallResult()).toMatch(/^\d+$/);
+      const required = runTools('required', 2);
+      await required.done();
+      expect(calls).toHaveLength(3);
+      expect(calls[0]).toMatch(/^add\(/);
+      const sent = required.messages.filter((m) => m.role === 'tool');
+      expect(sent).toHaveLength(2);
+    });
+
+    it('should refuse unsupported parameter schemas and unknown named functions, naming them', async () => {
+      await expect(
+        client.chat.completions.create({
+          ...base,
+          messages,
+          tools: [
+            {
+              type: 'function',
+              function: {
+                name: 'f',
+                parameters: { type: 'object', properties: { e: { type: 'string', format: 'email' } } },
+              },
+            },
+          ],
+        }),
+      ).rejects.toMatchObject({ status: 400, param: 'tools[0].function.parameters.properties.e.format' });
+      await expect(
+        client.chat.completions.create({
+          ...base,
+          messages,
+          tools,
+          tool_choice: { type: 'function', function: { name: 'nope' } },
+        }),
+      ).rejects.toMatchObject({ status: 400, param: 'tool_choice.function.name' });
     });
   });
 });

@@ -210,11 +210,12 @@ describe('chat and completions (official openai SDK, real inference process)', (
   });
 
   it('should refuse unsupported parameters by name and context overflow with the limits', async () => {
-    const tools = (await client.chat.completions
-      .create({ model: 'tt-nano', messages, tools: [{ type: 'function', function: { name: 'f' } }] })
+    const audio = (await client.chat.completions
+      .create({ model: 'tt-nano', messages, audio: { voice: 'alloy', format: 'wav' } })
       .catch((e: unknown) => e)) as InstanceType<typeof OpenAI.BadRequestError>;
-    expect(tools).toBeInstanceOf(OpenAI.BadRequestError);
-    expect(tools.param).toBe('tools');
+    expect(audio).toBeInstanceOf(OpenAI.BadRequestError);
+    expect(audio.param).toBe('audio');
+    expect(audio.code).toBe('unsupported_parameter');
     const overflow = (await client.chat.completions
       .create({ model: 'tt-nano', messages: [{ role: 'user', content: 'x'.repeat(600) }], max_tokens: 100 })
       .catch((e: unknown) => e)) as InstanceType<typeof OpenAI.BadRequestError>;

@@ -4,6 +4,14 @@ export { createDecodeBatch, type DecodeBatch } from './lib/decode-batch';
 export { JsonPrefix } from './lib/json-prefix';
 export { compileJsonSchema, deref, type SchemaNode, UnsupportedSchemaError } from './lib/json-schema';
 export { SchemaConstraint } from './lib/schema-constraint';
+export {
+  parseToolCalls,
+  type ParsedToolCall,
+  TOOL_CALL_CLOSE,
+  TOOL_CALL_OPEN,
+  toolCallConstraint,
+  type ToolSpec,
+} from './lib/tool-calls';
 export { type LoadedModel, ModelCache } from './lib/model-cache';
 export { disposePrefix, PrefixCache, type PrefixCacheStats, type PrefixHit } from './lib/prefix-cache';
 export type {

@@ -35,7 +35,22 @@ export function renderChatTemplate(
   });
 }
 
-/** ChatML, the format Qwen uses; the built-in models use it with their byte tokenizer. */
+/**
+ * ChatML, the format Qwen uses; the built-in models use it with their byte tokenizer. With `tools` it renders them
+ * as Qwen 2.5 does, in fewer words (a system block listing each function's JSON, the system message first in it), an assistant
+ * message's `tool_calls` as `<tool_call>` blocks of `{"name": …, "arguments": …}`, and `tool` results as their own
+ * turns. Without tools the text is plain ChatML.
+ */
 export const CHATML_TEMPLATE =
-  "{% for message in messages %}{{ '<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>' + '\\n' }}" +
-  "{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}";
+  "{% if tools %}{{ '<|im_start|>system\\n' }}{% if messages[0]['role'] == 'system' %}{{ messages[0]['content'] + '\\n\\n' }}{% endif %}" +
+  "{{ '# Tools\\n\\nYou may call these functions:\\n<tools>' }}" +
+  "{% for tool in tools %}{{ '\\n' + (tool | tojson) }}{% endfor %}" +
+  "{{ '\\n</tools>\\n\\nTo call one, reply with:\\n<tool_call>\\n" +
+  '{"name": <function-name>, "arguments": <args-json-object>}\\n</tool_call><|im_end|>\\n\' }}{% endif %}' +
+  "{% for message in messages %}{% if not (tools and loop.first and message['role'] == 'system') %}" +
+  "{% if message['role'] == 'assistant' and message['tool_calls'] %}{{ '<|im_start|>assistant\\n' + message['content'] }}" +
+  "{% for call in message['tool_calls'] %}{% if message['content'] or not loop.first %}{{ '\\n' }}{% endif %}" +
+  "{{ '<tool_call>\\n{\"name\": ' + (call['function']['name'] | tojson) + ', \"arguments\": ' + " +
+  "(call['function']['arguments'] | tojson) + '}\\n</tool_call>' }}{% endfor %}{{ '<|im_end|>\\n' }}" +
+  "{% else %}{{ '<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>' + '\\n' }}{% endif %}" +
+  "{% endif %}{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}";

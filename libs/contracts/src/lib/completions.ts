@@ -7,9 +7,6 @@ import { idString } from './strings';
  * does not (tools, audio, …) are refused by name rather than silently ignored.
  */
 export const UNSUPPORTED_CHAT_PARAMETERS = [
-  'tools',
-  'tool_choice',
-  'parallel_tool_calls',
   'functions',
   'function_call',
   'audio',
@@ -30,7 +27,14 @@ const toolCall = z
   .object({
     id: z.string().min(1),
     type: z.literal('function'),
-    function: z.object({ name: z.string().min(1), arguments: z.string() }).strict(),
+    function: z
+      .object({
+        name: z.string().min(1),
+        arguments: z.string(),
+        /** Added by the SDK's `parse` helpers; not shown to the model. */
+        parsed_arguments: z.unknown().optional(),
+      })
+      .strict(),
   })
   .strict();
 
@@ -83,6 +87,28 @@ const jsonSchemaFormat = z
   })
   .strict();
 
+const functionName = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be 1–64 letters, digits, - or _');
+
+/** A function the model may call (`tools[i]`); `parameters` is a JSON schema in the structured-outputs subset. */
+const tool = z
+  .object({
+    type: z.literal('function'),
+    function: z
+      .object({
+        name: functionName,
+        description: z.string().optional(),
+        parameters: z.record(z.string(), z.unknown()).optional(),
+        strict: z.boolean().nullable().optional(),
+      })
+      .strict(),
+  })
+  .strict();
+
+const toolChoice = z.union([
+  z.enum(['none', 'auto', 'required']),
+  z.object({ type: z.literal('function'), function: z.object({ name: functionName }).strict() }).strict(),
+]);
+
 const stop = z
   .union([z.string().min(1), z.array(z.string().min(1)).max(4)])
   .nullable()
@@ -129,6 +155,20 @@ export const chatCompletionRequestSchema = z
     max_completion_tokens: z.number().int().min(1).nullable().optional(),
     logprobs: z.boolean().nullable().optional(),
     top_logprobs: z.number().int().min(0).max(20).nullable().optional(),
+    tools: z
+      .array(tool)
+      .max(128)
+      .optional()
+      .describe('Functions the model may call (docs/inference.md, "Tools").'),
+    tool_choice: toolChoice
+      .optional()
+      .describe(
+        'none, auto (default with tools), required, or a named function; forced calls are constrained.',
+      ),
+    parallel_tool_calls: z
+      .boolean()
+      .optional()
+      .describe('Accepted; a forced reply holds exactly one call, a free one as many as the model writes.'),
     response_format: z
       .discriminatedUnion('type', [
         z.object({ type: z.literal('text') }).strict(),
@@ -142,7 +182,20 @@ export const chatCompletionRequestSchema = z
           '(a subset of JSON Schema: docs/inference.md). Unsupported keywords are a 400 naming them.',
       ),
   })
-  .strict();
+  .strict()
+  .superRefine((request, ctx) => {
+    const choice = request.tool_choice;
+    if (choice === undefined || choice === 'none') return;
+    const names = new Set((request.tools ?? []).map((t) => t.function.name));
+    if (names.size === 0 && choice !== 'auto')
+      ctx.addIssue({ code: 'custom', path: ['tool_choice'], message: 'needs tools' });
+    if (typeof choice === 'object' && names.size > 0 && !names.has(choice.function.name))
+      ctx.addIssue({
+        code: 'custom',
+        path: ['tool_choice', 'function', 'name'],
+        message: `'${choice.function.name}' is not one of the tools`,
+      });
+  });
 export type ChatCompletionRequest = z.infer<typeof chatCompletionRequestSchema>;
 
 export const completionRequestSchema = z

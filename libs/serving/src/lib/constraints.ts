@@ -2,6 +2,7 @@ import { JsonPrefix } from './json-prefix';
 import { compileJsonSchema } from './json-schema';
 import type { OutputFormat } from './request';
 import { SchemaConstraint } from './schema-constraint';
+import { toolCallConstraint } from './tool-calls';
 
 /**
  * A constraint on the text a sequence generates (constrained decoding): an automaton over characters, fed the text of
@@ -29,5 +30,7 @@ export function outputConstraint(format: OutputFormat): OutputConstraint | null 
       return new JsonPrefix();
     case 'json_schema':
       return SchemaConstraint.of(compileJsonSchema(format.schema));
+    case 'tool_call':
+      return toolCallConstraint(format.tools);
   }
 }

@@ -1,4 +1,5 @@
 /** What the scheduler is asked to generate, and what it reports back, one event at a time. */
+import type { ToolSpec } from './tool-calls';
 
 /** A model as the api resolved it: a built-in architecture or an artifact directory in the shared store. */
 export interface ModelRef {
@@ -25,7 +26,12 @@ export interface PromptMessage {
 }
 
 export type Prompt =
-  | { kind: 'chat'; messages: PromptMessage[] }
+  | {
+      kind: 'chat';
+      messages: PromptMessage[];
+      /** The request's tools, in the form chat templates read (`[{type: "function", function: {…}}]`). */
+      tools?: unknown[];
+    }
   | { kind: 'text'; text: string }
   | { kind: 'tokens'; tokens: number[] };
 
@@ -37,7 +43,9 @@ export type OutputFormat =
   | { type: 'text' }
   | { type: 'json_object' }
   /** A JSON schema (structured outputs), compiled where the sequence is decoded (json-schema.ts). */
-  | { type: 'json_schema'; schema: Record<string, unknown> };
+  | { type: 'json_schema'; schema: Record<string, unknown> }
+  /** Exactly one call of one of these functions (`tool_choice` required or named; tool-calls.ts). */
+  | { type: 'tool_call'; tools: ToolSpec[] };
 
 export interface GenerationRequest {
   id: string;

@@ -80,7 +80,7 @@ function encodePrompt(tokenizer: Tokenizer, prompt: Prompt): number[] {
   if (prompt.kind === 'text') return tokenizer.encode(prompt.text);
   const text = tokenizer.applyChatTemplate(
     prompt.messages.map((m) => ({ ...m })),
-    { addGenerationPrompt: true },
+    { addGenerationPrompt: true, ...(prompt.tools ? { variables: { tools: prompt.tools } } : {}) },
   );
   return tokenizer.encode(text, { addSpecialTokens: false });
 }

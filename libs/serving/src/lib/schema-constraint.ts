@@ -11,10 +11,18 @@ type Frame =
   /** Exact text still to come (the wrapping of a tool call). */
   | { t: 'text'; rest: string }
   /** A value of `node`, not started yet. */
-  | { t: 'value'; node: SchemaNode }
+  | { t: 'value'; node: SchemaNode; spaced?: boolean }
   /** `next`: the first property that may still come; `key`: the property whose value follows the colon. */
-  | { t: 'object'; node: ObjectNode; next: number; key: number; phase: 'first' | 'after' | 'key' | 'colon' }
-  | { t: 'array'; node: ArrayNode; count: number; phase: 'first' | 'after' }
+  | {
+      t: 'object';
+      node: ObjectNode;
+      next: number;
+      key: number;
+      phase: 'first' | 'after' | 'key' | 'colon';
+      /** The last character was a space (at most one between tokens). */
+      spaced?: boolean;
+    }
+  | { t: 'array'; node: ArrayNode; count: number; phase: 'first' | 'after'; spaced?: boolean }
   /** `escape`: 0 outside an escape, -1 right after a backslash, n > 0 hex digits of `\u` still to come. */
   | { t: 'string'; node: StringNode; length: number; escape: number }
   | { t: 'number'; node: NumberNode; text: string }
@@ -145,6 +153,15 @@ function shortest(texts: (string | null)[]): string | null {
 function feed(stack: Stack, ch: string): Stack[] {
   const frame = top(stack);
   if (!frame) return [];
+  // Between tokens one space may stand (`{"a": 1, "b": 2}`, as Python's json.dumps and templates' tojson write it).
+  if (frame.t === 'object' || frame.t === 'array' || frame.t === 'value') {
+    if (ch === ' ') {
+      if (frame.spaced) return [];
+      frame.spaced = true;
+      return [stack];
+    }
+    frame.spaced = false;
+  }
   switch (frame.t) {
     case 'text':
       if (frame.rest[0] !== ch) return [];

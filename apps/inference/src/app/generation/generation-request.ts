@@ -9,6 +9,7 @@ import {
   type Prompt,
   type PromptMessage,
   type PromptToolCall,
+  type ToolSpec,
 } from '@tracetune/serving';
 
 export type Kind = 'chat' | 'completion';
@@ -84,6 +85,47 @@ export function checkSchema(schema: Record<string, unknown>, param: string): voi
   }
 }
 
+type ToolChoice = NonNullable<ChatCompletionRequest['tool_choice']>;
+
+/** The request's functions, their schemas checked (`tools[i].function.parameters.…` names a bad keyword). */
+export function toolsOf(body: Record<string, unknown>): ToolSpec[] {
+  const tools = (body['tools'] as NonNullable<ChatCompletionRequest['tools']> | undefined) ?? [];
+  return tools.map((t, i) => {
+    const parameters = t.function.parameters ?? null;
+    if (parameters) checkSchema(parameters, `tools[${i}].function.parameters`);
+    return { name: t.function.name, parameters };
+  });
+}
+
+/** The tools as the chat template lists them: name, description and parameters (without `$schema` or `strict`). */
+function templateTools(body: Record<string, unknown>): unknown[] {
+  const tools = (body['tools'] as NonNullable<ChatCompletionRequest['tools']> | undefined) ?? [];
+  return tools.map(({ function: f }) => {
+    const { $schema: _schema, ...parameters } = f.parameters ?? { type: 'object', properties: {} };
+    return {
+      type: 'function',
+      function: { name: f.name, ...(f.description ? { description: f.description } : {}), parameters },
+    };
+  });
+}
+
+/** Names of the functions whose calls are parsed out of the reply; null when the reply is plain text. */
+export function callableTools(body: Record<string, unknown>): Set<string> | null {
+  const tools = toolsOf(body);
+  const choice = (body['tool_choice'] as ToolChoice | undefined) ?? 'auto';
+  if (tools.length === 0 || choice === 'none') return null;
+  return new Set(tools.map((t) => t.name));
+}
+
+/** `tool_choice` required or a named function: the reply is exactly one call, decoded under its schema. */
+function forcedTools(body: Record<string, unknown>): OutputFormat | null {
+  const choice = body['tool_choice'] as ToolChoice | undefined;
+  const tools = toolsOf(body);
+  if (tools.length === 0 || choice === undefined || choice === 'none' || choice === 'auto') return null;
+  if (choice === 'required') return { type: 'tool_call', tools };
+  return { type: 'tool_call', tools: tools.filter((t) => t.name === choice.function.name) };
+}
+
 function outputFormat(format: ResponseFormat | null | undefined): OutputFormat {
   if (format?.type === 'json_object') return { type: 'json_object' };
   if (format?.type !== 'json_schema') return { type: 'text' };
@@ -104,7 +146,8 @@ export function toGeneration(kind: Kind, id: string, { model, body }: InternalRe
   let prompts: Prompt[];
   if (kind === 'chat') {
     const messages = (body['messages'] as ChatRequestMessage[]).map(toPromptMessage);
-    prompts = [{ kind: 'chat', messages }];
+    const tools = toolsOf(body);
+    prompts = [{ kind: 'chat', messages, ...(tools.length > 0 ? { tools: templateTools(body) } : {}) }];
   } else {
     const prompt = body['prompt'];
     const list = Array.isArray(prompt) ? prompt : [prompt];
@@ -136,7 +179,7 @@ export function toGeneration(kind: Kind, id: string, { model, body }: InternalRe
       kind === 'chat'
         ? ((body['top_logprobs'] as number | undefined) ?? 0)
         : ((body['logprobs'] as number | undefined) ?? 0),
-    format: outputFormat(body['response_format'] as ResponseFormat | null | undefined),
+    format: forcedTools(body) ?? outputFormat(body['response_format'] as ResponseFormat | null | undefined),
     promptParam: kind === 'chat' ? 'messages' : 'prompt',
     maxTokensParam: maxTokensParam(body),
   };

@@ -2,11 +2,12 @@ import { Injectable } from '@nestjs/common';
 import type { Request, Response } from 'express';
 
 import { randomToken } from '@tracetune/contracts';
-import type { TokenLogprobInfo } from '@tracetune/serving';
+import { parseToolCalls, type ParsedToolCall, type TokenLogprobInfo } from '@tracetune/serving';
 
 import { EngineClient } from '../engine/engine.client';
 import type { FromEngine } from '../engine/protocol';
 import {
+  callableTools,
   InvalidGenerationRequest,
   toGeneration,
   type InternalRequest,
@@ -23,6 +24,33 @@ function chatLogprobs(infos: TokenLogprobInfo[]) {
   return {
     content: infos.map((i) => ({ token: i.token, logprob: i.logprob, bytes: i.bytes, top_logprobs: i.top })),
     refusal: null,
+  };
+}
+
+function toOpenAICall(call: ParsedToolCall) {
+  return {
+    id: `call_${randomToken(24)}`,
+    type: 'function' as const,
+    function: { name: call.name, arguments: call.arguments },
+  };
+}
+
+/** A whole chat choice: its tool calls parsed out when the request has callable tools. */
+function chatChoice(c: Choice, index: number, tools: Set<string> | null, logprobs: boolean) {
+  const parsed = tools ? parseToolCalls(c.text, tools) : null;
+  return {
+    index,
+    message: parsed
+      ? {
+          role: 'assistant',
+          content: parsed.content,
+          refusal: null,
+          annotations: [],
+          tool_calls: parsed.calls.map(toOpenAICall),
+        }
+      : { role: 'assistant', content: c.text, refusal: null, annotations: [] },
+    logprobs: logprobs ? chatLogprobs(c.logprobs) : null,
+    finish_reason: parsed ? 'tool_calls' : (c.finish ?? 'stop'),
   };
 }
 
@@ -65,6 +93,8 @@ export class GenerationService {
     }
     const created = Math.floor(Date.now() / 1000);
     const stream = internal.body['stream'] === true;
+    // With callable tools a streamed reply is held until its choice ends, then sent as tool-call deltas or as text.
+    const tools = kind === 'chat' ? callableTools(internal.body) : null;
     const includeUsage =
       (internal.body['stream_options'] as { include_usage?: boolean } | undefined)?.include_usage === true;
     const object =
@@ -76,7 +106,7 @@ export class GenerationService {
     const write = (data: unknown) => response.write(`data: ${JSON.stringify(data)}\n\n`);
     const chunk = (
       index: number,
-      delta: { text?: string; role?: string },
+      delta: { text?: string; role?: string; tool_calls?: unknown[] },
       logprobs: TokenLogprobInfo[] | null,
       finish: string | null,
     ) => {
@@ -84,11 +114,13 @@ export class GenerationService {
         kind === 'chat'
           ? {
               index,
-              delta: delta.role
-                ? { role: delta.role, content: delta.text ?? '' }
-                : delta.text !== undefined
-                  ? { content: delta.text }
-                  : {},
+              delta: delta.tool_calls
+                ? { tool_calls: delta.tool_calls }
+                : delta.role
+                  ? { role: delta.role, content: delta.text ?? '' }
+                  : delta.text !== undefined
+                    ? { content: delta.text }
+                    : {},
               logprobs: logprobs ? chatLogprobs(logprobs) : null,
               finish_reason: finish,
             }
@@ -133,14 +165,41 @@ export class GenerationService {
           const choice = choices[event.choice];
           choice.text += event.text;
           choice.logprobs.push(...event.logprobs);
-          if (stream)
+          if (stream && !tools)
             chunk(event.choice, { text: event.text }, generation.logprobs ? event.logprobs : null, null);
           break;
         }
-        case 'finish':
-          choices[event.choice].finish = event.reason;
-          if (stream) chunk(event.choice, {}, null, event.reason);
+        case 'finish': {
+          const choice = choices[event.choice];
+          choice.finish = event.reason;
+          if (!stream) break;
+          const parsed = tools ? parseToolCalls(choice.text, tools) : null;
+          if (parsed) {
+            const calls = parsed.calls.map(toOpenAICall);
+            calls.forEach((call, i) =>
+              chunk(
+                event.choice,
+                {
+                  tool_calls: [{ index: i, ...call, function: { name: call.function.name, arguments: '' } }],
+                },
+                null,
+                null,
+              ),
+            );
+            calls.forEach((call, i) =>
+              chunk(
+                event.choice,
+                { tool_calls: [{ index: i, function: { arguments: call.function.arguments } }] },
+                null,
+                null,
+              ),
+            );
+          } else if (tools && choice.text !== '') {
+            chunk(event.choice, { text: choice.text }, generation.logprobs ? choice.logprobs : null, null);
+          }
+          chunk(event.choice, {}, null, parsed ? 'tool_calls' : event.reason);
           break;
+        }
         case 'done':
           ended = true;
           if (stream) {
@@ -164,12 +223,7 @@ export class GenerationService {
               system_fingerprint: 'tracetune',
               choices: choices.map((c, index) =>
                 kind === 'chat'
-                  ? {
-                      index,
-                      message: { role: 'assistant', content: c.text, refusal: null, annotations: [] },
-                      logprobs: generation.logprobs ? chatLogprobs(c.logprobs) : null,
-                      finish_reason: c.finish ?? 'stop',
-                    }
+                  ? chatChoice(c, index, tools, generation.logprobs)
                   : {
                       index,
                       text: c.text,
