@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The learning benchmark on a machine without Node.js (copied to .device-learning/run.sh by bench/learning/pack.sh).
-#   bash .device-learning/run.sh OUT_DIR [extra benchmark flags for every shard, e.g. --steps 2]
-# Unpacks node to /tmp, runs every (arm, seed) shard of the full mode as its own process, JOBS at a time (default: all
-# at once; 24 shards on 16 cores take 1.5 shard-times, two waves of 16 would take 2), then merges them: OUT_DIR gets
+#   bash .device-learning/run.sh OUT_DIR --variant hard_last [extra benchmark flags for every shard, e.g. --steps 2]
+# (the variant must be the one the packed warm-up was made for: one pack per variant)
+# Unpacks node to /tmp, runs every (arm, seed) shard of the full grid as its own process, JOBS at a time (default: all
+# at once; 22 shards on 16 cores take ≈ 1.4 shard-times), then merges them: OUT_DIR gets
 # report.txt, learning-curves.svg, learning-results.json, shards/*.json and a log per shard.
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -10,8 +11,10 @@ OUT=${1:?usage: run.sh OUT_DIR [benchmark flags]}
 shift
 mkdir -p "$OUT/shards"
 OUT=$(cd "$OUT" && pwd)
+# The full grid: the control and both GRPO-λ arms on every seed, plain GRPO on 3, μ = 2 on one (config.ts).
 SEEDS=${SEEDS:-1 2 3 4 5 6}
-ARMS=${ARMS:-grpo grpo_lambda_recent grpo_lambda_both grpo_clamp}
+ARMS=${ARMS:-grpo_clamp grpo_lambda grpo_lambda_norm}
+EXTRA_SHARDS=${EXTRA_SHARDS:-grpo:1 grpo:2 grpo:3 grpo_lambda_mu2:1}
 WORK=${TMPDIR:-/tmp}/tracetune-learning-$$
 NODE=${NODE:-${TMPDIR:-/tmp}/tracetune-node-v20/node}
 
@@ -25,6 +28,7 @@ echo "node $("$NODE" --version) on $(uname -m), $(nproc) cores; $(date -u +%FT%T
 
 shards=()
 for seed in $SEEDS; do for arm in $ARMS; do shards+=("$arm $seed"); done; done
+for x in $EXTRA_SHARDS; do shards+=("${x%%:*} ${x##*:}"); done
 JOBS=${JOBS:-${#shards[@]}}
 export HERE OUT WORK NODE EXTRA="$*"
 shard() {

@@ -1,37 +1,42 @@
 /**
- * Learning benchmark: does GRPO-λ learn faster than GRPO from the same SFT warm-up, at the same prompts per step and
- * the same sampled-token budget? Arms: GRPO; GRPO-λ `recent`; GRPO-λ `both`; GRPO + the same −0.1 negative-advantage
- * clamp (control: separates the clamp's effect from the traces'). Every arm of a seed sees the same prompts in the same
- * order (the data order derives from the run seed) and starts from the same warm-up weights.
+ * Learning benchmark: does GRPO-λ's trace itself help, and where? Each GRPO-λ arm is paired, seed by seed, with GRPO
+ * + the same −0.1 clamp of negative advantages (the control: same prompts in the same order, same warm-up weights,
+ * same optimiser regime), on decision-dense chains whose one hard step comes first or last (docs/trainer.md).
  *
  * Run:  npx ts-node -T -r tsconfig-paths/register -P tsconfig.bench.json bench/learning/main.ts [--quick]
- *       [--seeds N | --seed-list 1,2,3] [--arms grpo,grpo_clamp] [--steps N] [--warmup-steps N] [--warmup-dir <dir>]
- *       [--lr X] [--lr-warmup-steps N] [--prompts-per-step N] [--temperature X] [--lora-rank N] [--held-out N] [--eval-every N]
- *       [--svg docs/learning-curves.svg] [--results file.json] [--json-out shard.json] [--backend wasm|cpu]
+ *       [--variant hard_first|hard_last|uniform] [--model tt-nano|tt-micro] [--seeds N | --seed-list 1,2,3]
+ *       [--arms grpo_clamp,grpo_lambda] [--steps N] [--warmup-dir <dir>] [--max-warmup-steps N] [--lr X]
+ *       [--lr-warmup-steps N] [--prompts-per-step N] [--temperature X] [--lora-rank N] [--held-out N]
+ *       [--eval-every N] [--svg file.svg] [--results file.json] [--json-out shard.json] [--backend wasm|cpu]
  *       [--warmup-only]
  * Merge:  … main.ts --merge a.json,b.json,… [--svg file.svg] [--results all.json]   (no training)
- * Prints mean ± std held-out accuracy curves per arm, the target metric (steps for each GRPO-λ arm to reach GRPO's
- * final held-out accuracy, on curves smoothed over 3 evaluations), grad norms per arm and throughput per phase, and
- * writes an SVG plot. The report depends only on the results, so shards merged with `--merge` print the same.
+ * Through the service:  … main.ts --via-api --base-url http://localhost:8080 --api-key tt-… [--quick] (bench/learning/via-api.ts)
+ * Prints held-out accuracy per arm, the paired ΔAUC of every arm against the clamp control with 95 % t-intervals,
+ * steps to a fixed accuracy threshold, where wrong completions first went wrong, and writes an SVG of the curves and
+ * the paired differences. The report depends only on the results, so shards merged with `--merge` print the same.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 
 import { setupBackend, type BackendChoice } from '@tracetune/model';
+import type { ChainVariant } from '@tracetune/trainer';
 
-import { ARMS, PRESETS, type BenchConfig } from './config';
+import { ARMS, PRESETS, seedsOf, taskLabel, type BenchConfig } from './config';
 import { formatReport, formatSvg } from './report';
 import { mergeResults, sortRuns, writeResults, type ResultsFile, type RunResult } from './results';
-import { evaluateBase, heldOutSet, log, runArm, warmUp, warmupStepsOf } from './run';
+import { evaluateBase, log, runArm, warmUp, warmupStepsOf } from './run';
+import { viaApi } from './via-api';
 
 const { values: args } = parseArgs({
   options: {
     quick: { type: 'boolean', default: false },
+    variant: { type: 'string' },
+    model: { type: 'string' },
     seeds: { type: 'string' },
     'seed-list': { type: 'string' },
     arms: { type: 'string' },
     steps: { type: 'string' },
-    'warmup-steps': { type: 'string' },
+    'max-warmup-steps': { type: 'string' },
     /** Reuse a warm-up model directory (skips the SFT phase). */
     'warmup-dir': { type: 'string' },
     /** Only make the warm-up (under --work) and print its directory. */
@@ -50,6 +55,9 @@ const { values: args } = parseArgs({
     merge: { type: 'string' },
     backend: { type: 'string', default: 'wasm' },
     work: { type: 'string', default: 'tmp/bench-learning' },
+    'via-api': { type: 'boolean', default: false },
+    'base-url': { type: 'string', default: 'http://localhost:8080' },
+    'api-key': { type: 'string' },
   },
 });
 
@@ -64,14 +72,29 @@ const num = (name: string, s: string | undefined): number | undefined => {
   if (!Number.isFinite(v)) throw new Error(`--${name}: not a number: ${s}`);
   return v;
 };
+const VARIANTS: readonly ChainVariant[] = ['uniform', 'hard_first', 'hard_last'];
 
-function configFromArgs(): { config: BenchConfig; seeds: number[] } {
+function configFromArgs(): { config: BenchConfig; seeds: number[]; maxWarmupSteps: number } {
   const preset = args.quick ? 'quick' : 'full';
-  const { seeds: presetSeeds, ...defaults } = PRESETS[preset];
+  const {
+    seeds: presetSeeds,
+    grpoSeeds: _g,
+    variants,
+    arms: _a,
+    maxWarmupSteps,
+    ...defaults
+  } = PRESETS[preset];
+  const variant = (args.variant ?? variants[0]) as ChainVariant;
+  if (!VARIANTS.includes(variant)) throw new Error(`--variant: one of ${VARIANTS.join(', ')}`);
+  const model = (args.model ?? defaults.model) as BenchConfig['model'];
+  if (model !== 'tt-nano' && model !== 'tt-micro') throw new Error('--model: tt-nano or tt-micro');
   const config: BenchConfig = {
     preset,
     ...defaults,
-    warmupSteps: num('warmup-steps', args['warmup-steps']) ?? defaults.warmupSteps,
+    task: taskLabel(variant),
+    variant,
+    model,
+    warmupSteps: 0,
     rlSteps: num('steps', args.steps) ?? defaults.rlSteps,
     evalEvery: num('eval-every', args['eval-every']) ?? defaults.evalEvery,
     heldOut: num('held-out', args['held-out']) ?? defaults.heldOut,
@@ -89,12 +112,15 @@ function configFromArgs(): { config: BenchConfig; seeds: number[] } {
     : count !== undefined
       ? Array.from({ length: count }, (_, i) => i + 1)
       : presetSeeds;
-  return { config, seeds };
+  return {
+    config,
+    seeds,
+    maxWarmupSteps: num('max-warmup-steps', args['max-warmup-steps']) ?? maxWarmupSteps,
+  };
 }
 
 function selectedArms(): typeof ARMS {
-  if (!args.arms) return ARMS;
-  const names = list(args.arms);
+  const names = args.arms ? list(args.arms) : PRESETS[args.quick ? 'quick' : 'full'].arms;
   for (const n of names)
     if (!ARMS.some((a) => a.name === n))
       throw new Error(`--arms: unknown arm ${n}; known: ${ARMS.map((a) => a.name).join(', ')}`);
@@ -117,7 +143,7 @@ function publish(unsorted: ResultsFile, shard: boolean): void {
 }
 
 async function train(): Promise<void> {
-  const { config, seeds } = configFromArgs();
+  const { config, seeds, maxWarmupSteps } = configFromArgs();
   const arms = selectedArms();
   const work = args.work as string;
   const report = await setupBackend(config.backend as BackendChoice);
@@ -125,31 +151,40 @@ async function train(): Promise<void> {
   mkdirSync(work, { recursive: true });
   const started = Date.now();
   let warmupDir = args['warmup-dir'];
-  if (warmupDir) {
-    const steps = warmupStepsOf(warmupDir);
-    if (args['warmup-steps'] && steps !== config.warmupSteps)
-      throw new Error(
-        `--warmup-dir ${warmupDir} has ${steps} SFT steps, not --warmup-steps ${config.warmupSteps}`,
-      );
-    config.warmupSteps = steps;
-  } else {
-    log(`warm-up: ${config.warmupSteps} SFT steps`);
-    warmupDir = await warmUp(config.warmupSteps, work);
+  if (!warmupDir) {
+    log(
+      `warm-up: ${config.model} SFT until validation accuracy ≥ ${config.warmupAccuracy[0]} (≤ ${maxWarmupSteps} steps)`,
+    );
+    warmupDir = await warmUp(
+      {
+        variant: config.variant,
+        model: config.model,
+        band: config.warmupAccuracy,
+        maxSteps: maxWarmupSteps,
+        maxCompletionTokens: config.maxCompletionTokens,
+        checkEvery: 50,
+      },
+      work,
+    );
   }
+  config.warmupSteps = warmupStepsOf(warmupDir);
   if (args['warmup-only']) {
     process.stdout.write(`${warmupDir}\n`);
     return;
   }
+  const preset = PRESETS[config.preset];
   log(
     `backend ${report.backend}; seeds ${seeds.join(',')} × arms ${arms.map((a) => a.name).join(',')}; ${JSON.stringify(config)}`,
   );
-  const base = await evaluateBase(warmupDir, heldOutSet(config.heldOut), config);
+  const base = await evaluateBase(warmupDir, config);
   log(
-    `warm-up ready after ${((Date.now() - started) / 1000).toFixed(0)} s; held-out greedy accuracy ${base.accuracy.toFixed(3)}, mean length ${base.meanLength.toFixed(1)}`,
+    `warm-up ready after ${((Date.now() - started) / 1000).toFixed(0)} s (${config.warmupSteps} SFT steps); held-out greedy accuracy ${base.accuracy.toFixed(3)}, mean length ${base.meanLength.toFixed(1)}`,
   );
   const results: RunResult[] = [];
-  for (const seed of seeds)
-    for (const arm of arms) results.push(await runArm(config, warmupDir, arm, seed, base, work));
+  // An explicit --seed-list runs every selected arm on those seeds (shards); presets give GRPO and μ = 2 fewer seeds.
+  for (const arm of arms)
+    for (const seed of args['seed-list'] ? seeds : seedsOf(arm.name, seeds, preset))
+      results.push(await runArm(config, warmupDir, arm, seed, base, work));
   const data: ResultsFile = { config, base, results };
   if (args['json-out']) {
     writeResults(args['json-out'], data);
@@ -161,6 +196,13 @@ async function train(): Promise<void> {
 
 async function main(): Promise<void> {
   if (args.merge) publish(mergeResults(list(args.merge)), false);
+  else if (args['via-api'])
+    await viaApi({
+      baseUrl: args['base-url'] as string,
+      apiKey: args['api-key'] ?? process.env['TRACETUNE_API_KEY'],
+      quick: !!args.quick,
+      work: args.work as string,
+    });
   else await train();
 }
 

@@ -14,9 +14,18 @@ export interface RunResult {
   seed: number;
   evalSteps: number[];
   evalAccuracy: number[];
-  gradNorms: number[];
+  /** One value per RL step (NaN where the step did not log the metric). */
+  series: {
+    gradNorm: number[];
+    /** Fraction of the step's updates that were clipped. */
+    gradClipped: number[];
+    reward: number[];
+    entropy: number[];
+    /** Mean line of the first error over the step's wrong completions (9 = the answer line). */
+    firstErrorLine: number[];
+    length: number[];
+  };
   phase: Record<string, number>;
-  rewards: number[];
   seconds: number;
 }
 
