@@ -263,3 +263,64 @@ describe('grader endpoints with the judge down', () => {
     expect(result.metadata.errors.model_grader_server_error).toBe(true);
   }, 60_000);
 });
+
+describe('code graders off the event loop', () => {
+  let api: TestApi;
+  let client: OpenAI;
+
+  beforeAll(async () => {
+    api = await startTestApi({ TRACETUNE_GRADER_RUN_TIMEOUT_MS: '3000', TRACETUNE_GRADER_THREADS: '1' });
+    client = api.openai(api.adminKey);
+  });
+  afterAll(() => api.close());
+
+  /** Latency of GET /health, in ms. */
+  const probeHealth = async (): Promise<number> => {
+    const t0 = performance.now();
+    const response = await fetch(`${api.url}/health`);
+    await response.text();
+    return performance.now() - t0;
+  };
+
+  it('should answer /health quickly while a while(true) grader runs, and kill it at the run cap', async () => {
+    await probeHealth(); // warm the route and the connections
+    let finished = false;
+    const running = client.fineTuning.alpha.graders
+      .run({
+        grader: {
+          type: 'javascript',
+          name: 'spin',
+          source: 'function grade() { while (true) {} }',
+          timeout_ms: 60_000,
+        },
+        model_sample: 'x',
+      } as never)
+      .finally(() => (finished = true));
+    await new Promise((r) => setTimeout(r, 300)); // the grader is spinning on its thread by now
+    const latencies: number[] = [];
+    for (let i = 0; i < 5; i++) latencies.push(await probeHealth());
+    expect(finished).toBe(false);
+    const result = await running;
+    latencies.sort((a, b) => a - b);
+    expect(latencies[2]).toBeLessThan(100); // the median; the loaded CI machine gets no stricter bound
+    // timeout_ms 60 000 was capped to TRACETUNE_GRADER_RUN_TIMEOUT_MS.
+    expect(result.reward).toBe(0);
+    expect(result.metadata.errors.unresponsive_reward_error).toBe(true);
+    expect(result.metadata.errors.python_grader_runtime_error_details).toMatch(/3000 ms|time limit/);
+    expect(result.metadata.execution_time).toBeLessThan(30);
+  });
+
+  it('should refuse at validate a source whose top level never ends, naming grader.source', async () => {
+    const error = await client.fineTuning.alpha.graders
+      .validate({
+        grader: {
+          type: 'javascript',
+          name: 'spin',
+          source: 'for (;;) {} function grade() { return 1; }',
+        } as never,
+      })
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(OpenAI.BadRequestError);
+    expect((error as InstanceType<typeof OpenAI.BadRequestError>).param).toBe('grader.source');
+  });
+});

@@ -22,6 +22,15 @@ export { checkGraderAgainstRows, type RowCheckResult, type RowVariableProblem } 
 export { runGrader, validateGraderRequest, type RunGraderParams } from './lib/run';
 export { JudgeClient, type JudgeClientOptions } from './lib/judge/judge-client';
 export {
+  GraderPool,
+  GradingAbortedError,
+  type CodeCallOptions,
+  type CodeRunner,
+  type CodeTask,
+  type GraderPoolOptions,
+} from './lib/pool/grader-pool';
+export type { CodeLanguage } from './lib/pool/protocol';
+export {
   JavaScriptSandbox,
   type JavaScriptSandboxOptions,
   type SandboxOutcome,

@@ -119,6 +119,16 @@ export const envSchema = z.object({
   /** Judge endpoint for score_model / label_model graders (any OpenAI-compatible base URL). */
   TRACETUNE_JUDGE_BASE_URL: z.url().optional(),
   TRACETUNE_JUDGE_API_KEY: z.string().optional(),
+  /**
+   * Threads per language of the code-grader pool (javascript, python) of each api process and training process:
+   * graders run there, never on an HTTP event loop or the training thread.
+   */
+  TRACETUNE_GRADER_THREADS: z.coerce.number().int().min(1).max(64).default(2),
+  /**
+   * Time limit of one code grader call through /v1/fine_tuning/alpha/graders/run and validate: a grader's own
+   * `timeout_ms` is capped to it there (jobs allow up to 60 000 ms). The thread of a call past it is terminated.
+   */
+  TRACETUNE_GRADER_RUN_TIMEOUT_MS: z.coerce.number().int().min(10).max(60_000).default(5_000),
   /** Name this worker reports in job events; defaults to host name and pid. */
   TRACETUNE_WORKER_ID: z.string().min(1).optional(),
   /** Folder with the built dashboard, served at /dashboard. */

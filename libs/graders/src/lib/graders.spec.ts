@@ -1,5 +1,5 @@
+import { GraderPool } from './pool/grader-pool';
 import { createGrader } from './registry';
-import { JavaScriptSandbox } from './sandbox/javascript-sandbox';
 import { sampleFromText } from './template';
 
 const sample = (text: string) => sampleFromText(text);
@@ -109,13 +109,14 @@ describe('graders built from JSON', () => {
   });
 
   describe('javascript', () => {
-    const sandbox = new JavaScriptSandbox({ timeoutMs: 100, memoryLimitBytes: 16 * 1024 * 1024 });
-    afterAll(() => sandbox.dispose());
+    const pool = new GraderPool({
+      threads: 1,
+      timeoutMs: 100,
+      memoryLimitBytes: { javascript: 16 * 1024 * 1024 },
+    });
+    afterAll(() => pool.close());
     const make = (source: string, timeoutMs?: number) =>
-      createGrader(
-        { type: 'javascript', name: 'js', source, timeout_ms: timeoutMs },
-        { javascript: sandbox },
-      );
+      createGrader({ type: 'javascript', name: 'js', source, timeout_ms: timeoutMs }, { code: pool });
 
     it('should return the score of grade(sample, item)', async () => {
       const g = make(

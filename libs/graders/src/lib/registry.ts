@@ -6,8 +6,10 @@ import {
   SampleGradingError,
   type GraderConfigIssue,
 } from './errors';
+import { codeSources } from './graders/code';
 import {
   isRecord,
+  type GradeContext,
   type GradeFn,
   type GraderDeps,
   type GraderTypeDefinition,
@@ -23,7 +25,7 @@ import { pythonGrader } from './graders/python';
 import { stringCheckGrader } from './graders/string-check';
 import { textSimilarityGrader } from './graders/text-similarity';
 import { JudgeClient, type JudgeClientOptions } from './judge/judge-client';
-import { JavaScriptSandbox, type JavaScriptSandboxOptions } from './sandbox/javascript-sandbox';
+import { GraderPool, GradingAbortedError, type CodeRunner, type GraderPoolOptions } from './pool/grader-pool';
 import type { Grader, GradeResult, GraderItem, GraderSample } from './types';
 
 const registry = new Map<string, GraderTypeDefinition>();
@@ -113,8 +115,11 @@ function assertValid(json: unknown): void {
 export interface CreateGraderOptions {
   /** The judge for score_model / label_model graders: a shared client (one concurrency limit) or its options. */
   judge?: JudgeClient | JudgeClientOptions;
-  /** The sandbox for javascript graders: a shared one, or options for one owned by this grader. */
-  javascript?: JavaScriptSandbox | JavaScriptSandboxOptions;
+  /**
+   * Where code graders (javascript, python) run: a shared pool (`GraderPool`, or any `CodeRunner`), or options for a
+   * pool owned by this grader (started on its first code call, closed by `dispose`).
+   */
+  code?: CodeRunner | GraderPoolOptions;
 }
 
 /**
@@ -125,9 +130,8 @@ export function createGrader(json: unknown, options: CreateGraderOptions = {}): 
   assertValid(json);
   const config = json as Record<string, unknown>;
   let judge: JudgeClient | null = options.judge instanceof JudgeClient ? options.judge : null;
-  let sandbox: JavaScriptSandbox | null =
-    options.javascript instanceof JavaScriptSandbox ? options.javascript : null;
-  const ownsSandbox = !sandbox;
+  const shared = isCodeRunner(options.code) ? options.code : null;
+  let owned: GraderPool | null = null;
   const deps: GraderDeps = {
     judge: () => {
       if (judge) return judge;
@@ -142,8 +146,7 @@ export function createGrader(json: unknown, options: CreateGraderOptions = {}): 
       judge = new JudgeClient(options.judge as JudgeClientOptions);
       return judge;
     },
-    sandbox: () =>
-      (sandbox ??= new JavaScriptSandbox(options.javascript as JavaScriptSandboxOptions | undefined)),
+    code: () => shared ?? (owned ??= new GraderPool(options.code as GraderPoolOptions | undefined)),
     build: (sub, param) => definitionOf(sub).create(sub, deps, param),
   };
   const grade = definitionOf(config).create(config, deps, 'grader');
@@ -151,30 +154,42 @@ export function createGrader(json: unknown, options: CreateGraderOptions = {}): 
   return {
     name: config.name as string,
     type: config.type as string,
-    grade: (sample, item) => gradeSafely(grade, sample, item, passThreshold),
+    grade: (sample, item, context) => gradeSafely(grade, sample, item, passThreshold, context),
+    warm: async () => {
+      const languages = new Set(codeSources(config, 'grader').map((s) => s.language));
+      const pool = languages.size > 0 ? deps.code() : null;
+      await Promise.all([...languages].map((l) => pool?.warm?.(l).catch(() => undefined)));
+    },
     dispose: () => {
-      if (ownsSandbox) sandbox?.dispose();
+      void owned?.close();
     },
   };
 }
 
+function isCodeRunner(value: unknown): value is CodeRunner {
+  return typeof (value as CodeRunner | undefined)?.run === 'function';
+}
+
 /**
  * Runs a grading function so that nothing escapes: a thrown `SampleGradingError` becomes its flags, anything else
- * `other_error`; a non-finite score is an `other_error`; any flag forces the score to 0.
+ * `other_error`; a non-finite score is an `other_error`; any flag forces the score to 0. The one exception is the
+ * caller's own abort (`context.signal`): `GradingAbortedError` propagates, since there is no grade to report.
  */
 export async function gradeSafely(
   grade: GradeFn,
   sample: GraderSample,
   item: GraderItem,
   passThreshold?: number,
+  context?: GradeContext,
 ): Promise<GradeResult> {
   const t0 = performance.now();
   let raw: RawGrade;
   let errors = noErrors();
   const errorDetails: string[] = [];
   try {
-    raw = await grade(sample, item);
+    raw = await grade(sample, item, context);
   } catch (e) {
+    if (e instanceof GradingAbortedError) throw e;
     raw = { score: 0 };
     if (e instanceof SampleGradingError) {
       errors = mergeErrors(errors, { ...noErrors(), ...e.flags });

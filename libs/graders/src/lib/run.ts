@@ -6,10 +6,10 @@ import type {
 } from 'openai/resources/fine-tuning/alpha/graders';
 
 import { GraderConfigError, type GraderConfigIssue } from './errors';
+import { codeSources } from './graders/code';
 import { isRecord } from './graders/definition';
-import { subGraders } from './graders/multi';
+import { GraderPool, type CodeRunner, type GraderPoolOptions } from './pool/grader-pool';
 import { createGrader, validateGrader, type CreateGraderOptions } from './registry';
-import { JavaScriptSandbox } from './sandbox/javascript-sandbox';
 import { sampleFromText } from './template';
 import type { GraderItem } from './types';
 
@@ -25,7 +25,7 @@ export interface RunGraderParams extends Omit<GraderRunParams, 'grader'> {
  */
 export async function runGrader(
   params: RunGraderParams,
-  options: CreateGraderOptions = {},
+  options: CreateGraderOptions & { tenant?: string } = {},
 ): Promise<GraderRunResponse> {
   const item = params.item ?? {};
   if (!isRecord(item))
@@ -35,7 +35,9 @@ export async function runGrader(
   }
   const grader = createGrader(params.grader, options);
   try {
-    const result = await grader.grade(sampleFromText(params.model_sample), item as GraderItem);
+    const result = await grader.grade(sampleFromText(params.model_sample), item as GraderItem, {
+      tenant: options.tenant,
+    });
     const totals = Object.values(result.tokenUsage);
     return {
       reward: result.score,
@@ -58,44 +60,33 @@ export async function runGrader(
 
 /**
  * `POST /fine_tuning/alpha/graders/validate`: OpenAI answers `{grader}` (the grader echoed back) when valid; an
- * invalid grader throws `GraderConfigError` (→ HTTP 400). Beyond `validateGrader`, javascript sources are compiled
- * in the sandbox so that a syntax error is caught here rather than on every sample.
+ * invalid grader throws `GraderConfigError` (→ HTTP 400). Beyond `validateGrader`, code sources (javascript, python)
+ * are loaded in the pool, under the same limits as grading, so that a syntax error is caught here rather than on
+ * every sample.
  */
 export async function validateGraderRequest(
   params: GraderValidateParams | { grader: unknown },
-  options: { javascript?: JavaScriptSandbox } = {},
+  options: { code?: CodeRunner | GraderPoolOptions; tenant?: string } = {},
 ): Promise<GraderValidateResponse> {
   const { ok, errors } = validateGrader(params.grader);
   if (!ok) throw new GraderConfigError(errors);
-  const sources = javascriptSources(params.grader as Record<string, unknown>, 'grader');
-  if (sources.length > 0) {
-    const sandbox = options.javascript ?? new JavaScriptSandbox();
-    try {
-      const issues: GraderConfigIssue[] = [];
-      for (const s of sources) {
-        const problem = await sandbox.checkSource(s.source);
-        if (problem)
-          issues.push({ param: s.param, message: `javascript source does not compile: ${problem}` });
-      }
-      if (issues.length > 0) throw new GraderConfigError(issues);
-    } finally {
-      if (!options.javascript) sandbox.dispose();
+  const sources = codeSources(params.grader as Record<string, unknown>, 'grader');
+  if (sources.length === 0) return { grader: params.grader as GraderValidateResponse['grader'] };
+  const shared = typeof (options.code as CodeRunner | undefined)?.run === 'function';
+  const pool = shared ? (options.code as CodeRunner) : new GraderPool(options.code as GraderPoolOptions);
+  try {
+    const issues: GraderConfigIssue[] = [];
+    for (const s of sources) {
+      const problem = await pool.check(s.language, s.source, {
+        timeoutMs: s.timeoutMs,
+        tenant: options.tenant,
+      });
+      if (problem)
+        issues.push({ param: s.param, message: `${s.language} source does not compile or load: ${problem}` });
     }
+    if (issues.length > 0) throw new GraderConfigError(issues);
+  } finally {
+    if (!shared) await (pool as GraderPool).close();
   }
   return { grader: params.grader as GraderValidateResponse['grader'] };
-}
-
-function javascriptSources(
-  config: Record<string, unknown>,
-  param: string,
-): { param: string; source: string }[] {
-  if (config.type === 'javascript') return [{ param: `${param}.source`, source: config.source as string }];
-  if (config.type !== 'multi') return [];
-  const single = isRecord(config.graders) && typeof config.graders.type === 'string';
-  return Object.entries(subGraders(config)).flatMap(([key, sub]) =>
-    javascriptSources(
-      sub as Record<string, unknown>,
-      single ? `${param}.graders` : `${param}.graders.${key}`,
-    ),
-  );
 }

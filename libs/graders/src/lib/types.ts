@@ -50,11 +50,24 @@ export interface GradeResult {
   sampledModelName: string | null;
 }
 
-/** A built grader. `grade` never throws: failures become score 0 plus a flag in `errors`. */
+/** Per-call options of `Grader.grade`. */
+export interface GradeOptions {
+  /** Aborting kills a running code grader and makes `grade` reject with `GradingAbortedError`. */
+  signal?: AbortSignal;
+  /** Who the call is for (code graders keep Python threads per tenant). */
+  tenant?: string;
+}
+
+/**
+ * A built grader. `grade` never throws: failures become score 0 plus a flag in `errors`; only the caller's own
+ * abort (`options.signal`) rejects, with `GradingAbortedError`.
+ */
 export interface Grader {
   readonly name: string;
   readonly type: string;
-  grade(sample: GraderSample, item: GraderItem): Promise<GradeResult>;
+  grade(sample: GraderSample, item: GraderItem, options?: GradeOptions): Promise<GradeResult>;
+  /** Starts what grading needs ahead of the first sample (code-grader threads); never rejects. */
+  warm(): Promise<void>;
   /** Frees sandboxes and other resources; the grader must not be used afterwards. */
   dispose(): void;
 }

@@ -13,6 +13,8 @@ export interface EvalSettings {
   passThreshold: number;
   seed: number;
   graderConcurrency: number;
+  /** Aborts the evaluation's grading (cancel, pause): `GradingAbortedError`. */
+  signal?: AbortSignal;
 }
 
 /**
@@ -36,6 +38,7 @@ export async function evaluateRl(
       seed: s.seed,
     }),
     s.graderConcurrency,
+    s.signal,
   );
   const graded = greedy.map((r) => r.graded);
   const out: Record<string, number> = {
@@ -57,6 +60,7 @@ export async function evaluateRl(
         seed: s.seed + 1,
       }),
       s.graderConcurrency,
+      s.signal,
     );
     const pass = sampled.map((r) => (r.graded.reward >= s.passThreshold ? 1 : 0));
     out['eval_sampled_accuracy'] = mean(pass);

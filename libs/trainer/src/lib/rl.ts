@@ -167,11 +167,13 @@ export async function gradeRollouts(
   examples: readonly RlExample[],
   sampled: readonly Omit<Rollout, 'graded'>[],
   concurrency: number,
+  signal?: AbortSignal,
 ): Promise<Rollout[]> {
   const graded = await gradeAll(
     grader,
     sampled.map((r) => ({ text: r.text, item: examples[r.group].item })),
     concurrency,
+    signal,
   );
   return sampled.map((r, i) => ({ ...r, graded: graded[i] }));
 }

@@ -250,6 +250,44 @@ describe('runTraining (reinforcement)', () => {
     expect(steps[0]['grader_errors']).toBeLessThanOrEqual(8);
   });
 
+  describe('with a grader that never returns (60 s per sample)', () => {
+    const slow = () =>
+      rlSpec(modelDir, {
+        grader: {
+          type: 'javascript',
+          name: 'slow',
+          source: 'function grade() { for (;;) {} }',
+          timeout_ms: 60_000,
+        },
+      });
+    /** Control that turns to `signal` a moment after the first step has started (its grading is under way). */
+    const soon = (signal: 'cancel' | 'pause') => {
+      let since = 0;
+      return () => {
+        since ||= Date.now();
+        return Date.now() - since > 1500 ? signal : 'continue';
+      };
+    };
+
+    // Without the kill each step would wait for 8 samples × 60 s: these end only because grading is aborted.
+    it('should be cancelled while grading, the graders killed rather than awaited', async () => {
+      const outcome = await runTraining(slow(), {
+        checkpointRoot: tempDir('slow-cancel'),
+        callbacks: { control: soon('cancel') },
+      });
+      expect(outcome).toMatchObject({ status: 'cancelled', step: 0, modelDir: null });
+    });
+
+    it('should pause while grading, checkpointing the last completed step', async () => {
+      const root = tempDir('slow-pause');
+      const outcome = await runTraining(slow(), {
+        checkpointRoot: root,
+        callbacks: { control: soon('pause') },
+      });
+      expect(outcome).toMatchObject({ status: 'paused', step: 0, modelDir: join(root, 'step-0') });
+    });
+  });
+
   it('should throw non_finite_loss naming the step when the weights are poisoned', async () => {
     const spec = rlSpec(writeTinyModel(1, true));
     const error = await runTraining(spec, { checkpointRoot: tempDir('nan') }).catch((e: unknown) => e);

@@ -3,6 +3,8 @@ import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 
 import type { RunGraderParams } from '@tracetune/graders';
 
+import { CurrentPrincipal } from '../auth/auth.decorators';
+import type { Principal } from '../auth/principal';
 import { RunGraderDto, ValidateGraderDto } from './graders.dto';
 import { GradersService } from './graders.service';
 
@@ -15,14 +17,14 @@ export class GradersController {
   @Post('run')
   @HttpCode(200)
   @ApiOperation({ summary: 'Grade one model sample against an item (OpenAI GraderRunResponse)' })
-  run(@Body() body: RunGraderDto) {
-    return this.graders.run(body as RunGraderParams);
+  run(@CurrentPrincipal() caller: Principal, @Body() body: RunGraderDto) {
+    return this.graders.run(body as RunGraderParams, caller.organizationId);
   }
 
   @Post('validate')
   @HttpCode(200)
   @ApiOperation({ summary: 'Validate a grader (echoes it back when valid)' })
-  validate(@Body() body: ValidateGraderDto) {
-    return this.graders.validate(body.grader);
+  validate(@CurrentPrincipal() caller: Principal, @Body() body: ValidateGraderDto) {
+    return this.graders.validate(body.grader, caller.organizationId);
   }
 }

@@ -3,7 +3,7 @@ import { Injectable, type OnModuleDestroy } from '@nestjs/common';
 import { Config } from '@tracetune/config';
 import {
   GraderConfigError,
-  JavaScriptSandbox,
+  GraderPool,
   JudgeClient,
   runGrader,
   validateGraderRequest,
@@ -15,34 +15,42 @@ import { ApiError } from '../common/api-error';
 
 /**
  * Grader dry-runs for users and for job validation. One judge client (one concurrency limit for the process) and one
- * JavaScript sandbox are shared by every request.
+ * code-grader pool are shared by every request. Code graders run on the pool's threads, never on this event loop;
+ * their time limit is capped at TRACETUNE_GRADER_RUN_TIMEOUT_MS and a call past it has its thread terminated.
  */
 @Injectable()
 export class GradersService implements OnModuleDestroy {
   private readonly judge: JudgeClient | undefined;
-  private readonly sandbox = new JavaScriptSandbox();
+  readonly pool: GraderPool;
 
   constructor(config: Config) {
     const baseURL = config.get('TRACETUNE_JUDGE_BASE_URL');
     this.judge = baseURL
       ? new JudgeClient({ baseURL, apiKey: config.get('TRACETUNE_JUDGE_API_KEY') ?? 'none' })
       : undefined;
+    const cap = config.get('TRACETUNE_GRADER_RUN_TIMEOUT_MS');
+    this.pool = new GraderPool({
+      threads: config.get('TRACETUNE_GRADER_THREADS'),
+      timeoutMs: Math.min(1000, cap),
+      maxTimeoutMs: cap,
+    });
   }
 
   get options(): CreateGraderOptions {
-    return { judge: this.judge, javascript: this.sandbox };
+    return { judge: this.judge, code: this.pool };
   }
 
-  run(request: RunGraderParams) {
-    return this.translate(() => runGrader(request, this.options));
+  /** `tenant`: the caller's organization (Python sandbox threads are never shared between organizations). */
+  run(request: RunGraderParams, tenant: string) {
+    return this.translate(() => runGrader(request, { ...this.options, tenant }));
   }
 
-  validate(grader: Record<string, unknown>) {
-    return this.translate(() => validateGraderRequest({ grader }, { javascript: this.sandbox }));
+  validate(grader: Record<string, unknown>, tenant: string) {
+    return this.translate(() => validateGraderRequest({ grader }, { code: this.pool, tenant }));
   }
 
-  onModuleDestroy(): void {
-    this.sandbox.dispose();
+  async onModuleDestroy(): Promise<void> {
+    await this.pool.close();
   }
 
   /** Grader configuration problems are the caller's: 400 naming the param. */

@@ -1,8 +1,8 @@
 import type { GraderConfigIssue } from '../errors';
 import type { JudgeClient } from '../judge/judge-client';
-import type { JavaScriptSandbox } from '../sandbox/javascript-sandbox';
+import type { CodeRunner } from '../pool/grader-pool';
 import { templateVariables } from '../template';
-import type { GraderErrorFlags, GraderItem, GraderSample, JudgeTokenUsage } from '../types';
+import type { GradeOptions, GraderErrorFlags, GraderItem, GraderSample, JudgeTokenUsage } from '../types';
 
 /** What a grader type's `grade` returns before `gradeSafely` fills in timing, flags and `passed`. */
 export interface RawGrade {
@@ -17,12 +17,16 @@ export interface RawGrade {
 /** Services a grader may need; built once by `createGrader` and shared by sub-graders. */
 export interface GraderDeps {
   judge(): JudgeClient;
-  sandbox(): JavaScriptSandbox;
+  /** The code-grader pool (javascript, python): every code evaluation runs there, never on the caller's thread. */
+  code(): CodeRunner;
   /** Builds a sub-grader (used by `multi`). */
   build(config: Record<string, unknown>, param: string): GradeFn;
 }
 
-export type GradeFn = (sample: GraderSample, item: GraderItem) => Promise<RawGrade>;
+/** Per-call context: an abort signal (cancel/pause kill a running code grader) and the tenant the call is for. */
+export type GradeContext = GradeOptions;
+
+export type GradeFn = (sample: GraderSample, item: GraderItem, context?: GradeContext) => Promise<RawGrade>;
 
 /** A template-bearing field of a grader, for dataset checks (`checkGraderAgainstRows`). */
 export interface TemplateField {

@@ -6,6 +6,7 @@ import {
   parseFormula,
   type FormulaNode,
 } from '../formula';
+import { GradingAbortedError } from '../pool/grader-pool';
 import type { JudgeTokenUsage } from '../types';
 import { checkKnownKeys, checkNumber, checkString, isRecord, type GraderTypeDefinition } from './definition';
 
@@ -99,12 +100,13 @@ export const multiGrader: GraderTypeDefinition = {
           deps.build(sub as Record<string, unknown>, single ? `${param}.graders` : `${param}.graders.${key}`),
         ] as const,
     );
-    return async (sample, item) => {
+    return async (sample, item, context) => {
       const results = await Promise.all(
         subs.map(async ([key, grade]) => {
           try {
-            return { key, raw: await grade(sample, item), failure: null };
+            return { key, raw: await grade(sample, item, context), failure: null };
           } catch (e) {
+            if (e instanceof GradingAbortedError) throw e;
             return { key, raw: null, failure: e };
           }
         }),

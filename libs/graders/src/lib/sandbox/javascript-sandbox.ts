@@ -74,12 +74,12 @@ export class JavaScriptSandbox {
    * Evaluates `source` alone (its top-level code runs, under the same limits) and reports a syntax error, a throw or a
    * missing `grade` function; `null` when fine. Never throws.
    */
-  async checkSource(source: string): Promise<string | null> {
+  async checkSource(source: string, timeoutMs = this.timeoutMs): Promise<string | null> {
     try {
       const rt = await this.ensureRuntime();
       const ctx = rt.newContext();
       try {
-        rt.setInterruptHandler(deadline(this.timeoutMs));
+        rt.setInterruptHandler(deadline(timeoutMs));
         const r = ctx.evalCode(source, 'grader.js');
         if (r.error) return errorMessage(ctx, r.error);
         r.value.dispose();

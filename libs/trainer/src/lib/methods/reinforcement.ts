@@ -1,12 +1,12 @@
 import { groupSize as groupSizeOf, type ResolvedAlgorithm } from '@tracetune/contracts';
-import { createGrader, type Grader } from '@tracetune/graders';
+import { createGrader, GradingAbortedError, type Grader } from '@tracetune/graders';
 import type { TransformerModel } from '@tracetune/model';
 import { mean, stdModes, type RlConfig } from '@tracetune/rl-core';
 
 import { TrainingError, type SampleCompletion, type StepMetrics } from '../contract';
 import { toRlExamples, type RlExample } from '../data';
 import { evaluateRl } from '../evaluate';
-import { rewardMeans } from '../grading';
+import { abortOnControl, rewardMeans } from '../grading';
 import { control, type StepEvent, type StepResult, type TrainingMethod } from '../loop';
 import { loadBaseModel } from '../policy';
 import {
@@ -45,6 +45,8 @@ interface RlRun {
   microPrompts: number;
   ppoEpochs: number;
   graderErrorsReported: boolean;
+  /** Code-grader threads started at prepare time (they load while the model does). */
+  graderReady: Promise<void>;
 }
 
 const population = stdModes.get('population');
@@ -183,6 +185,28 @@ function graderWarning(run: RlRun, step: number, errors: number, samples: number
   return [{ level: 'warn', message, data: { step, grader_errors: errors } }];
 }
 
+/**
+ * Grades a step's rollouts; a cancel or pause asked for meanwhile kills the running graders and ends the step
+ * undone (nothing was updated yet, so a pause checkpoints the previous step and a resume redoes this one).
+ */
+async function gradeOrStop(
+  s: Session,
+  run: RlRun,
+  examples: readonly RlExample[],
+  sampled: Parameters<typeof gradeRollouts>[2],
+): Promise<Rollout[] | StepResult> {
+  await run.graderReady;
+  try {
+    return await abortOnControl(
+      () => control(s),
+      (signal) => gradeRollouts(run.grader, examples, sampled, s.settings.graderConcurrency, signal),
+    );
+  } catch (e) {
+    if (!(e instanceof GradingAbortedError)) throw e;
+    return { status: control(s) === 'pause' ? 'pause' : 'cancel' };
+  }
+}
+
 /** Sample G completions per prompt → grade → reference log-probs → μ clipped updates; then the step's metrics. */
 async function reinforcementStep(
   s: Session,
@@ -203,7 +227,8 @@ async function reinforcementStep(
     step,
   });
   t.push(now());
-  const rollouts = await gradeRollouts(run.grader, examples, sampled, settings.graderConcurrency);
+  const rollouts = await gradeOrStop(s, run, examples, sampled);
+  if (!Array.isArray(rollouts)) return rollouts;
   t.push(now());
   const micros = buildMicroBatches(
     rollouts,
@@ -254,15 +279,25 @@ async function reinforcementStep(
 function openReinforcement(s: Session, run: RlRun): TrainingMethod {
   const { spec } = s;
   const batchSize = spec.hyperparameters.batch_size;
-  const evaluate = async (step: number): Promise<StepMetrics> =>
-    evaluateRl(run.sample, run.grader, run.valid, {
-      samples: spec.hyperparameters.eval_samples,
-      maxNewTokens: run.algorithm.max_completion_tokens,
-      temperature: run.algorithm.temperature,
-      topP: run.algorithm.top_p,
-      passThreshold: spec.passThreshold,
-      seed: streamSeed(spec.seed, step, 'evaluation'),
-      graderConcurrency: s.settings.graderConcurrency,
+  // A cancel or pause during evaluation kills its graders: the step is recorded without eval metrics and the loop
+  // stops at the next boundary.
+  const evaluate = (step: number): Promise<StepMetrics> =>
+    abortOnControl(
+      () => control(s),
+      (signal) =>
+        evaluateRl(run.sample, run.grader, run.valid, {
+          samples: spec.hyperparameters.eval_samples,
+          maxNewTokens: run.algorithm.max_completion_tokens,
+          temperature: run.algorithm.temperature,
+          topP: run.algorithm.top_p,
+          passThreshold: spec.passThreshold,
+          seed: streamSeed(spec.seed, step, 'evaluation'),
+          graderConcurrency: s.settings.graderConcurrency,
+          signal,
+        }),
+    ).catch((e: unknown) => {
+      if (e instanceof GradingAbortedError) return {};
+      throw e;
     });
   return {
     start: {
@@ -296,6 +331,7 @@ export const prepareReinforcement: PrepareMethod = (spec, data, settings) => {
   const groupSize = groupSizeOf(algorithm, spec.hyperparameters);
   const config = rlConfigFor(algorithm, spec.hyperparameters);
   const grader = createRunGrader(spec);
+  const graderReady = grader.warm();
   let reference: TransformerModel | null = null;
   return {
     open(s) {
@@ -315,6 +351,7 @@ export const prepareReinforcement: PrepareMethod = (spec, data, settings) => {
         microPrompts: Math.max(1, Math.min(algorithm.micro_batch_size || batchSize, batchSize)),
         ppoEpochs: Math.max(1, algorithm.ppo_epochs),
         graderErrorsReported: false,
+        graderReady,
       });
     },
     dispose() {
