@@ -11,6 +11,7 @@ section "services"
 bash tools/scripts/ensure-services.sh
 bash tools/scripts/ensure-chromium.sh
 bash tools/scripts/ensure-docker-compose.sh
+bash tools/scripts/ensure-lavapipe.sh
 
 section "database: schema and migrations agree"
 node tools/scripts/db.mjs diff

@@ -3,7 +3,7 @@ import { parseArgs } from 'node:util';
 export const USAGE = `tracetune — train and evaluate models locally, without the service
 
 Usage:
-  tracetune train --config run.json [--backend wasm|cpu|auto|tensorflow|tensorflow-gpu] [--resume <checkpoint dir>]
+  tracetune train --config run.json [--backend wasm|cpu|auto|webgpu|tensorflow|tensorflow-gpu] [--resume <checkpoint dir>]
   tracetune eval  --model <dir> --data <file.jsonl> --grader <grader.json> [--samples 4] [--max-tokens 128]
                   [--temperature 1] [--top-p 1] [--pass-threshold 1] [--seed 0] [--backend wasm]
   tracetune data  <arithmetic|countdown> [--n 1000] [--seed 1] [--format rft|sft] [--difficulty short|medium|long]

@@ -1,10 +1,11 @@
 /**
  * `tracetune`: local training, evaluation and synthetic data without the service (no database, queue or server).
- * The one place besides libs/config that reads argv and files; the backend comes from --backend / the config file,
- * never from the environment.
+ * The one place besides libs/config that reads argv and files; the backend comes from --backend, else
+ * TRACETUNE_BACKEND (through libs/config), else the config file's `backend`, else wasm.
  */
 import { readFileSync } from 'node:fs';
 
+import { backendFromEnvironment, ConfigError } from '@tracetune/config';
 import { BACKEND_CHOICES, type BackendChoice } from '@tracetune/contracts';
 import { setupBackend } from '@tracetune/model';
 import {
@@ -29,7 +30,7 @@ async function useBackend(choice: string | null): Promise<void> {
 
 async function train(cmd: Extract<ParsedCommand, { command: 'train' }>): Promise<number> {
   const { spec, output, backend } = loadRunConfig(cmd.config);
-  await useBackend(cmd.backend ?? backend);
+  await useBackend(cmd.backend ?? backendFromEnvironment() ?? backend ?? null);
   const bar = new ProgressBar(process.stderr);
   let firstStep = -1;
   let stop: 'continue' | 'pause' | 'cancel' = 'continue';
@@ -74,7 +75,7 @@ async function train(cmd: Extract<ParsedCommand, { command: 'train' }>): Promise
 }
 
 async function evaluate(cmd: Extract<ParsedCommand, { command: 'eval' }>): Promise<number> {
-  await useBackend(cmd.backend);
+  await useBackend(cmd.backend ?? backendFromEnvironment());
   const metrics = await evaluateModelDir(
     cmd.model,
     readFileSync(cmd.data, 'utf8'),
@@ -134,7 +135,8 @@ main(process.argv.slice(2)).then(
       process.stderr.write(
         `\ntraining failed [${error.code}]${error.param ? ` (${error.param})` : ''}: ${error.message}\n`,
       );
-    else if (error instanceof ConfigFileError) process.stderr.write(`${error.message}\n`);
+    else if (error instanceof ConfigFileError || error instanceof ConfigError)
+      process.stderr.write(`${error.message}\n`);
     else process.stderr.write(`${(error as Error)?.stack ?? String(error)}\n`);
     process.exit(error instanceof UsageError ? 64 : 1);
   },

@@ -39,7 +39,7 @@ export interface RunConfigFile {
   trainer?: TrainerOptions;
   /** Checkpoints and the final model go here (relative to the config file). */
   output: string;
-  /** tfjs backend (overridden by --backend). */
+  /** tfjs backend (overridden by --backend, then by TRACETUNE_BACKEND). */
   backend?: string;
 }
 

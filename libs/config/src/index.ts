@@ -1,4 +1,4 @@
 export { envSchema, LOG_LEVELS, type AppConfig } from './lib/env.schema';
-export { Config, ConfigError, loadConfig } from './lib/load-config';
+export { backendFromEnvironment, Config, ConfigError, loadConfig } from './lib/load-config';
 export { ConfigModule } from './lib/config.module';
 export { artifactStoreSettings } from './lib/storage-settings';

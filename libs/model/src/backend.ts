@@ -4,12 +4,15 @@ import * as tf from '@tensorflow/tfjs-core';
 import { BACKEND_CHOICES, type BackendChoice } from '@tracetune/contracts';
 
 import { registerWasmKernels } from './wasm-kernels';
+import { activeAdapter, adapterSummary, startWebgpu, type AdapterReport } from './webgpu';
 
-export type { BackendChoice };
+export type { AdapterReport, BackendChoice };
 
 export interface BackendReport {
-  /** The tfjs backend now active: 'tensorflow' (tfjs-node or tfjs-node-gpu), 'wasm' or 'cpu'. */
+  /** The tfjs backend now active: 'tensorflow' (tfjs-node or tfjs-node-gpu), 'webgpu', 'wasm' or 'cpu'. */
   backend: string;
+  /** The WebGPU adapter (vendor, architecture, device, limits) when the backend is webgpu, else null. */
+  adapter: AdapterReport | null;
   /** Which candidate loaded: tells tfjs-node-gpu (CUDA) from tfjs-node, which both register as 'tensorflow'. */
   loaded: Exclude<BackendChoice, 'auto'>;
   /** Human-readable reason it was chosen. */
@@ -73,17 +76,39 @@ export function backendMemoryLimitBytes(): number | null {
   return tf.getBackend() === 'wasm' ? 4 * 1024 ** 3 : null;
 }
 
+/**
+ * The largest single tensor the active backend can hold, or null when unbounded: on webgpu every tensor is one
+ * buffer bound as a storage buffer, so the adapter's maxBufferSize and maxStorageBufferBindingSize bound it (128 MiB
+ * of binding on lavapipe, 2 GiB or more on a discrete GPU). WebGPU exposes no total memory size.
+ */
+export function backendTensorLimitBytes(): number | null {
+  const adapter = activeAdapter();
+  if (!adapter) return null;
+  return Math.min(adapter.limits.maxBufferSize, adapter.limits.maxStorageBufferBindingSize);
+}
+
 /** The concrete backends, best first (the one list is BACKEND_CHOICES in libs/contracts). */
 const ORDER = BACKEND_CHOICES.filter((c): c is Exclude<BackendChoice, 'auto'> => c !== 'auto');
-const ATTEMPT: Record<Exclude<BackendChoice, 'auto'>, () => Promise<void>> = {
+const ATTEMPT: Record<Exclude<BackendChoice, 'auto'>, (choice: BackendChoice) => Promise<void>> = {
   'tensorflow-gpu': () => tryNative('@tensorflow/tfjs-node-gpu'),
+  // A software adapter (lavapipe) only when webgpu is asked for by name: under auto it would be slower than wasm.
+  webgpu: async (choice) => void (await startWebgpu(choice === 'webgpu')),
   tensorflow: () => tryNative('@tensorflow/tfjs-node'),
   wasm: tryWasm,
   cpu: tryCpu,
 };
 
+/** One line naming the backend, its adapter (on webgpu) and every fallback with its reason: for logs. */
+export function describeBackend(report: BackendReport): string {
+  const adapter = report.adapter ? `; adapter ${adapterSummary(report.adapter)}` : '';
+  const skipped = report.fallbacks.length
+    ? `; skipped ${report.fallbacks.map((f) => `${f.choice}: ${f.error}`).join('; ')}`
+    : '';
+  return `tfjs backend: ${report.backend} (${report.reason}${adapter}${skipped})`;
+}
+
 /**
- * Chooses the tfjs backend: the requested one, or with 'auto' the best that loads (CUDA → native CPU → wasm SIMD →
+ * Chooses the tfjs backend: the requested one, or with 'auto' the best that loads (CUDA → WebGPU on a hardware adapter → native CPU → wasm SIMD →
  * plain JS). A specific choice that fails falls back down the same list, and the report says so.
  */
 export async function setupBackend(
@@ -95,7 +120,7 @@ export async function setupBackend(
   const fallbacks: BackendReport['fallbacks'] = [];
   for (const candidate of ORDER.slice(start)) {
     try {
-      await ATTEMPT[candidate]();
+      await ATTEMPT[candidate](choice);
       await tf.ready();
       const reason =
         choice === candidate
@@ -103,10 +128,14 @@ export async function setupBackend(
           : choice === 'auto'
             ? `auto: ${candidate} is the best backend that loaded`
             : `requested ${choice} failed; fell back to ${candidate}`;
-      const report = { backend: tf.getBackend(), loaded: candidate, reason, fallbacks };
-      log(
-        `tfjs backend: ${report.backend} (${reason}${fallbacks.length ? `; skipped ${fallbacks.map((f) => `${f.choice}: ${f.error}`).join('; ')}` : ''})`,
-      );
+      const report = {
+        backend: tf.getBackend(),
+        adapter: activeAdapter(),
+        loaded: candidate,
+        reason,
+        fallbacks,
+      };
+      log(describeBackend(report));
       return report;
     } catch (e) {
       fallbacks.push({ choice: candidate, error: ((e as Error).message ?? String(e)).split('\n')[0] });

@@ -1,5 +1,8 @@
 export {
+  type AdapterReport,
   backendMemoryLimitBytes,
+  backendTensorLimitBytes,
+  describeBackend,
   type BackendChoice,
   type BackendLog,
   type BackendReport,

@@ -5,6 +5,7 @@ import '@tracetune/tfjs-gradients';
 
 import { CausalAttention, type Attention } from './attention';
 import { parameterCount, type ModelConfig } from './config';
+import { assertFitsBackend } from './fit';
 import { packedMatMul } from './kernels/matmul';
 import { LoraAdapters, type LoraConfig } from './lora';
 import { CausalMasks, rangePositions } from './masks';
@@ -76,6 +77,7 @@ export class TransformerModel {
 
   private constructor(config: ModelConfig, seed: number) {
     if (config.head_dim % 2 !== 0) throw new Error(`head_dim must be even for RoPE (got ${config.head_dim})`);
+    assertFitsBackend(config); // before any weight is read or allocated
     this.config = config;
     this.dropoutRng = new Rng(seed ^ 0x5eed);
     this.variablePrefix = `m${TransformerModel.nextId++}/`;

@@ -31,8 +31,9 @@ describe('wasm backend fixes (compared with the cpu backend)', () => {
     const report = await setupBackend('auto');
     expect(['tensorflow', 'wasm']).toContain(report.backend);
     if (report.backend === 'wasm') {
-      // Native tfjs-node(-gpu) cannot load here (no libtensorflow): both must be reported as skipped.
-      expect(report.fallbacks.map((f) => f.choice)).toEqual(['tensorflow-gpu', 'tensorflow']);
+      // Native tfjs-node(-gpu) cannot load here (no libtensorflow) and webgpu has no hardware adapter (CI has lavapipe
+      // at most): all three must be reported as skipped, in the order tried.
+      expect(report.fallbacks.map((f) => f.choice)).toEqual(['tensorflow-gpu', 'webgpu', 'tensorflow']);
       expect(report.reason).toMatch(/auto: wasm/);
     }
   });

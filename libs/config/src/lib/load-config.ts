@@ -29,6 +29,15 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
   return parsed.data;
 }
 
+/**
+ * `TRACETUNE_BACKEND` when it is set (validated like the rest of the environment), else null: for the CLI, whose
+ * default backend (wasm) is not the services' (auto), so it must know whether the variable was set at all.
+ */
+export function backendFromEnvironment(): AppConfig['TRACETUNE_BACKEND'] | null {
+  const raw = process.env['TRACETUNE_BACKEND'];
+  return raw ? loadConfig({ TRACETUNE_BACKEND: raw }).TRACETUNE_BACKEND : null;
+}
+
 /** Typed read-only access to the validated configuration. */
 export class Config {
   private readonly values: Readonly<AppConfig>;

@@ -16,7 +16,7 @@ export type Accelerator = 'none' | 'cuda';
  * The TensorFlow.js backends an operator can ask for (`TRACETUNE_BACKEND`, the CLI's `--backend`): `auto`, then every
  * backend from the best to the plainest — the order libs/model tries them in. The one list of them.
  */
-export const BACKEND_CHOICES = ['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] as const;
+export const BACKEND_CHOICES = ['auto', 'tensorflow-gpu', 'webgpu', 'tensorflow', 'wasm', 'cpu'] as const;
 export type BackendChoice = (typeof BACKEND_CHOICES)[number];
 
 /** What a worker can run, advertised on its /health and used to pick the queues it consumes. */
