@@ -26,7 +26,7 @@ export const inferenceShell = {
         paths: [
           {
             name: '@tracetune/model',
-            allowImportNames: ['setupBackend', 'BackendChoice'],
+            allowImportNames: ['setupBackend', 'describeBackend', 'BackendChoice'],
             message:
               'apps/inference only chooses the backend; serving logic goes through @tracetune/serving.',
           },

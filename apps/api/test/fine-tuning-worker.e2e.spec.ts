@@ -48,7 +48,7 @@ interface Stack {
   dataDir: string;
   redisUrl: string;
   workers: RunningProcess[];
-  startWorker(id: string): Promise<RunningProcess>;
+  startWorker(id: string, env?: Record<string, string>): Promise<RunningProcess>;
   /** A training file of 2·steps examples: with batch size 2 and one epoch, a job of exactly `steps` steps. */
   trainingFile(steps: number): Promise<string>;
   validationFile: string;
@@ -99,8 +99,8 @@ async function startStack(
     workers,
     trainingFile,
     validationFile,
-    async startWorker(id) {
-      const worker = await startApp('worker', env(id));
+    async startWorker(id, extra = {}) {
+      const worker = await startApp('worker', { ...env(id), ...extra });
       workers.push(worker);
       return worker;
     },
@@ -377,30 +377,64 @@ describe('workers take only jobs they can run', () => {
 
   beforeAll(async () => {
     // Every model counts as too large for a CPU-only worker here, so jobs go to the accelerated queue.
-    stack = await startStack('redis://127.0.0.1:6379', { TRACETUNE_CPU_MAX_PARAMS: '1000' });
+    stack = await startStack('redis://127.0.0.1:6379', {
+      TRACETUNE_CPU_MAX_PARAMS: '1000',
+      TRACETUNE_QUEUE_WATCH_MS: '1000',
+    });
     worker = await stack.startWorker('worker-cpu');
   }, 120_000);
   afterAll(() => stack.close());
 
-  it('should advertise its backend and leave accelerated jobs to workers with an accelerator', async () => {
-    const health = (await (await fetch(`${worker.url}/health`)).json()) as {
-      details: Record<string, unknown>;
-    };
-    expect(health.details).toMatchObject({
+  const health = async (w: RunningProcess) =>
+    ((await (await fetch(`${w.url}/health`)).json()) as { details: Record<string, unknown> }).details;
+  const messages = async (id: string) =>
+    (await stack.client.fineTuning.jobs.listEvents(id, { limit: 100 })).data.map((e) => e.message);
+
+  it('should leave accelerated jobs to GPU workers, say why a job waits, and run it once a webgpu worker appears', async () => {
+    expect(await health(worker)).toMatchObject({
       worker_id: 'worker-cpu',
       backend: 'wasm',
       accelerator: 'none',
+      adapter: null,
+      memory: { backend_limit_bytes: 4 * 1024 ** 3, max_tensor_bytes: null },
       queues: ['training'],
     });
     const { client } = stack;
     const created = await client.fineTuning.jobs.create(await rlJob(stack, 2));
-    await new Promise((r) => setTimeout(r, 4_000));
+    const waiting =
+      'Waiting for a worker with a GPU backend (tensorflow-gpu or webgpu): no live worker consumes the training-accelerated queue';
+    expect((created as unknown as { status_details: string | null }).status_details).toBe(waiting);
+    await new Promise((r) => setTimeout(r, 3_000));
     const job = await client.fineTuning.jobs.retrieve(created.id);
     expect(job.status).toBe('queued');
-    const messages = (await client.fineTuning.jobs.listEvents(created.id)).data.map((e) => e.message);
-    expect(messages.some((m) => m.startsWith('Waiting for a worker with an accelerator: tt-nano has'))).toBe(
+    expect((job as unknown as { status_details: string | null }).status_details).toBe(waiting);
+    const before = await messages(created.id);
+    expect(before.some((m) => m.startsWith('Waiting for a worker with an accelerator: tt-nano has'))).toBe(
       true,
     );
-    expect((await client.fineTuning.jobs.cancel(created.id)).status).toBe('cancelled');
-  }, 60_000);
+    expect(before.filter((m) => m === waiting)).toHaveLength(1); // once, however many checks ran
+
+    // A worker forced onto webgpu (lavapipe in CI) consumes both queues and takes the job.
+    const gpu = await stack.startWorker('worker-webgpu', { TRACETUNE_BACKEND: 'webgpu' });
+    const details = await health(gpu);
+    expect(details).toMatchObject({
+      backend: 'webgpu',
+      accelerator: 'webgpu',
+      queues: ['training', 'training-accelerated'],
+    });
+    expect(
+      (details['adapter'] as { description: string; max_storage_binding_bytes: number })
+        .max_storage_binding_bytes,
+    ).toBeGreaterThan(0);
+    const done = await finished(client, created.id);
+    expect(done.status).toBe('succeeded');
+    const after = await messages(created.id);
+    expect(after.some((m) => /^A worker consuming the training-accelerated queue is live/.test(m))).toBe(
+      true,
+    );
+    expect(after.some((m) => /^Training on the webgpu backend \(requested webgpu; adapter /.test(m))).toBe(
+      true,
+    );
+    expect((done as unknown as { status_details: string | null }).status_details).toBeNull();
+  }, 240_000);
 });

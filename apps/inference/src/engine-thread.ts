@@ -4,7 +4,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 
-import { setupBackend, type BackendChoice } from '@tracetune/model';
+import { describeBackend, setupBackend, type BackendChoice } from '@tracetune/model';
 import { ModelCache, Scheduler } from '@tracetune/serving';
 
 import type { EngineStats, FromEngine, ToEngine } from './app/engine/protocol';
@@ -65,7 +65,7 @@ async function main(): Promise<void> {
     else if (message.type === 'cancel') scheduler.cancel(message.id);
     else post({ type: 'stats', stats: stats() });
   });
-  post({ type: 'ready', backend: report.backend, reason: report.reason });
+  post({ type: 'ready', backend: report.backend, reason: describeBackend(report) });
 }
 
 void main();

@@ -1,27 +1,53 @@
 import 'reflect-metadata';
 
+import { totalmem } from 'node:os';
 import { NestFactory } from '@nestjs/core';
 import { Logger } from 'nestjs-pino';
 
 import { Config, ConfigError } from '@tracetune/config';
 import { ACCELERATED_TRAINING_QUEUE, TRAINING_QUEUE, type WorkerCapabilities } from '@tracetune/contracts';
-import { setupBackend, type BackendChoice } from '@tracetune/model';
+import {
+  backendMemoryLimitBytes,
+  backendTensorLimitBytes,
+  setupBackend,
+  type BackendChoice,
+  type BackendReport,
+} from '@tracetune/model';
 
 import { startHealthServer } from './app/health-server';
 import { WorkerMetrics } from './app/metrics/worker-metrics';
 import { WorkerHealthService } from './app/worker-health.service';
 import { WorkerModule } from './app/worker.module';
 
+function adapterOf(report: BackendReport): WorkerCapabilities['adapter'] {
+  const a = report.adapter;
+  if (!a) return null;
+  const { vendor, architecture, device, description, software } = a;
+  return {
+    ...{ vendor, architecture, device, description, software },
+    max_buffer_bytes: a.limits.maxBufferSize,
+    max_storage_binding_bytes: a.limits.maxStorageBufferBindingSize,
+  };
+}
+
 /**
  * What this worker can run: the backend that loads here (the training process loads the same one) decides whether it
- * has an accelerator and so whether it also takes jobs from the accelerated queue.
+ * has an accelerator and so whether it also takes jobs from the accelerated queue. A worker on webgpu does (also on a
+ * software adapter, which it only gets when webgpu was asked for by name).
  */
 async function detectCapabilities(choice: BackendChoice): Promise<WorkerCapabilities> {
-  const { backend, loaded } = await setupBackend(choice);
-  const accelerator = loaded === 'tensorflow-gpu' ? 'cuda' : 'none';
+  const report = await setupBackend(choice, (line) => console.log(line));
+  const accelerator =
+    report.loaded === 'tensorflow-gpu' ? 'cuda' : report.loaded === 'webgpu' ? 'webgpu' : 'none';
   return {
-    backend,
+    backend: report.backend,
     accelerator,
+    adapter: adapterOf(report),
+    memory: {
+      system_bytes: totalmem(),
+      backend_limit_bytes: backendMemoryLimitBytes(),
+      max_tensor_bytes: backendTensorLimitBytes(),
+    },
     queues: accelerator === 'none' ? [TRAINING_QUEUE] : [TRAINING_QUEUE, ACCELERATED_TRAINING_QUEUE],
   };
 }
@@ -46,7 +72,7 @@ async function main(): Promise<void> {
   app
     .get(Logger)
     .log(
-      `worker ${health.workerId} ready on the ${capabilities.backend} backend (accelerator: ${capabilities.accelerator}; queues: ${capabilities.queues.join(', ')}); health on port ${config.get('WORKER_HEALTH_PORT')}`,
+      `worker ${health.workerId} ready on the ${capabilities.backend} backend (accelerator: ${capabilities.accelerator}${capabilities.adapter ? `; adapter: ${capabilities.adapter.description || capabilities.adapter.vendor}` : ''}; queues: ${capabilities.queues.join(', ')}); health on port ${config.get('WORKER_HEALTH_PORT')}`,
     );
   const stop = async () => {
     server.close();

@@ -3,7 +3,7 @@
  * loop stays free to renew the queue lock and write progress. It speaks only the protocol in protocol.ts over IPC,
  * and exits when its parent goes away.
  */
-import { setupBackend } from '@tracetune/model';
+import { adapterSummary, setupBackend } from '@tracetune/model';
 import { runTraining, TrainingError, type ControlSignal } from '@tracetune/trainer';
 
 import type { ChildMessage, ParentMessage } from './app/training/protocol';
@@ -71,7 +71,8 @@ process.on('message', (message: ParentMessage) => {
 
 async function start(message: Extract<ParentMessage, { type: 'start' }>): Promise<void> {
   const backend = await setupBackend(message.backend);
-  await send({ type: 'ready', backend: backend.backend, reason: backend.reason });
+  const adapter = backend.adapter ? `; adapter ${adapterSummary(backend.adapter)}` : '';
+  await send({ type: 'ready', backend: backend.backend, reason: `${backend.reason}${adapter}` });
   const outcome = await runTraining(message.spec, {
     ...message.options,
     callbacks: {

@@ -73,6 +73,7 @@ export {
   topN,
 } from './sampler';
 export { registerWasmKernels } from './wasm-kernels';
+export { adapterSummary } from './webgpu';
 export { modelShape, type TensorSpec, tensorSpecs } from './weights';
 export {
   checkpointConfig,

@@ -52,6 +52,11 @@ export const envSchema = z.object({
    */
   TRACETUNE_JOB_LOCK_MS: z.coerce.number().int().min(1_000).default(60_000),
   /**
+   * How often the api checks that every waiting job's queue has a live worker (an event and the job's status_details
+   * say when none has; another event when one appears).
+   */
+  TRACETUNE_QUEUE_WATCH_MS: z.coerce.number().int().min(500).max(60_000).default(20_000),
+  /**
    * Largest base model (in parameters) that workers without an accelerator train; jobs on bigger models wait in the
    * accelerated queue for a GPU worker.
    */

@@ -109,6 +109,11 @@ export interface FineTuningJobObject {
   user_provided_suffix: string | null;
   /** Tracetune extension: progress. */
   progress: { step: number; total_steps: number | null };
+  /**
+   * Tracetune extension: why a `queued` job waits when no live worker consumes its queue (e.g. a model above
+   * TRACETUNE_CPU_MAX_PARAMS and no GPU worker), else null.
+   */
+  status_details: string | null;
 }
 
 export interface FineTuningEventObject {

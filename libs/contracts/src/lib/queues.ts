@@ -6,11 +6,12 @@ export const TRAINING_QUEUE = 'training';
 
 /**
  * Jobs whose base model is too large for a worker without an accelerator (TRACETUNE_CPU_MAX_PARAMS) go here; only
- * workers whose TensorFlow.js backend has one (tensorflow-gpu) consume it, so every worker takes only jobs it can run.
+ * workers whose TensorFlow.js backend has one (tensorflow-gpu, webgpu) consume it, so every worker takes only jobs it
+ * can run. They consume the CPU queue too.
  */
 export const ACCELERATED_TRAINING_QUEUE = 'training-accelerated';
 
-export type Accelerator = 'none' | 'cuda';
+export type Accelerator = 'none' | 'cuda' | 'webgpu';
 
 /**
  * The TensorFlow.js backends an operator can ask for (`TRACETUNE_BACKEND`, the CLI's `--backend`): `auto`, then every
@@ -19,10 +20,32 @@ export type Accelerator = 'none' | 'cuda';
 export const BACKEND_CHOICES = ['auto', 'tensorflow-gpu', 'webgpu', 'tensorflow', 'wasm', 'cpu'] as const;
 export type BackendChoice = (typeof BACKEND_CHOICES)[number];
 
+/** The WebGPU adapter a worker computes on, as its /health shows it. */
+export interface WorkerAdapter {
+  vendor: string;
+  architecture: string;
+  device: string;
+  description: string;
+  /** A software rasteriser (lavapipe): only used when webgpu was asked for by name. */
+  software: boolean;
+  max_buffer_bytes: number;
+  max_storage_binding_bytes: number;
+}
+
 /** What a worker can run, advertised on its /health and used to pick the queues it consumes. */
 export interface WorkerCapabilities {
   backend: string;
   accelerator: Accelerator;
+  /** On webgpu, the adapter; else null. */
+  adapter: WorkerAdapter | null;
+  memory: {
+    /** The machine's memory. */
+    system_bytes: number;
+    /** The most the backend can hold in all (wasm: 4 GiB), null when only the machine bounds it. */
+    backend_limit_bytes: number | null;
+    /** The largest single tensor the backend can hold (webgpu: the adapter's buffer limits), null when unbounded. */
+    max_tensor_bytes: number | null;
+  };
   queues: string[];
 }
 

@@ -15,6 +15,8 @@ const docker = (...parts: string[]) => join(WORKSPACE_ROOT, 'docker', ...parts);
 const APPS = { api: 8080, worker: 8082, inference: 8081 } as const;
 
 interface ComposeService {
+  build?: { dockerfile?: string; target?: string };
+  deploy?: { resources?: { reservations?: { devices?: { driver?: string; capabilities?: string[] }[] } } };
   command?: string[];
   image?: string;
   environment?: Record<string, string>;
@@ -103,6 +105,34 @@ describe('docker/compose.yml', () => {
       expect(s3[app].depends_on?.['migrate'].condition).toBe('service_completed_successfully');
       expect(Object.keys(s3[app].environment ?? {}).filter((name) => !documented.has(name))).toEqual([]);
     }
+  });
+});
+
+describe('docker/Dockerfile.gpu and the worker-gpu service', () => {
+  const dockerfile = readFileSync(docker('Dockerfile.gpu'), 'utf8');
+  const stages = dockerfile.split(/^FROM /m).slice(1);
+  const stage = (name: string) => stages.find((s) => new RegExp(`^\\S+ AS ${name}\\b`).test(s)) ?? '';
+
+  it('should have a Vulkan (webgpu) target and, separately, a CUDA 11 + cuDNN 8 target for tfjs-node-gpu 4.x', () => {
+    expect(stage('webgpu')).toMatch(/libvulkan1/);
+    expect(stage('webgpu')).toMatch(/NVIDIA_DRIVER_CAPABILITIES=compute,utility,graphics/);
+    expect(stage('webgpu')).toMatch(/COPY --from=prod-deps \/app\/node_modules/);
+    expect(stage('cuda').split('\n')[0]).toMatch(/^nvidia\/cuda:11\.\d+\.\d+-cudnn8-runtime/);
+    expect(stage('cuda')).toMatch(/TRACETUNE_BACKEND=tensorflow-gpu/);
+    const sources = [...dockerfile.matchAll(/^COPY (?!--from)(.+) \S+$/gm)].flatMap((m) => m[1].split(' '));
+    for (const source of sources)
+      expect([source, existsSync(join(WORKSPACE_ROOT, source))]).toEqual([source, true]);
+  });
+
+  it('should run worker-gpu (profile gpu) from the webgpu target with a GPU device reservation', () => {
+    const gpu = composeConfig('-f', 'docker/compose.yml', '--profile', 'gpu')['worker-gpu'];
+    expect(gpu.build).toMatchObject({ dockerfile: 'docker/Dockerfile.gpu', target: 'webgpu' });
+    expect(gpu.profiles).toEqual(['gpu']);
+    expect(gpu.command).toEqual(['worker']);
+    expect(gpu.deploy?.resources?.reservations?.devices).toEqual([
+      { driver: 'nvidia', count: 1, capabilities: ['gpu'] },
+    ]);
+    expect(gpu.healthcheck?.test).toEqual(['CMD', 'node', '/app/docker/healthcheck.mjs', '8082']);
   });
 });
 

@@ -4,11 +4,12 @@ import { FilesModule } from '../files/files.module';
 import { ModelsModule } from '../models/models.module';
 import { FineTuningJobsController } from './fine-tuning-jobs.controller';
 import { FineTuningJobsService } from './fine-tuning-jobs.service';
+import { QueueWatchService } from './queue-watch.service';
 
 @Module({
   imports: [FilesModule, ModelsModule],
   controllers: [FineTuningJobsController],
-  providers: [FineTuningJobsService],
+  providers: [FineTuningJobsService, QueueWatchService],
   exports: [FineTuningJobsService],
 })
 export class FineTuningJobsModule {}

@@ -52,6 +52,7 @@ import { FilesService } from '../files/files.service';
 import { ModelsService } from '../models/models.service';
 import { ARTIFACT_STORE } from '../storage/storage.module';
 import { requestedMethod, resolveJobSettings } from './job-settings';
+import { QueueWatchService } from './queue-watch.service';
 
 /** How far back an SDK retry without an idempotency key looks for its first attempt. */
 const RETRY_WINDOW_MS = 10 * 60 * 1000;
@@ -59,7 +60,7 @@ const RETRY_WINDOW_MS = 10 * 60 * 1000;
 /** Rows read from the training file to check the grader's template variables against. */
 const GRADER_CHECK_ROWS = 2_000;
 
-export function toJobObject(job: FineTuningJob): FineTuningJobObject {
+export function toJobObject(job: FineTuningJob, statusDetails: string | null = null): FineTuningJobObject {
   return {
     id: job.id,
     object: 'fine_tuning.job',
@@ -82,6 +83,7 @@ export function toJobObject(job: FineTuningJob): FineTuningJobObject {
     integrations: null,
     user_provided_suffix: job.suffix,
     progress: { step: job.currentStep, total_steps: job.totalSteps },
+    status_details: job.status === 'queued' ? statusDetails : null,
   };
 }
 
@@ -121,7 +123,13 @@ export class FineTuningJobsService {
     @InjectQueue(TRAINING_QUEUE) private readonly queue: Queue<TrainingJobPayload>,
     @InjectQueue(ACCELERATED_TRAINING_QUEUE) private readonly acceleratedQueue: Queue<TrainingJobPayload>,
     private readonly config: Config,
+    private readonly watch: QueueWatchService,
   ) {}
+
+  /** The job object, with why it waits when it waits on a queue no live worker consumes. */
+  private object(job: FineTuningJob): FineTuningJobObject {
+    return toJobObject(job, this.watch.reason(job.id));
+  }
 
   /**
    * Creates a job once per request: a repeated `Idempotency-Key` returns the first job, and so does an SDK retry
@@ -210,7 +218,7 @@ export class FineTuningJobsService {
       );
     }
     await this.log(job, 'info', 'Job enqueued');
-    return toJobObject(job);
+    return this.object(job);
   }
 
   async list(
@@ -232,11 +240,14 @@ export class FineTuningJobsService {
     });
     if (!rows)
       throw ApiError.badRequest(`No fine-tuning job with id '${query['after']}' to page after.`, 'after');
-    return toListPage(rows.map(toJobObject), limit);
+    return toListPage(
+      rows.map((row) => this.object(row)),
+      limit,
+    );
   }
 
   async retrieve(caller: Principal, id: string): Promise<FineTuningJobObject> {
-    return toJobObject(await this.get(caller, id));
+    return this.object(await this.get(caller, id));
   }
 
   /** Queued or paused jobs stop at once; a running job is marked cancelled and its worker stops within one step. */
@@ -302,7 +313,7 @@ export class FineTuningJobsService {
     if (!updated) return this.resume(caller, id);
     await this.enqueue(updated);
     await this.log(updated, 'info', 'Job resumed; queued to continue from its last checkpoint');
-    return toJobObject(updated);
+    return this.object(updated);
   }
 
   async listEvents(
@@ -464,6 +475,7 @@ export class FineTuningJobsService {
       { jobId: job.id, organizationId: job.organizationId },
       { ...TRAINING_JOB_OPTIONS, jobId: job.id },
     );
+    await this.watch.checkQueued(job.id, queue);
     if (queue === this.acceleratedQueue) {
       await this.log(
         job,

@@ -32,13 +32,17 @@ const AUTO_MAX_ENGINES = 4;
 const SPILL_AT = 8;
 
 /**
- * Whether the engines may run on a native TensorFlow backend (which uses every core, or a GPU, by itself): it is
- * configured, or 'auto' finds tfjs-node-gpu or tfjs-node installed. Resolved, not loaded (the HTTP thread never loads
- * tfjs); a runtime `require` so that bundlers do not follow the optional packages.
+ * Backends that use a whole device by themselves: native TensorFlow (every core, or the GPU) and webgpu (the GPU). One
+ * engine per GPU: several engines would hold several copies of the weights on it and compete for it.
  */
-function mayUseNativeBackend(choice: string): boolean {
-  if (choice === 'tensorflow' || choice === 'tensorflow-gpu') return true;
-  if (choice !== 'auto') return false;
+const ONE_ENGINE_BACKENDS: readonly string[] = ['tensorflow', 'tensorflow-gpu', 'webgpu'];
+
+/**
+ * Whether 'auto' may resolve to native TensorFlow: tfjs-node-gpu or tfjs-node installed. Resolved, not loaded (the HTTP
+ * thread never loads tfjs); a runtime `require` so that bundlers do not follow the optional packages. (Whether it
+ * resolves to webgpu depends on the adapter: the first engine's report decides, see EngineClient.onModuleInit.)
+ */
+function nativeInstalled(): boolean {
   const req = eval('require') as NodeJS.Require;
   return ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node'].some((pkg) => {
     try {
@@ -68,8 +72,8 @@ interface Engine {
  * Each engine thread runs its own scheduler over its own copy of the models (data parallelism). The wasm and cpu
  * backends compute on one core per thread (tfjs-backend-wasm has no threads under Node), so on a machine with several
  * cores one engine would leave the others idle however many requests wait. With TRACETUNE_INFERENCE_THREADS=0 (the
- * default) the server starts one engine per core, up to four, unless the backend may be native TensorFlow (which uses
- * every core, or the GPU, by itself): then one. Requests fill the first engine up to SPILL_AT running sequences
+ * default) the server starts one engine per core, up to four, unless the backend is native TensorFlow or webgpu (which
+ * use every core, or the GPU, by themselves): then one (under auto the first engine's backend decides). Requests fill the first engine up to SPILL_AT running sequences
  * before the next one takes any, then go to the least loaded; a single stream runs on one engine, exactly as with one
  * thread. The memory budget is divided among the engines, since each holds its own copy of what it loads.
  */
@@ -83,6 +87,8 @@ export class EngineClient implements OnModuleInit, OnModuleDestroy {
   >();
   private readonly engines: Engine[] = [];
   private observer: EngineObserver | null = null;
+  /** Under 'auto': engines to add once the first reports a CPU backend (0 when decided). */
+  private pendingEngines = 0;
   backend = 'starting';
 
   constructor(private readonly config: Config) {}
@@ -130,14 +136,28 @@ export class EngineClient implements OnModuleInit, OnModuleDestroy {
 
   onModuleInit(): void {
     const configured = this.config.get('TRACETUNE_INFERENCE_THREADS');
+    const choice = this.config.get('TRACETUNE_BACKEND');
+    const cores = Math.min(availableParallelism(), AUTO_MAX_ENGINES);
     const count =
       configured > 0
         ? configured
-        : mayUseNativeBackend(this.config.get('TRACETUNE_BACKEND'))
+        : ONE_ENGINE_BACKENDS.includes(choice) || (choice === 'auto' && nativeInstalled())
           ? 1
-          : Math.min(availableParallelism(), AUTO_MAX_ENGINES);
-    for (let i = 0; i < count; i++) this.spawn(i, count);
-    if (count > 1) this.logger.log(`${count} engine threads`);
+          : cores;
+    // Under auto the first engine's backend decides: webgpu on a GPU keeps one engine, a CPU backend gets one per core.
+    const first = configured === 0 && choice === 'auto' && count > 1 ? 1 : count;
+    this.pendingEngines = count - first;
+    for (let i = 0; i < first; i++) this.spawn(i, count);
+    if (first > 1) this.logger.log(`${first} engine threads`);
+  }
+
+  /** Under auto, once engine 0 reports its backend: the other engines, unless it uses the whole device itself. */
+  private growAfterFirst(backend: string): void {
+    const more = this.pendingEngines;
+    this.pendingEngines = 0;
+    if (more === 0 || ONE_ENGINE_BACKENDS.includes(backend)) return;
+    for (let i = 1; i <= more; i++) this.spawn(i, more + 1);
+    this.logger.log(`${more + 1} engine threads`);
   }
 
   async onModuleDestroy(): Promise<void> {
@@ -209,7 +229,8 @@ export class EngineClient implements OnModuleInit, OnModuleDestroy {
       engine.ready = true;
       if (engine.index === 0) {
         this.backend = message.backend;
-        this.logger.log(`engine ready on the ${message.backend} backend (${message.reason})`);
+        this.logger.log(`engine ready: ${message.reason}`); // names the backend, its adapter and fallbacks
+        this.growAfterFirst(message.backend);
       }
       return;
     }
