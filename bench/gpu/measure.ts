@@ -2,9 +2,10 @@ import * as tf from '@tensorflow/tfjs-core';
 
 import {
   backendMemoryLimitBytes,
-  generate,
+  decodeStep,
   LORA_TARGETS,
   parameterCount,
+  prefillBatch,
   TransformerModel,
 } from '@tracetune/model';
 
@@ -62,22 +63,27 @@ function trainStepMs(
   return times.sort((a, b) => a - b)[Math.floor(times.length / 2)];
 }
 
-/** Decode tokens/s with the KV cache at each batch size (prefill excluded: a warm-up run first, then the timed one). */
+/** Greedy next tokens of each row's logits (sampling cost is the same on every backend: host-side JS). */
+function argmaxRows(rows: Float32Array[]): number[] {
+  return rows.map((r) => r.reduce((best, v, i) => (v > r[best] ? i : best), 0));
+}
+
+/** Decode tokens/s with the KV cache at each batch size: `tokens` decode steps after a batched prefill (not timed). */
 function decodeRates(model: TransformerModel, shape: BenchShape): Record<string, number> {
   const out: Record<string, number> = {};
   for (const b of DECODE_BATCHES) {
     const prompts = ids(b, shape.decode.prompt, shape.config.vocab_size, 3 + b);
-    const opts = { temperature: 1, seed: 1, stopTokenIds: [] as number[] };
-    generate(model, prompts, { ...opts, maxNewTokens: 2 }); // warm-up (kernels compiled)
-    const t0 = performance.now();
-    const short = generate(model, prompts, { ...opts, maxNewTokens: 1 });
-    const prefillMs = performance.now() - t0;
-    const t1 = performance.now();
-    const res = generate(model, prompts, { ...opts, maxNewTokens: shape.decode.tokens + 1 });
-    const ms = performance.now() - t1 - prefillMs; // the first token comes with the prefill
-    const tokens =
-      res.reduce((s, c) => s + c.tokens.length, 0) - short.reduce((s, c) => s + c.tokens.length, 0);
-    out[String(b)] = tokens / (ms / 1000);
+    const run = (steps: number): number => {
+      const { cache, logits } = prefillBatch(model, prompts);
+      let next = argmaxRows(logits);
+      const t0 = performance.now();
+      for (let i = 0; i < steps; i++) next = argmaxRows(decodeStep(model, cache, next));
+      const ms = performance.now() - t0;
+      cache.dispose();
+      return ms;
+    };
+    run(2); // warm-up: kernels compiled for these shapes
+    out[String(b)] = (b * shape.decode.tokens) / (run(shape.decode.tokens) / 1000);
   }
   return out;
 }

@@ -152,27 +152,24 @@ def train_ms(model, s, lora, runs):
 
 @torch.no_grad()
 def decode_rate(model, s, batch):
+    """`tokens` decode steps with the KV cache after a batched prefill (not timed), greedy, as bench/gpu/measure.ts."""
     V, P, N = s["config"]["vocab_size"], s["decode"]["prompt"], s["decode"]["tokens"]
     prompts = torch.randint(0, V, (batch, P), device=dev)
 
     def run(n):
         logits, past = model(prompts)
-        tok = torch.multinomial(logits[:, -1].softmax(-1), 1)
+        tok = logits[:, -1].argmax(-1, keepdim=True)
+        sync()
+        t0 = time.perf_counter()
         for i in range(n):
             logits, past = model(tok, P + i, past)
-            tok = torch.multinomial(logits[:, -1].softmax(-1), 1)
-        tok.cpu()
+            tok = logits[:, -1].argmax(-1, keepdim=True)
+            tok.cpu()  # the host reads every step's tokens, as the tfjs sampler does
+        sync()
+        return time.perf_counter() - t0
 
     run(2)
-    sync()
-    t0 = time.perf_counter()
-    run(0)
-    sync()
-    prefill = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    run(N)
-    sync()
-    return batch * N / (time.perf_counter() - t0 - prefill)
+    return batch * N / run(N)
 
 
 rows = []
