@@ -98,7 +98,7 @@ describe('dashboard in a real browser (real api, database, worker and inference)
     await seed.markRunning(baselineRun, 40, 100, 1200);
     await seed.writeMetrics(lambdaRun, steps(1, 40, LAMBDA));
     await seed.writeMetrics(baselineRun, steps(1, 40, BASELINE));
-    await seed.writeEvent(lambdaRun, { message: 'Fine-tuning job started on worker gpu-0' });
+    await seed.writeEvent(lambdaRun, { message: 'Fine-tuning job started on worker cpu-1' });
     await seed.writeEvent(lambdaRun, { message: 'Training on the wasm backend (no GPU found)' });
     for (const step of [20, 40]) {
       await seed.writeEvent(lambdaRun, {
@@ -215,7 +215,7 @@ describe('dashboard in a real browser (real api, database, worker and inference)
     expect(await settings.getByLabel('hyperparameters').textContent()).toContain('batch_size');
 
     const log = page.locator('#events');
-    await log.getByText('Fine-tuning job started on worker gpu-0').waitFor();
+    await log.getByText('Fine-tuning job started on worker cpu-1').waitFor();
     await log.getByText(`Created fine-tuning job: ${lambdaRun}`).waitFor();
     await seed.writeEvent(lambdaRun, { level: 'warn', message: 'Grader timed out on 1 sample at step 45' });
     await log.getByText('Grader timed out on 1 sample at step 45').waitFor({ timeout: 10_000 });
@@ -263,7 +263,11 @@ describe('dashboard in a real browser (real api, database, worker and inference)
       sum += m['sampled_tokens'];
       expect(m['sampled_tokens_total']).toBe(sum);
     }
-    await screenshot(page, 'run-detail');
+    // The top of the page: the summary and the first sections (the whole page is several screens long).
+    await page.setViewportSize({ width: 1280, height: 1400 });
+    await page.evaluate('window.scrollTo(0, 0)');
+    await screenshot(page, 'run-detail', { fullPage: false });
+    await page.setViewportSize({ width: 1280, height: 860 });
   });
 
   it('should show whole groups with advantages, filter by reward, and colour tokens by the logged credit', async () => {

@@ -53,10 +53,18 @@ export async function launchBrowser(): Promise<Browser> {
 }
 
 /** Where the screenshots for docs/ go (committed: they show the pages as the tests saw them). */
-export async function screenshot(page: Page, name: string): Promise<void> {
+export async function screenshot(
+  page: Page,
+  name: string,
+  options: { fullPage?: boolean } = {},
+): Promise<void> {
   const directory = join(__dirname, '..', '..', '..', '..', 'docs', 'screenshots');
   await mkdir(directory, { recursive: true });
-  await page.screenshot({ path: join(directory, `${name}.png`), fullPage: true, animations: 'disabled' });
+  await page.screenshot({
+    path: join(directory, `${name}.png`),
+    fullPage: options.fullPage ?? true,
+    animations: 'disabled',
+  });
 }
 
 /** A screenshot of one part of a page (the credit view, say), for docs/. */
