@@ -229,6 +229,51 @@ describe('fine-tuning jobs on real workers', () => {
     expect(await metricSteps(stack, created.id)).toEqual([1, 2, 3, 4]);
   }, 180_000);
 
+  it('should train a supervised job on tool calls, and refuse malformed ones at upload with the line', async () => {
+    const { client } = stack;
+    const tools = [{ type: 'function', function: { name: 'add', parameters: { type: 'object' } } }];
+    const line = (a: number) =>
+      JSON.stringify({
+        tools,
+        messages: [
+          { role: 'user', content: `${a}+1?` },
+          {
+            role: 'assistant',
+            content: null,
+            tool_calls: [
+              {
+                id: 'c1',
+                type: 'function',
+                function: { name: 'add', arguments: JSON.stringify({ a, b: 1 }) },
+              },
+            ],
+          },
+          { role: 'tool', tool_call_id: 'c1', content: String(a + 1) },
+          { role: 'assistant', content: String(a + 1) },
+        ],
+      });
+    const upload = async (lines: string[]) =>
+      client.files.create({
+        file: await toFile(Buffer.from(lines.join('\n')), 'tools.jsonl'),
+        purpose: 'fine-tune',
+      });
+    const bad = await upload([line(1), line(2).replace('"arguments":"{', '"arguments":"x{')]);
+    expect(bad.status).toBe('error');
+    expect(bad.status_details).toMatch(/line 2.*tool_calls\[0\]\.function\.arguments/);
+    const file = await upload([line(1), line(2), line(3), line(4)]);
+    expect(file.status).toBe('processed');
+    const created = await client.fineTuning.jobs.create({
+      model: 'tt-nano',
+      training_file: file.id,
+      method: { type: 'supervised', supervised: { hyperparameters: { batch_size: 2, n_epochs: 1 } } },
+    });
+    const job = await finished(client, created.id);
+    expect(job.error).toBeNull();
+    expect(job.status).toBe('succeeded');
+    // The rendered calls were trained on: more tokens than the plain-text turns alone hold.
+    expect(job.trained_tokens).toBeGreaterThan(4 * 100);
+  }, 180_000);
+
   it('should cancel a running job within a step', async () => {
     const { client } = stack;
     const created = await client.fineTuning.jobs.create(await rlJob(stack, 60));

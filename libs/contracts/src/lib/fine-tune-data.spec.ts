@@ -134,6 +134,56 @@ describe('validateFineTuneLine', () => {
   });
 });
 
+describe('tool calls in chat data', () => {
+  const tools = [{ type: 'function', function: { name: 'add', parameters: { type: 'object' } } }];
+  const call = { id: 'c1', type: 'function', function: { name: 'add', arguments: '{"a":1}' } };
+
+  it('should keep tools, parsed tool calls and tool results', () => {
+    const result = validateFineTuneLine({
+      tools,
+      messages: [
+        { role: 'user', content: '1+2?' },
+        { role: 'assistant', content: null, tool_calls: [call] },
+        { role: 'tool', tool_call_id: 'c1', content: '3' },
+        { role: 'assistant', content: '3' },
+      ],
+    });
+    expect(result.ok && result.line.sft).toBe(true);
+    expect(result.ok && result.line.tools).toEqual(tools);
+    expect(result.ok && result.line.messages[1]).toEqual({
+      role: 'assistant',
+      content: '',
+      tool_calls: [{ id: 'c1', type: 'function', function: { name: 'add', arguments: { a: 1 } } }],
+    });
+    expect(result.ok && result.line.messages[2]).toEqual({ role: 'tool', content: '3', tool_call_id: 'c1' });
+  });
+
+  it.each([
+    [
+      { messages: [{ role: 'assistant', content: null, tool_calls: [{ type: 'function' }] }] },
+      'invalid_message',
+    ],
+    [
+      {
+        messages: [
+          { role: 'assistant', tool_calls: [{ ...call, function: { name: 'add', arguments: 'nope' } }] },
+        ],
+      },
+      'invalid_message',
+    ],
+    [{ messages: [{ role: 'user', content: 'x', tool_calls: [call] }] }, 'invalid_message'],
+    [
+      { messages: [{ role: 'assistant', content: null, function_call: { name: 'add', arguments: '{}' } }] },
+      'invalid_message',
+    ],
+    [{ functions: [], messages: [{ role: 'assistant', content: 'x' }] }, 'unrecognized_key'],
+    [{ tools: [{ type: 'code' }], messages: [{ role: 'assistant', content: 'x' }] }, 'invalid_data_type'],
+  ])('should reject %j with %s (no call is dropped silently)', (value, code) => {
+    const result = validateFineTuneLine(value);
+    expect(!result.ok && result.error.code).toBe(code);
+  });
+});
+
 describe('parseFineTuneJsonl', () => {
   it('should return lines with their grader items', () => {
     expect(parseFineTuneJsonl(`${rft('7')}\n`)[0].item).toEqual({ answer: '7' });

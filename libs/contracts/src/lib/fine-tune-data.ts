@@ -1,7 +1,9 @@
 /**
  * Fine-tuning data formats (docs/api-contract.md, "Fine-tuning methods") and their line-by-line validation, shared by
  * the upload validator (api) and the data readers (trainer):
- * - chat / SFT: `{"messages":[…], "tools"?, "functions"?, "parallel_tool_calls"?}` with at least one assistant message;
+ * - chat / SFT: `{"messages":[…], "tools"?, "parallel_tool_calls"?}` with at least one assistant message; assistant
+ *   `tool_calls` and `tool` results are trained on as the chat template renders them (`functions` and
+ *   `function_call`, deprecated by OpenAI, are refused);
  * - RFT: `{"messages":[…], <any other keys>}`, the prompt only (the last message is not the assistant's); the other
  *   keys are the grader's `item`.
  * Checks follow OpenAI's fine-tuning data checks (data type, missing messages, unrecognised roles and keys, missing
@@ -23,12 +25,23 @@ const MESSAGE_KEYS = new Set([
 ]);
 const CHAT_TOP_LEVEL_KEYS = new Set(['messages', 'tools', 'functions', 'parallel_tool_calls']);
 
+/** An assistant's tool call as chat templates read it: `arguments` parsed from its JSON text. */
+export interface ChatToolCall {
+  id: string;
+  type: 'function';
+  function: { name: string; arguments: Record<string, unknown> };
+}
+
 export interface ChatMessage {
   role: MessageRole;
   content: string;
   name?: string;
   /** SFT only: 0 excludes this assistant message from the loss. */
   weight?: 0 | 1;
+  /** Assistant messages: the calls it made (trained on as the chat template renders them). */
+  tool_calls?: ChatToolCall[];
+  /** `tool` messages: the call this result answers. */
+  tool_call_id?: string;
 }
 
 export interface LineError {
@@ -52,6 +65,10 @@ export interface LineError {
 /** A validated line: its messages with text content, and the grader item (the other top-level keys). */
 export interface ParsedLine {
   messages: ChatMessage[];
+  /** 1-based line number in its file, where the reader knows it. */
+  line?: number;
+  /** The line's `tools` (functions the conversation may call), for the chat template. */
+  tools?: Record<string, unknown>[];
   item: Record<string, unknown>;
   /** Usable for supervised fine-tuning (has an assistant message, only chat keys). */
   sft: boolean;
@@ -76,6 +93,53 @@ function contentText(content: unknown): string | null {
     return parts.every((p) => p !== null) ? parts.join('') : null;
   }
   return null;
+}
+
+type Checked<T> = { ok: true; value: T } | { ok: false; message: string };
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return !!value && typeof value === 'object' && !Array.isArray(value);
+}
+
+/** `tool_calls` of an assistant message: OpenAI's shape, each `arguments` a JSON object text. */
+function toolCallsOf(value: unknown, where: string): Checked<ChatToolCall[]> {
+  if (!Array.isArray(value)) return { ok: false, message: `${where}.tool_calls must be a list` };
+  const calls: ChatToolCall[] = [];
+  for (const [i, raw] of value.entries()) {
+    const at = `${where}.tool_calls[${i}]`;
+    const fn = isRecord(raw) ? raw['function'] : undefined;
+    if (!isRecord(raw) || raw['type'] !== 'function' || !isRecord(fn) || typeof fn['name'] !== 'string')
+      return { ok: false, message: `${at} must be {id, type: "function", function: {name, arguments}}` };
+    let args: unknown;
+    try {
+      args = JSON.parse(typeof fn['arguments'] === 'string' ? fn['arguments'] : 'null');
+    } catch {
+      args = null;
+    }
+    if (!isRecord(args)) return { ok: false, message: `${at}.function.arguments must be a JSON object text` };
+    calls.push({
+      id: typeof raw['id'] === 'string' ? raw['id'] : `call_${i}`,
+      type: 'function',
+      function: { name: fn['name'], arguments: args },
+    });
+  }
+  return { ok: true, value: calls };
+}
+
+/** A line's `tools`: functions, as the chat template lists them. */
+function toolsOf(value: unknown): Checked<Record<string, unknown>[]> {
+  const valid =
+    Array.isArray(value) &&
+    value.every(
+      (t) =>
+        isRecord(t) &&
+        t['type'] === 'function' &&
+        isRecord(t['function']) &&
+        typeof t['function']['name'] === 'string',
+    );
+  return valid
+    ? { ok: true, value: value as Record<string, unknown>[] }
+    : { ok: false, message: '\'tools\' must be a list of {type: "function", function: {name, …}}' };
 }
 
 /** Validates one parsed JSON value as a fine-tuning line. */
@@ -112,8 +176,22 @@ export function validateFineTuneLine(value: unknown): Result {
     }
     const role = message['role'] as MessageRole;
     const text = contentText(message['content']);
-    const hasToolCall =
-      role === 'assistant' && (message['tool_calls'] !== undefined || message['function_call'] !== undefined);
+    if (message['function_call'] !== undefined && message['function_call'] !== null) {
+      return {
+        ok: false,
+        error: { code: 'invalid_message', message: `${where}.function_call is deprecated: use tool_calls` },
+      };
+    }
+    let calls: ChatToolCall[] | undefined;
+    if (message['tool_calls'] !== undefined && message['tool_calls'] !== null) {
+      const checked = role === 'assistant' ? toolCallsOf(message['tool_calls'], where) : null;
+      if (!checked?.ok) {
+        const why = checked ? checked.message : `${where}.tool_calls is only allowed on assistant messages`;
+        return { ok: false, error: { code: 'invalid_message', message: why } };
+      }
+      calls = checked.value.length > 0 ? checked.value : undefined;
+    }
+    const hasToolCall = calls !== undefined;
     if (text === null && !hasToolCall) {
       return { ok: false, error: { code: 'missing_content', message: `${where} is missing text 'content'` } };
     }
@@ -133,7 +211,21 @@ export function validateFineTuneLine(value: unknown): Result {
       content: text ?? '',
       ...(typeof message['name'] === 'string' ? { name: message['name'] } : {}),
       ...(message['weight'] !== undefined ? { weight: message['weight'] as 0 | 1 } : {}),
+      ...(calls ? { tool_calls: calls } : {}),
+      ...(typeof message['tool_call_id'] === 'string' ? { tool_call_id: message['tool_call_id'] } : {}),
     });
+  }
+  if (record['functions'] !== undefined) {
+    return {
+      ok: false,
+      error: { code: 'unrecognized_key', message: "'functions' is deprecated: use 'tools'" },
+    };
+  }
+  let tools: Record<string, unknown>[] | undefined;
+  if (record['tools'] !== undefined && record['tools'] !== null) {
+    const checked = toolsOf(record['tools']);
+    if (!checked.ok) return { ok: false, error: { code: 'invalid_data_type', message: checked.message } };
+    tools = checked.value.length > 0 ? checked.value : undefined;
   }
   const item = Object.fromEntries(Object.entries(record).filter(([key]) => key !== 'messages'));
   const onlyChatKeys = Object.keys(record).every((key) => CHAT_TOP_LEVEL_KEYS.has(key));
@@ -151,7 +243,7 @@ export function validateFineTuneLine(value: unknown): Result {
       },
     };
   }
-  return { ok: true, line: { messages, item, sft, rft } };
+  return { ok: true, line: { messages, item, sft, rft, ...(tools ? { tools } : {}) } };
 }
 
 export type FineTuneFormat = 'chat' | 'rft';

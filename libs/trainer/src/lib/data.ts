@@ -32,7 +32,13 @@ export interface SftExample {
 }
 
 /** One JSONL line parsed and checked for `method`; `where` names it in errors (`training_file line 3`). */
-function parseLine(raw: string, where: string, method: FineTuningMethodType, param: string): ParsedLine {
+function parseLine(
+  raw: string,
+  where: string,
+  method: FineTuningMethodType,
+  param: string,
+  line: number,
+): ParsedLine {
   let value: unknown;
   try {
     value = JSON.parse(raw);
@@ -53,14 +59,14 @@ function parseLine(raw: string, where: string, method: FineTuningMethodType, par
         : 'a chat example with an assistant message and no extra keys';
     throw new TrainingError('invalid_training_data', `${where}: ${method} fine-tuning needs ${need}`, param);
   }
-  return result.line;
+  return { ...result.line, line };
 }
 
 /** JSONL text already in memory (evaluation of generated sets), checked as {@link readJsonl} checks a file. */
 export function parseJsonl(text: string, method: FineTuningMethodType, param: string): ParsedLine[] {
   const out: ParsedLine[] = [];
   text.split('\n').forEach((raw, index) => {
-    if (raw.trim() !== '') out.push(parseLine(raw, `${param} line ${index + 1}`, method, param));
+    if (raw.trim() !== '') out.push(parseLine(raw, `${param} line ${index + 1}`, method, param, index + 1));
   });
   if (out.length === 0) throw new TrainingError('invalid_training_data', `${param} has no examples`, param);
   return out;
@@ -83,7 +89,7 @@ export async function readJsonl(
   try {
     for await (const raw of lines) {
       number++;
-      if (raw.trim() !== '') out.push(parseLine(raw, `${param} line ${number}`, method, param));
+      if (raw.trim() !== '') out.push(parseLine(raw, `${param} line ${number}`, method, param, number));
     }
   } catch (e) {
     if (e instanceof TrainingError) throw e;
@@ -104,17 +110,39 @@ function renderMessages(
   tokenizer: Tokenizer,
   messages: readonly ChatMessage[],
   addGenerationPrompt: boolean,
+  tools?: readonly unknown[],
 ): string {
   // Drop the trainer-only `weight` key: templates do not expect it.
   return tokenizer.applyChatTemplate(
-    messages.map((m) => ({ role: m.role, content: m.content })),
-    { addGenerationPrompt },
+    messages.map(({ weight: _weight, ...m }) => m),
+    { addGenerationPrompt, ...(tools ? { variables: { tools } } : {}) },
+  );
+}
+
+/**
+ * Tool calls are trained on as the chat template renders them; a template that renders a conversation the same with
+ * and without its tool calls would train on empty assistant turns, so such data is refused (`where` names the line).
+ */
+export function checkToolSupport(
+  tokenizer: Tokenizer,
+  messages: readonly ChatMessage[],
+  tools: readonly unknown[] | undefined,
+  where: string,
+): void {
+  if (!messages.some((m) => m.tool_calls)) return;
+  const plain = messages.map(({ tool_calls: _calls, ...m }) => m);
+  if (renderMessages(tokenizer, messages, false, tools) !== renderMessages(tokenizer, plain, false, tools))
+    return;
+  throw new TrainingError(
+    'invalid_training_data',
+    `${where}: the model's chat template does not render tool_calls, so they cannot be trained on`,
+    where.split(' ')[0],
   );
 }
 
 export function toRlExamples(lines: readonly ParsedLine[], tokenizer: Tokenizer): RlExample[] {
   return lines.map((line) => {
-    const promptText = renderMessages(tokenizer, line.messages, true);
+    const promptText = renderMessages(tokenizer, line.messages, true, line.tools);
     return {
       messages: line.messages,
       promptText,
@@ -133,15 +161,17 @@ export function toSftExample(
   messages: readonly ChatMessage[],
   tokenizer: Tokenizer,
   maxTokens: number,
+  tools?: readonly unknown[],
 ): SftExample {
   const tokens: number[] = [];
   const trained: number[] = [];
   for (let i = 0; i < messages.length; i++) {
     const m = messages[i];
-    const before = tokenizer.encode(renderMessages(tokenizer, messages.slice(0, i), m.role === 'assistant'), {
-      addSpecialTokens: false,
-    });
-    const after = tokenizer.encode(renderMessages(tokenizer, messages.slice(0, i + 1), false), {
+    const before = tokenizer.encode(
+      renderMessages(tokenizer, messages.slice(0, i), m.role === 'assistant', tools),
+      { addSpecialTokens: false },
+    );
+    const after = tokenizer.encode(renderMessages(tokenizer, messages.slice(0, i + 1), false, tools), {
       addSpecialTokens: false,
     });
     // Templates are prefix-stable for ChatML-like formats; where they are not, the common prefix is the boundary.

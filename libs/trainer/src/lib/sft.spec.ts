@@ -2,7 +2,7 @@ import { ByteTokenizer } from '@tracetune/tokenizer';
 
 import { tempDir, useBackend, writeJsonl, writeTinyModel } from '../../test/helpers';
 import type { StepMetrics, TrainingRunSpec } from './contract';
-import { toSftExample } from './data';
+import { checkToolSupport, toSftExample } from './data';
 import { runTraining } from './run-training';
 import { generateArithmetic, toJsonl } from './tasks';
 
@@ -28,6 +28,35 @@ describe('supervised fine-tuning', () => {
     expect(tokenizer.decode(trained)).toBe('CD<|im_end|>\n');
     expect(ex.input.length).toBe(ex.target.length);
     expect(ex.target.slice(0, -1)).toEqual(ex.input.slice(1));
+  });
+
+  it('should train on tool calls as the chat template renders them, and refuse them when it cannot', () => {
+    const tokenizer = new ByteTokenizer();
+    const tools = [{ type: 'function', function: { name: 'add', parameters: { type: 'object' } } }];
+    const messages = [
+      { role: 'user' as const, content: '1+2?' },
+      {
+        role: 'assistant' as const,
+        content: '',
+        tool_calls: [
+          { id: 'c1', type: 'function' as const, function: { name: 'add', arguments: { a: 1, b: 2 } } },
+        ],
+      },
+    ];
+    checkToolSupport(tokenizer, messages, tools, 'training_file line 3');
+    const ex = toSftExample(messages, tokenizer, 1000, tools);
+    const trained = tokenizer.decode(ex.target.filter((_, t) => ex.lossMask[t] === 1));
+    expect(trained).toBe(
+      '<tool_call>\n{"name": "add", "arguments": {"a": 1, "b": 2}}\n</tool_call><|im_end|>\n',
+    );
+    expect(tokenizer.decode(ex.input)).toContain('# Tools');
+    const plain = Object.assign(Object.create(tokenizer) as ByteTokenizer, {
+      applyChatTemplate: (ms: { role: string; content: string }[]) =>
+        ms.map((m) => `${m.role}:${m.content}\n`).join(''),
+    });
+    expect(() => checkToolSupport(plain, messages, tools, 'training_file line 3')).toThrow(
+      /training_file line 3: the model's chat template does not render tool_calls/,
+    );
   });
 
   it('should reduce the training and validation loss on a tiny chat set', async () => {

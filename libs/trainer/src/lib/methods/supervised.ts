@@ -1,10 +1,10 @@
 import * as tf from '@tensorflow/tfjs-core';
 
-import type { ChatMessage } from '@tracetune/contracts';
+import type { ParsedLine } from '@tracetune/contracts';
 import { contextLength } from '@tracetune/model';
 
 import { TrainingError } from '../contract';
-import { toSftExample, type SftExample } from '../data';
+import { checkToolSupport, toSftExample, type SftExample } from '../data';
 import { control, type StepResult, type TrainingMethod } from '../loop';
 import { GradientAccumulator } from '../optimizer';
 import type { TrainerPool } from '../parallel/pool';
@@ -140,9 +140,12 @@ async function supervisedStep(
 export const prepareSupervised: PrepareMethod = (spec, data, settings) => ({
   open(s): TrainingMethod {
     const maxTokens = Math.min(settings.maxSequenceTokens, contextLength(s.model.config));
-    const toExample = (messages: ChatMessage[]): SftExample => toSftExample(messages, s.tokenizer, maxTokens);
-    const train = data.train.map((l) => toExample(l.messages));
-    const valid = data.valid.map((l) => toExample(l.messages));
+    const toExample = (line: ParsedLine, where: string): SftExample => {
+      checkToolSupport(s.tokenizer, line.messages, line.tools, where);
+      return toSftExample(line.messages, s.tokenizer, maxTokens, line.tools);
+    };
+    const train = data.train.map((l, i) => toExample(l, `training_file line ${l.line ?? i + 1}`));
+    const valid = data.valid.map((l, i) => toExample(l, `validation_file line ${l.line ?? i + 1}`));
     const evalSet = settings.maxEvalExamples > 0 ? valid.slice(0, settings.maxEvalExamples) : valid;
     const batchSize = spec.hyperparameters.batch_size;
     const micro = settings.sftMicroBatchSize > 0 ? settings.sftMicroBatchSize : batchSize;
