@@ -12,3 +12,4 @@ export * from './lib/fine-tuning-jobs';
 export * from './lib/fine-tuning-settings';
 export * from './lib/models';
 export * from './lib/completions';
+export * from './lib/checkpoint-permissions';

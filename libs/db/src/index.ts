@@ -5,6 +5,7 @@ export { PrismaService } from './lib/prisma.service';
 export { ApiKeysRepository, type ApiKeyWithOrganization } from './lib/repositories/api-keys.repository';
 export { OrganizationsRepository } from './lib/repositories/organizations.repository';
 export { FilesRepository, LIVE_JOB_STATUSES } from './lib/repositories/files.repository';
+export { CheckpointPermissionsRepository } from './lib/repositories/checkpoint-permissions.repository';
 export { CheckpointsRepository } from './lib/repositories/checkpoints.repository';
 export { FineTuningEventsRepository } from './lib/repositories/fine-tuning-events.repository';
 export { FineTuningJobsRepository, type JobCreateData } from './lib/repositories/fine-tuning-jobs.repository';

@@ -8,6 +8,7 @@ export const ID_PREFIX = {
   job: 'ftjob',
   event: 'ftevent',
   checkpoint: 'ftckpt',
+  checkpointPermission: 'cp',
   metric: 'ftmetric',
   chatCompletion: 'chatcmpl',
   completion: 'cmpl',

@@ -2,6 +2,7 @@ import { Global, Module } from '@nestjs/common';
 
 import { PrismaService } from './prisma.service';
 import { ApiKeysRepository } from './repositories/api-keys.repository';
+import { CheckpointPermissionsRepository } from './repositories/checkpoint-permissions.repository';
 import { CheckpointsRepository } from './repositories/checkpoints.repository';
 import { FilesRepository } from './repositories/files.repository';
 import { FineTuningEventsRepository } from './repositories/fine-tuning-events.repository';
@@ -12,6 +13,7 @@ import { TrainingMetricsRepository } from './repositories/training-metrics.repos
 
 const repositories = [
   ApiKeysRepository,
+  CheckpointPermissionsRepository,
   CheckpointsRepository,
   FilesRepository,
   FineTuningEventsRepository,

@@ -10,13 +10,29 @@ export class ModelsRepository {
 
   visible(organizationId: string): Promise<Model[]> {
     return this.prisma.model.findMany({
-      where: { OR: [{ organizationId: null }, { organizationId }] },
+      where: {
+        OR: [
+          { organizationId: null },
+          { organizationId },
+          { permissions: { some: { projectId: organizationId } } },
+        ],
+      },
       orderBy: [{ createdAt: 'asc' }, { id: 'asc' }],
     });
   }
 
   findVisible(organizationId: string, id: string): Promise<Model | null> {
-    return this.prisma.model.findFirst({ where: { id, OR: [{ organizationId: null }, { organizationId }] } });
+    // Shared fine-tuned models and checkpoints (checkpoint permissions) are visible to the organizations granted them.
+    return this.prisma.model.findFirst({
+      where: {
+        id,
+        OR: [
+          { organizationId: null },
+          { organizationId },
+          { permissions: { some: { projectId: organizationId } } },
+        ],
+      },
+    });
   }
 
   findById(id: string): Promise<Model | null> {
