@@ -24,9 +24,15 @@ export interface TestApi {
   close(): Promise<void>;
 }
 
-/** Boots the real api on an ephemeral port against a fresh, migrated PostgreSQL database and the local Redis. */
-export async function startTestApi(env: Record<string, string> = {}): Promise<TestApi> {
-  const db = await createTestDatabase();
+/**
+ * Boots the real api on an ephemeral port against a fresh, migrated PostgreSQL database (on the shared test server,
+ * or on `options.server`) and the local Redis.
+ */
+export async function startTestApi(
+  env: Record<string, string> = {},
+  options: { server?: string } = {},
+): Promise<TestApi> {
+  const db = await createTestDatabase('tt_test', options.server);
   const dataDir = await mkdtemp(join(tmpdir(), 'tt-api-'));
   const adminKey = `tt-${randomToken(40)}`;
   const config = new Config(

@@ -1,7 +1,9 @@
 import 'reflect-metadata';
 
 import { totalmem } from 'node:os';
+import { getQueueToken } from '@nestjs/bull';
 import { NestFactory } from '@nestjs/core';
+import type { Queue } from 'bull';
 import { Logger } from 'nestjs-pino';
 
 import { Config, ConfigError } from '@tracetune/config';
@@ -16,6 +18,7 @@ import {
 
 import { startHealthServer } from './app/health-server';
 import { WorkerMetrics } from './app/metrics/worker-metrics';
+import { JobRunner } from './app/training/job-runner.service';
 import { WorkerHealthService } from './app/worker-health.service';
 import { WorkerModule } from './app/worker.module';
 
@@ -60,7 +63,8 @@ async function main(): Promise<void> {
   });
   const logger = app.get(Logger);
   app.useLogger(logger);
-  app.enableShutdownHooks();
+  // No enableShutdownHooks: its own SIGTERM handler would close the database and the queues under a job that is
+  // still checkpointing. `stop` below drains the job first, then closes the application (which runs every hook).
   await app.init();
   const health = app.get(WorkerHealthService);
   const server = await startHealthServer(
@@ -74,13 +78,24 @@ async function main(): Promise<void> {
     .log(
       `worker ${health.workerId} ready on the ${capabilities.backend} backend (accelerator: ${capabilities.accelerator}${capabilities.adapter ? `; adapter: ${capabilities.adapter.description || capabilities.adapter.vendor}` : ''}; queues: ${capabilities.queues.join(', ')}); health on port ${config.get('WORKER_HEALTH_PORT')}`,
     );
+  // SIGTERM/SIGINT: take no new delivery, let the running job checkpoint and go back to the queue (within
+  // TRACETUNE_SHUTDOWN_GRACE_MS), then close. A second signal exits at once.
   const stop = async () => {
+    process.once('SIGTERM', () => process.exit(1));
+    process.once('SIGINT', () => process.exit(1));
+    for (const name of capabilities.queues)
+      await app
+        .get<Queue>(getQueueToken(name))
+        .pause(true, true)
+        .catch(() => undefined);
+    await app.get(JobRunner).drain(config.get('TRACETUNE_SHUTDOWN_GRACE_MS'));
     server.close();
     await app.close();
+    logger.log('worker stopped');
     process.exit(0);
   };
-  process.once('SIGTERM', stop);
-  process.once('SIGINT', stop);
+  process.once('SIGTERM', () => void stop());
+  process.once('SIGINT', () => void stop());
 }
 
 main().catch((error: unknown) => {

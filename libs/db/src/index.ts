@@ -6,6 +6,7 @@ export { ApiKeysRepository, type ApiKeyWithOrganization } from './lib/repositori
 export { OrganizationsRepository } from './lib/repositories/organizations.repository';
 export { FilesRepository, LIVE_JOB_STATUSES } from './lib/repositories/files.repository';
 export { CheckpointPermissionsRepository } from './lib/repositories/checkpoint-permissions.repository';
+export { DeploymentRepository } from './lib/repositories/deployment.repository';
 export { CheckpointsRepository } from './lib/repositories/checkpoints.repository';
 export { FineTuningEventsRepository } from './lib/repositories/fine-tuning-events.repository';
 export { FineTuningJobsRepository, type JobCreateData } from './lib/repositories/fine-tuning-jobs.repository';

@@ -7,3 +7,4 @@ export {
   type TestDatabase,
 } from './lib/test-database';
 export { startS3Server, type TestS3Server } from './lib/s3-server';
+export { postgresBinaries, startPostgresCluster, startRedisServer, type OwnedService } from './lib/services';

@@ -9,12 +9,13 @@ import {
   trainingQueueSettings,
   type WorkerCapabilities,
 } from '@tracetune/contracts';
-import { DbModule } from '@tracetune/db';
+import { DbModule, DeploymentRepository } from '@tracetune/db';
 import { createArtifactStore } from '@tracetune/storage';
 
 import { WorkerMetrics } from './metrics/worker-metrics';
 import { ARTIFACT_STORE, WORKER_CAPABILITIES } from './storage.tokens';
 import { JobRunner } from './training/job-runner.service';
+import { Reconciler } from './training/reconciler.service';
 import { AcceleratedTrainingProcessor, TrainingProcessor } from './training/training.processor';
 import { WorkerHealthService } from './worker-health.service';
 
@@ -32,7 +33,13 @@ export class WorkerModule {
         ConfigModule.forRoot(config),
         LoggerModule.forRoot({ pinoHttp: { level: config.get('LOG_LEVEL') } }),
         DbModule,
-        BullModule.forRoot({ url: config.get('REDIS_URL'), prefix: config.get('TRACETUNE_QUEUE_PREFIX') }),
+        BullModule.forRootAsync({
+          inject: [DeploymentRepository],
+          useFactory: async (deployment: DeploymentRepository) => ({
+            url: config.get('REDIS_URL'),
+            prefix: await deployment.queuePrefix(config.get('TRACETUNE_QUEUE_PREFIX')),
+          }),
+        }),
         BullModule.registerQueue(
           { name: TRAINING_QUEUE, settings },
           { name: ACCELERATED_TRAINING_QUEUE, settings },
@@ -42,6 +49,7 @@ export class WorkerModule {
         WorkerHealthService,
         WorkerMetrics,
         JobRunner,
+        Reconciler,
         TrainingProcessor,
         ...(capabilities.queues.includes(ACCELERATED_TRAINING_QUEUE) ? [AcceleratedTrainingProcessor] : []),
         { provide: ARTIFACT_STORE, useValue: createArtifactStore(artifactStoreSettings(config)) },

@@ -41,11 +41,14 @@ export const envSchema = z.object({
     .string()
     .regex(/^rediss?:\/\//, 'must be a redis:// URL, e.g. redis://127.0.0.1:6379')
     .default('redis://127.0.0.1:6379'),
-  /** Prefix of every Bull key in Redis; separate installations (or test runs) sharing one Redis use different ones. */
+  /**
+   * Prefix of every Bull key in Redis. Unset: `tt-` and the deployment id stored in the database, so separate
+   * deployments (separate databases) sharing one Redis never take each other's jobs.
+   */
   TRACETUNE_QUEUE_PREFIX: z
     .string()
     .regex(/^[A-Za-z0-9_-]+$/)
-    .default('tracetune'),
+    .optional(),
   /**
    * How long a worker's claim on a training job lasts without renewal. A worker that dies (SIGKILL, power loss) loses
    * its jobs after this long, and another worker resumes them from their last checkpoint.
@@ -56,6 +59,22 @@ export const envSchema = z.object({
    * say when none has; another event when one appears).
    */
   TRACETUNE_QUEUE_WATCH_MS: z.coerce.number().int().min(500).max(60_000).default(20_000),
+  /**
+   * How often each worker reconciles the queue with PostgreSQL (the source of truth): jobs queued, running or pausing
+   * there without a live queue delivery or a worker heartbeat are queued again (after a Redis loss, crash or restart),
+   * and a pause whose worker is gone is finished. 0 turns the sweep off.
+   */
+  TRACETUNE_RECONCILE_INTERVAL_MS: z.coerce.number().int().nonnegative().default(30_000),
+  /**
+   * How long a worker keeps retrying the writes of a job's steps, metrics and events through a database outage
+   * (buffering them in order) before it stops the job and fails it clearly.
+   */
+  TRACETUNE_DB_RETRY_MS: z.coerce.number().int().min(1_000).default(300_000),
+  /**
+   * On SIGTERM a worker asks its training process to checkpoint and hands the job back to the queue; past this grace
+   * period it stops the training process and the job resumes from its last checkpoint elsewhere.
+   */
+  TRACETUNE_SHUTDOWN_GRACE_MS: z.coerce.number().int().min(1_000).default(30_000),
   /**
    * Largest base model (in parameters) that workers without an accelerator train; jobs on bigger models wait in the
    * accelerated queue for a GPU worker.

@@ -4,6 +4,7 @@ import { PrismaService } from './prisma.service';
 import { ApiKeysRepository } from './repositories/api-keys.repository';
 import { CheckpointPermissionsRepository } from './repositories/checkpoint-permissions.repository';
 import { CheckpointsRepository } from './repositories/checkpoints.repository';
+import { DeploymentRepository } from './repositories/deployment.repository';
 import { FilesRepository } from './repositories/files.repository';
 import { FineTuningEventsRepository } from './repositories/fine-tuning-events.repository';
 import { FineTuningJobsRepository } from './repositories/fine-tuning-jobs.repository';
@@ -15,6 +16,7 @@ const repositories = [
   ApiKeysRepository,
   CheckpointPermissionsRepository,
   CheckpointsRepository,
+  DeploymentRepository,
   FilesRepository,
   FineTuningEventsRepository,
   FineTuningJobsRepository,

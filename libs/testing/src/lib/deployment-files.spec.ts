@@ -23,6 +23,7 @@ interface ComposeService {
   depends_on?: Record<string, { condition: string }>;
   healthcheck?: { test: string[] };
   restart?: string;
+  init?: boolean;
   profiles?: string[];
   volumes?: (string | { source?: string; type?: string })[];
 }
@@ -65,6 +66,12 @@ describe('docker/compose.yml', () => {
         redis: { condition: 'service_healthy' },
       });
     }
+  });
+
+  it('should restart every long-running service on failure', () => {
+    for (const name of [...Object.keys(APPS), 'postgres', 'redis'])
+      expect(services[name].restart).toBe('unless-stopped');
+    for (const app of Object.keys(APPS)) expect(services[app].init).toBe(true);
   });
 
   it('should give every service a healthcheck, each app probing its own port', () => {

@@ -29,6 +29,7 @@ import type { CheckpointInfo, TrainingOutcome, TrainingRunSpec } from '@tracetun
 
 import { WorkerMetrics } from '../metrics/worker-metrics';
 import { ARTIFACT_STORE } from '../storage.tokens';
+import { OrderedWrites, retryWrite } from './ordered-writes';
 import type { ChildMessage, ParentMessage } from './protocol';
 import { RESULTS_FILENAME, resultsCsv } from './results-csv';
 
@@ -37,6 +38,18 @@ const RUNNABLE: JobStatus[] = ['queued', 'running', 'pausing'];
 const CONTROL_POLL_MS = 1_000;
 /** Tries at publishing a checkpoint before giving up on it (a final model: before failing the job). */
 const PUBLISH_TRIES = 3;
+/** Reports that may wait for the database, in order, before the job is stopped (OrderedWrites). */
+const MAX_PENDING_REPORTS = 10_000;
+
+/**
+ * How a run ended for the queue: `done` (the job reached a status the worker is finished with), `released` (handed
+ * back on shutdown: Bull delivers it again), `superseded` (a newer attempt owns the job), `unrecorded` (the database
+ * would not take the job's reports nor its failure: Bull delivers it again, reconciliation resumes it).
+ */
+export type RunEnd = 'done' | 'released' | 'superseded' | 'unrecorded';
+
+/** A delivery this worker will not run now; failing it hands it back to Bull, which delivers it again later. */
+export class DeliveryHandedBack extends Error {}
 
 /**
  * Runs one fine-tuning job on this worker: claims it (compare-and-set on its status), resumes from its last
@@ -46,6 +59,13 @@ const PUBLISH_TRIES = 3;
 @Injectable()
 export class JobRunner {
   private readonly logger = new Logger(JobRunner.name);
+  /** Set on shutdown: the running job checkpoints and goes back to the queue; new deliveries are handed back. */
+  private draining = false;
+  /** The run in progress on this worker (one at a time), and how to stop its training process. */
+  private running: Promise<RunEnd> | null = null;
+  private active: { stop: () => void } | null = null;
+  /** Folders of the running job published to the store (publishOnce). */
+  private readonly publishing = new Map<string, Promise<void>>();
 
   constructor(
     private readonly config: Config,
@@ -59,11 +79,32 @@ export class JobRunner {
     private readonly telemetry: WorkerMetrics,
   ) {}
 
+  /** Runs one delivery; throws DeliveryHandedBack when the queue must deliver it again. */
   async run(jobId: string, workerId: string): Promise<void> {
+    if (this.draining)
+      throw new DeliveryHandedBack(`worker ${workerId} is shutting down; ${jobId} handed back`);
+    const running = this.runJob(jobId, workerId);
+    this.running = running;
+    try {
+      const end = await running;
+      if (end === 'released' || end === 'unrecorded')
+        throw new DeliveryHandedBack(`job ${jobId} handed back to the queue (${end})`);
+    } finally {
+      this.running = null;
+      this.active = null;
+      this.publishing.clear();
+    }
+  }
+
+  private async runJob(jobId: string, workerId: string): Promise<RunEnd> {
     const found = await this.jobs.findById(jobId);
-    if (!found || !RUNNABLE.includes(found.status)) {
-      this.logger.log(`job ${jobId} is ${found?.status ?? 'gone'}; nothing to run`);
-      return;
+    // Not in this database: another deployment's delivery (a shared TRACETUNE_QUEUE_PREFIX). Never swallow it: the
+    // failure hands it back to Bull (retried, then kept among failed jobs) and the owner's reconciliation rebuilds it.
+    if (!found)
+      throw new DeliveryHandedBack(`job ${jobId} is not in this deployment's database; delivery handed back`);
+    if (!RUNNABLE.includes(found.status)) {
+      this.logger.log(`job ${jobId} is ${found.status}; nothing to run`);
+      return 'done';
     }
     const previousAttempts = found.attempt;
     const job = await this.jobs.transition(jobId, RUNNABLE, {
@@ -73,12 +114,12 @@ export class JobRunner {
       heartbeatAt: new Date(),
       startedAt: found.startedAt ?? new Date(),
     });
-    if (!job) return;
+    if (!job) return 'done';
     const latest = await this.checkpoints.latest(jobId);
     if (latest) {
       // Steps after the checkpoint are replayed: drop what the interrupted attempt recorded for them.
       await this.metrics.deleteAfter(jobId, latest.step);
-      await this.events.deleteMetricsAfter(jobId, latest.step);
+      await this.events.deleteStepEventsAfter(jobId, latest.step);
       await this.log(
         job,
         'info',
@@ -88,6 +129,9 @@ export class JobRunner {
         },
       );
     } else if (previousAttempts > 0) {
+      // Replayed from the first step: what the interrupted attempt recorded for its steps goes.
+      await this.metrics.deleteAfter(jobId, 0);
+      await this.events.deleteStepEventsAfter(jobId, 0);
       await this.log(
         job,
         'warn',
@@ -106,7 +150,7 @@ export class JobRunner {
         `The job's stored settings are invalid at ${where}: ${issue.message}`,
         'method',
       );
-      return;
+      return 'done';
     }
     // The trainer writes checkpoints into this host's scratch folder; each is published to the store (moved into
     // place locally, uploaded to S3) as it is reported. The data files are streamed there from the store, for the
@@ -120,7 +164,7 @@ export class JobRunner {
         spec = await this.buildSpec(job, settings.data, join(scratch, 'data'));
       } catch (error) {
         await this.fail(job, 'invalid_training_data', (error as Error).message, null);
-        return;
+        return 'done';
       }
       if (latest) {
         try {
@@ -133,10 +177,11 @@ export class JobRunner {
             `Cannot resume: checkpoint ${latest.artifactKey} is missing from artifact storage (${this.store.location})`,
             null,
           );
-          return;
+          return 'done';
         }
       }
-      await this.supervise(job, spec, { checkpointRoot: scratch, resumeFrom });
+      if (this.draining) return await this.release(job, null);
+      return await this.supervise(job, spec, { checkpointRoot: scratch, resumeFrom });
     } finally {
       await rm(scratch, { recursive: true, force: true });
       // A downloaded copy (S3) is not kept: the next attempt may run on another host, from a newer checkpoint.
@@ -148,6 +193,19 @@ export class JobRunner {
   /** Where this host's training process writes checkpoints before they are published (hidden from the store). */
   private scratchDir(jobId: string): string {
     return join(resolve(this.config.get('TRACETUNE_DATA_DIR')), '.work', 'jobs', jobId);
+  }
+
+  /**
+   * Publishing moves the folder into the store, so a write retried after a database error must not publish again:
+   * each report's folder is published once (its outcome, success or failure, is remembered per report: `report`).
+   */
+  private publishOnce(key: ArtifactKey, dir: string, report = dir): Promise<void> {
+    let publishing = this.publishing.get(report);
+    if (!publishing) {
+      publishing = this.publish(key, dir);
+      this.publishing.set(report, publishing);
+    }
+    return publishing;
   }
 
   /** Publishes a checkpoint folder the trainer wrote, retrying (S3 hiccups); throws after the last try. */
@@ -226,33 +284,57 @@ export class JobRunner {
     };
   }
 
-  /** Runs the training process and persists its reports until it ends. */
+  /**
+   * Runs the training process and persists its reports until it ends. Reports are written strictly in order (a
+   * step's metrics before the checkpoint that follows it) and retried through a database outage (OrderedWrites).
+   * Between steps the child waits for the job's control signal: cancel, pause, or — once another attempt claimed the
+   * job (its `attempt` moved on) — cancel without touching the job any more. While this worker shuts down the signal
+   * is pause, and the paused job is handed back to the queue instead.
+   */
   private supervise(
     job: FineTuningJob,
     spec: TrainingRunSpec,
     options: { checkpointRoot: string; resumeFrom: string | null },
-  ): Promise<void> {
+  ): Promise<RunEnd> {
     return new Promise((resolve) => {
       const child: ChildProcess = fork(join(__dirname, 'training-process.js'), [], {
         stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
         execArgv: ['--enable-source-maps', '--max-old-space-size=8192'],
       });
       let settled = false;
-      let chain = Promise.resolve();
+      let superseded = false;
+      let gaveUp: { what: string; error: Error } | null = null;
       const startedAt = Date.now();
       const firstStep = job.currentStep;
-      // Reports are persisted strictly in order: a step's metrics before the checkpoint that follows it.
-      const enqueue = (work: () => Promise<unknown>) => {
-        chain = chain.then(work).then(
-          () => undefined,
-          (error: unknown) =>
-            this.logger.error(`persisting progress of ${job.id} failed: ${(error as Error).message}`),
-        );
-      };
+      const writes = new OrderedWrites({
+        retryMs: this.config.get('TRACETUNE_DB_RETRY_MS'),
+        maxPending: MAX_PENDING_REPORTS,
+        onRetry: (what, attempt, error) =>
+          this.logger.warn(
+            `recording ${what} of ${job.id} failed (try ${attempt}); retrying: ${error.message}`,
+          ),
+        onGiveUp: (what, error) => {
+          gaveUp = { what, error };
+          this.logger.error(
+            `recording ${what} of ${job.id} failed for good (${error.message}); stopping the job`,
+          );
+          child.kill('SIGKILL');
+        },
+      });
+      const record = (what: string, work: () => Promise<unknown>) =>
+        writes.add(what, () => (superseded ? Promise.resolve() : work()));
       const sendControl = async () => {
         const now = await this.jobs.findById(job.id);
+        if (now && now.attempt !== job.attempt && !superseded) {
+          superseded = true;
+          this.logger.warn(`job ${job.id} was taken over by attempt ${now.attempt}; stopping this one`);
+        }
         const signal =
-          !now || now.status === 'cancelled' ? 'cancel' : now.pauseRequested ? 'pause' : 'continue';
+          !now || now.status === 'cancelled' || superseded
+            ? 'cancel'
+            : now.pauseRequested || this.draining
+              ? 'pause'
+              : 'continue';
         // The child may have finished and exited meanwhile: a late control message is simply dropped.
         if (child.connected && child.exitCode === null)
           child.send({ type: 'control', signal } satisfies ParentMessage, () => undefined);
@@ -260,33 +342,44 @@ export class JobRunner {
       // Between steps the child waits for this answer; the periodic one covers long steps (checked between micro-batches).
       this.telemetry.jobStarted();
       const poll = setInterval(() => void sendControl().catch(() => undefined), CONTROL_POLL_MS);
-      const finish = (outcome: string, work: () => Promise<unknown>) => {
+      const heartbeat = setInterval(
+        () => void this.jobs.heartbeat(job.id, job.attempt).catch(() => undefined),
+        Math.max(250, Math.floor(this.config.get('TRACETUNE_JOB_LOCK_MS') / 4)),
+      );
+      const finish = (outcome: string, work: () => Promise<RunEnd | void>) => {
         if (settled) return;
         settled = true;
         this.telemetry.jobEnded(outcome);
         clearInterval(poll);
-        enqueue(work);
-        void chain.then(resolve);
+        clearInterval(heartbeat);
+        let end: RunEnd = 'done';
+        record('the outcome', async () => (end = (await work()) ?? 'done'));
+        void writes.settled().then(async () => {
+          if (superseded) return resolve('superseded');
+          if (gaveUp) return resolve(await this.failUnrecorded(job, gaveUp.what, gaveUp.error));
+          resolve(end);
+        });
       };
+      this.active = { stop: () => child.kill('SIGKILL') };
       child.on('message', (message: ChildMessage) => {
         switch (message.type) {
           case 'ready':
-            enqueue(() =>
+            record('the backend event', () =>
               this.log(job, 'info', `Training on the ${message.backend} backend (${message.reason})`),
             );
             break;
           case 'step':
             this.telemetry.step(spec.method, message.metrics);
-            enqueue(() =>
+            record(`step ${message.step}`, () =>
               this.recordStep(job, message.step, message.totalSteps, message.metrics, startedAt, firstStep),
             );
-            enqueue(sendControl);
+            writes.add('the control answer', () => sendControl().catch(() => undefined));
             break;
           case 'event':
-            enqueue(() => this.log(job, message.level, message.message, message.data));
+            record('an event', () => this.log(job, message.level, message.message, message.data));
             break;
           case 'samples':
-            enqueue(() =>
+            record(`the samples of step ${message.step}`, () =>
               this.log(job, 'info', `Sample completions at step ${message.step}`, {
                 step: message.step,
                 samples: message.samples,
@@ -294,10 +387,20 @@ export class JobRunner {
             );
             break;
           case 'checkpoint':
-            enqueue(() => this.recordCheckpoint(job, message.checkpoint));
+            {
+              // One id for every try: a retried write recognises its own row.
+              const id = newId('checkpoint');
+              record(`the checkpoint of step ${message.checkpoint.step}`, () =>
+                this.recordCheckpoint(job, message.checkpoint, id),
+              );
+            }
             break;
           case 'outcome':
-            finish(message.outcome.status, () => this.complete(job, message.outcome));
+            finish(message.outcome.status, () =>
+              this.draining && message.outcome.status === 'paused'
+                ? this.release(job, message.outcome.step)
+                : this.complete(job, message.outcome),
+            );
             break;
           case 'failure':
             finish('failed', () =>
@@ -309,12 +412,14 @@ export class JobRunner {
       child.on('error', (error) => this.logger.warn(`training process of ${job.id}: ${error.message}`));
       child.on('exit', (code, signal) => {
         finish('failed', () =>
-          this.fail(
-            job,
-            signal === 'SIGKILL' ? 'out_of_memory' : 'training_failed',
-            `the training process exited unexpectedly (${signal ?? `code ${code}`})`,
-            null,
-          ),
+          this.draining
+            ? this.release(job, null)
+            : this.fail(
+                job,
+                signal === 'SIGKILL' ? 'out_of_memory' : 'training_failed',
+                `the training process exited unexpectedly (${signal ?? `code ${code}`})`,
+                null,
+              ),
         );
       });
       child.send({
@@ -324,6 +429,72 @@ export class JobRunner {
         backend: this.config.get('TRACETUNE_BACKEND'),
       } satisfies ParentMessage);
     });
+  }
+
+  /**
+   * Shutdown: the running job's training process is asked to checkpoint and stop (the job goes back to the queue,
+   * or to `paused` if a pause was requested); past `graceMs` it is killed and the job resumes from its last
+   * checkpoint. Resolves when no job runs here any more. Deliveries that arrive meanwhile are handed back.
+   */
+  async drain(graceMs: number): Promise<void> {
+    this.draining = true;
+    const running = this.running;
+    if (!running) return;
+    this.logger.log(`shutting down: asking the running job to checkpoint (grace ${graceMs} ms)`);
+    const expired = new Promise<'expired'>((r) => setTimeout(() => r('expired'), graceMs).unref());
+    if ((await Promise.race([running, expired])) === 'expired') {
+      this.logger.warn(
+        'grace period over: stopping the training process; the job resumes from its last checkpoint',
+      );
+      this.active?.stop();
+      await running;
+    }
+  }
+
+  /** Hands a job this worker is giving up back: `queued` again (a pause in progress becomes `paused`). */
+  private async release(job: FineTuningJob, checkpointStep: number | null): Promise<RunEnd> {
+    const where =
+      checkpointStep === null ? 'before its next checkpoint' : `after a checkpoint at step ${checkpointStep}`;
+    const queued = await this.jobs.transition(job.id, ['running'], {
+      status: 'queued',
+      heartbeatAt: null,
+      ...(checkpointStep === null ? {} : { currentStep: checkpointStep }),
+    });
+    if (queued) {
+      await this.log(
+        job,
+        'warn',
+        `Worker ${job.workerId ?? ''} shut down ${where}; the job is queued again and resumes from its last checkpoint`,
+      );
+      return 'released';
+    }
+    const paused = await this.jobs.transition(job.id, ['pausing'], {
+      status: 'paused',
+      pauseRequested: false,
+    });
+    if (paused) await this.log(job, 'info', `Job paused ${where}; resume continues from its last checkpoint`);
+    return 'done';
+  }
+
+  /**
+   * The database refused a report for longer than TRACETUNE_DB_RETRY_MS: the job is failed (once the database takes
+   * the write), naming what could not be recorded. If even that write fails the job stays live in PostgreSQL, and the
+   * delivery is handed back: reconciliation resumes it from its last checkpoint once the database is back.
+   */
+  private async failUnrecorded(job: FineTuningJob, what: string, error: Error): Promise<RunEnd> {
+    try {
+      await retryWrite(this.config.get('TRACETUNE_DB_RETRY_MS'), () =>
+        this.fail(
+          job,
+          'database_unavailable',
+          `Could not record ${what} in the database for ${Math.round(this.config.get('TRACETUNE_DB_RETRY_MS') / 1000)} s (${error.message}); the job was stopped so that no step goes unrecorded`,
+          null,
+        ),
+      );
+      return 'done';
+    } catch {
+      return 'unrecorded';
+    }
   }
 
   private async recordStep(
@@ -364,9 +535,19 @@ export class JobRunner {
     });
   }
 
-  private async recordCheckpoint(job: FineTuningJob, checkpoint: CheckpointInfo): Promise<void> {
+  private async recordCheckpoint(job: FineTuningJob, checkpoint: CheckpointInfo, id: string): Promise<void> {
     const key = this.keyOf(job, checkpoint.dir);
-    await this.publish(key, checkpoint.dir);
+    try {
+      await this.publishOnce(key, checkpoint.dir, id);
+    } catch (error) {
+      // Training goes on; a resume uses the previous checkpoint.
+      await this.log(
+        job,
+        'warn',
+        `Checkpoint at step ${checkpoint.step} could not be stored in ${this.store.location}: ${(error as Error).message}`,
+      );
+      return;
+    }
     const modelId = checkpointModelId(fineTunedModelId(job), checkpoint.step);
     await this.models.upsert({
       id: modelId,
@@ -378,8 +559,8 @@ export class JobRunner {
       parentId: job.model,
       jobId: job.id,
     });
-    await this.checkpoints.record({
-      id: newId('checkpoint'),
+    const saved = await this.checkpoints.record({
+      id,
       jobId: job.id,
       organizationId: job.organizationId,
       step: checkpoint.step,
@@ -387,6 +568,8 @@ export class JobRunner {
       artifactKey: key,
       modelId,
     });
+    // A pause right after a scheduled checkpoint writes that step's checkpoint again: announced once.
+    if (saved.id !== id) return;
     await this.log(job, 'info', `Checkpoint saved at step ${checkpoint.step}: ${modelId}`, {
       step: checkpoint.step,
       model: modelId,
@@ -434,7 +617,7 @@ export class JobRunner {
     }
     const modelKey = this.keyOf(job, modelDir);
     try {
-      await this.publish(modelKey, modelDir);
+      await this.publishOnce(modelKey, modelDir);
     } catch (error) {
       await this.fail(
         job,

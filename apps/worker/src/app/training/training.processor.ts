@@ -10,7 +10,7 @@ import {
 } from '@tracetune/contracts';
 
 import { WorkerHealthService } from '../worker-health.service';
-import { JobRunner } from './job-runner.service';
+import { DeliveryHandedBack, JobRunner } from './job-runner.service';
 
 /**
  * The `training` queue consumer: one job at a time per worker process. The heavy work happens in a child process
@@ -29,7 +29,14 @@ export class TrainingProcessor {
   @Process({ name: TRAINING_JOB.run, concurrency: 1 })
   async handle(job: Job<TrainingJobPayload>): Promise<void> {
     this.logger.log(`running ${job.data.jobId} (delivery ${job.attemptsMade + 1})`);
-    await this.runner.run(job.data.jobId, this.health.workerId);
+    try {
+      await this.runner.run(job.data.jobId, this.health.workerId);
+    } catch (error) {
+      // Failing the delivery hands it back: Bull retries it after its backoff; once its attempts are spent it stays
+      // among the failed deliveries, and reconciliation queues it again while PostgreSQL says the job is live.
+      if (error instanceof DeliveryHandedBack) this.logger.warn(error.message);
+      throw error;
+    }
   }
 }
 

@@ -49,9 +49,13 @@ export class FineTuningEventsRepository {
     });
   }
 
-  /** A resumed run replays the steps after its checkpoint: their metrics events go, so no step is counted twice. */
-  async deleteMetricsAfter(jobId: string, step: number): Promise<void> {
-    await this.prisma
-      .$executeRaw`DELETE FROM fine_tuning_events WHERE job_id = ${jobId} AND type = 'metrics' AND (data->>'step')::int > ${step}`;
+  /**
+   * A resumed run replays the steps after its checkpoint (after step 0: all of them): every event about those steps
+   * (metrics, samples, checkpoints, evaluations — any event whose data names a later `step`) goes, so each step's
+   * events appear exactly once.
+   */
+  async deleteStepEventsAfter(jobId: string, step: number): Promise<void> {
+    await this.prisma.$executeRaw`DELETE FROM fine_tuning_events WHERE job_id = ${jobId}
+      AND jsonb_typeof(data->'step') = 'number' AND (data->>'step')::numeric > ${step}`;
   }
 }

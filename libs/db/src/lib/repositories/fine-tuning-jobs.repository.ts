@@ -93,6 +93,27 @@ export class FineTuningJobsRepository {
     return count === 0 ? null : this.findById(id);
   }
 
+  /**
+   * The running attempt's proof of life, written only while `attempt` is still the caller's (a worker whose job was
+   * taken over stops writing). False when the job moved on: finished, or claimed by a newer attempt.
+   */
+  async heartbeat(id: string, attempt: number): Promise<boolean> {
+    const { count } = await this.prisma.fineTuningJob.updateMany({
+      where: { id, attempt, status: { in: ['running', 'pausing'] } },
+      data: { heartbeatAt: new Date() },
+    });
+    return count > 0;
+  }
+
+  /** Jobs in the given statuses over every organization, oldest first (the worker's reconciliation sweep). */
+  inStatuses(statuses: readonly JobStatus[], limit = 500): Promise<FineTuningJob[]> {
+    return this.prisma.fineTuningJob.findMany({
+      where: { status: { in: [...statuses] } },
+      orderBy: { createdAt: 'asc' },
+      take: limit,
+    });
+  }
+
   delete(id: string): Promise<unknown> {
     return this.prisma.fineTuningJob.delete({ where: { id } });
   }
