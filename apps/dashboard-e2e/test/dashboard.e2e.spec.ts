@@ -359,6 +359,26 @@ describe('dashboard in a real browser (real api, database, worker and inference)
     }
   });
 
+  it("should open the docs' learning benchmark results as a comparison with bands per arm", async () => {
+    await open('/compare');
+    await heading(page, 'Compare runs');
+    const bench = page.locator('details.bench-comparison');
+    await bench.locator('summary').click();
+    const input = bench.getByLabel('Results file');
+    await input.setInputFiles({
+      name: 'other.json',
+      mimeType: 'application/json',
+      buffer: Buffer.from('{}'),
+    });
+    await bench.getByRole('alert').filter({ hasText: 'Not a learning benchmark results file' }).waitFor();
+    await input.setInputFiles(join(WORKSPACE_ROOT, 'docs', 'learning-results.json'));
+    await bench.locator('figure[data-metric="eval_accuracy"]').waitFor();
+    const legend = await bench.locator('figure[data-metric="eval_accuracy"] .u-legend').textContent();
+    expect(legend).toContain('grpo (mean of');
+    expect(legend).toContain('grpo_lambda_recent (mean of');
+    await screenshotOf(bench, 'compare-benchmark');
+  });
+
   it('should pause, resume and cancel a run, each only after confirmation', async () => {
     await open(`/runs/${spareRun}`);
     await heading(page, `Run ${spareRun}`);

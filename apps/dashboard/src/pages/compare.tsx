@@ -2,16 +2,18 @@ import { useMemo } from 'react';
 
 import type { FineTuningJobObject } from '@tracetune/contracts';
 
-import { LineChart, type ChartSeries } from '../components/chart';
+import { LineChart } from '../components/chart';
 import { Page } from '../components/page';
 import { Async, Empty } from '../components/states';
 import type { MetricRow } from '../lib/api';
-import { configDiff, flattenConfig, mergeAxes, seedBand, toCsv } from '../lib/compare-data';
+import { configDiff, flattenConfig, toCsv } from '../lib/compare-data';
 import { methodLabel } from '../lib/format';
 import { alignRuns, hasSampledTokens, metricNames, parseAxis, X_AXES, type XAxis } from '../lib/metrics';
 import { useRouter } from '../lib/router';
 import { useSession } from '../lib/session-context';
 import { useResource } from '../lib/use-resource';
+import { buildCharts } from './compare-charts';
+import { BenchComparison } from './compare-file';
 
 const POLL_MS = 5_000;
 
@@ -22,56 +24,6 @@ function runLabel(job: FineTuningJobObject): string {
     Boolean,
   );
   return `${job.id.slice(0, 14)}… (${parts.join(', ')})`;
-}
-
-interface ChartData {
-  metric: string;
-  x: number[];
-  series: ChartSeries[];
-}
-
-/** One chart per metric: a curve per run, or per metadata group a mean line with a ± std band over its runs. */
-function buildCharts(
-  metrics: readonly string[],
-  runs: readonly { id: string; label: string; group: string; rows: MetricRow[] }[],
-  axis: XAxis,
-  grouped: boolean,
-): ChartData[] {
-  return metrics.map((metric) => {
-    if (!grouped) {
-      const aligned = alignRuns(
-        runs.map((r) => r.rows),
-        metric,
-        axis,
-      );
-      return {
-        metric,
-        x: aligned.x,
-        series: runs.map((r, i) => ({ label: r.label, values: aligned.values[i] })),
-      };
-    }
-    const groups = [...new Set(runs.map((r) => r.group))];
-    const bands = groups.map((g) =>
-      seedBand(
-        runs.filter((r) => r.group === g).map((r) => r.rows),
-        metric,
-        axis,
-      ),
-    );
-    const merged = mergeAxes(
-      bands.flatMap((b) => [
-        { x: b.x, values: b.mean },
-        { x: b.x, values: b.upper },
-        { x: b.x, values: b.lower },
-      ]),
-    );
-    const series = groups.flatMap((g, i): ChartSeries[] => [
-      { label: `${g} (mean of ${bands[i].runs})`, values: merged.values[3 * i], colour: i },
-      { label: `${g} + std`, values: merged.values[3 * i + 1], colour: i, bandTo: 3 * i + 2 },
-      { label: `${g} − std`, values: merged.values[3 * i + 2], colour: i, faint: true },
-    ]);
-    return { metric, x: merged.x, series };
-  });
 }
 
 function download(name: string, text: string): void {
@@ -322,6 +274,7 @@ export function ComparePage() {
               <ConfigDiff jobs={chosenJobs} />
             </details>
           )}
+          <BenchComparison />
         </div>
       </div>
     </Page>
