@@ -8,7 +8,7 @@ import { Async, Empty } from '../components/states';
 import type { MetricRow } from '../lib/api';
 import { configDiff, flattenConfig, toCsv } from '../lib/compare-data';
 import { methodLabel } from '../lib/format';
-import { alignRuns, hasSampledTokens, metricNames, parseAxis, X_AXES, type XAxis } from '../lib/metrics';
+import { hasSampledTokens, metricNames, parseAxis, X_AXES, type XAxis } from '../lib/metrics';
 import { useRouter } from '../lib/router';
 import { useSession } from '../lib/session-context';
 import { useResource } from '../lib/use-resource';
