@@ -16,6 +16,7 @@ const TABLES: Record<string, { file: string; render: () => string }> = {
   'settings.hyperparameters': { file: 'docs/fine-tuning.md', render: () => settingsTable('hyperparameters') },
   'settings.algorithm': { file: 'docs/fine-tuning.md', render: () => settingsTable('algorithm') },
   'settings.lora': { file: 'docs/fine-tuning.md', render: () => settingsTable('lora') },
+  'settings.dpo': { file: 'docs/fine-tuning.md', render: () => settingsTable('dpo') },
   'rl-core.options': { file: 'docs/rl-core.md', render: rlConfigOptionsTable },
 };
 

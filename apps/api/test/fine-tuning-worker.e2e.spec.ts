@@ -274,6 +274,66 @@ describe('fine-tuning jobs on real workers', () => {
     expect(job.trained_tokens).toBeGreaterThan(4 * 100);
   }, 180_000);
 
+  it("should train a DPO job on preference pairs to succeeded, logging TRL's DPO metrics", async () => {
+    const { client } = stack;
+    const pair = (a: number) =>
+      JSON.stringify({
+        input: { messages: [{ role: 'user', content: `${a}+1=` }] },
+        preferred_output: [{ role: 'assistant', content: String(a + 1) }],
+        non_preferred_output: [{ role: 'assistant', content: 'no idea' }],
+      });
+    const pairs = await client.files.create({
+      file: await toFile(Buffer.from([1, 2, 3, 4].map(pair).join('\n')), 'pairs.jsonl'),
+      purpose: 'fine-tune',
+    });
+    expect(await client.files.waitForProcessing(pairs.id)).toMatchObject({ status: 'processed' });
+    // Preference pairs feed DPO only; another format is refused naming the file.
+    await expect(
+      client.fineTuning.jobs.create({
+        model: 'tt-nano',
+        training_file: pairs.id,
+        method: { type: 'supervised' },
+      }),
+    ).rejects.toMatchObject({ status: 400, param: 'training_file' });
+    await expect(
+      client.fineTuning.jobs.create({
+        model: 'tt-nano',
+        training_file: await stack.trainingFile(2),
+        method: { type: 'dpo', dpo: { hyperparameters: { beta: 0.1 } } },
+      }),
+    ).rejects.toMatchObject({ status: 400, param: 'training_file' });
+    const created = await client.fineTuning.jobs.create({
+      model: 'tt-nano',
+      training_file: pairs.id,
+      validation_file: pairs.id,
+      seed: 5,
+      method: { type: 'dpo', dpo: { hyperparameters: { beta: 0.2, batch_size: 2, n_epochs: 1 } } },
+    });
+    expect(created.method).toMatchObject({
+      type: 'dpo',
+      dpo: { hyperparameters: { beta: 0.2, batch_size: 2 } },
+    });
+    const job = await finished(client, created.id);
+    expect(job.error).toBeNull();
+    expect(job.status).toBe('succeeded');
+    const events = [];
+    for await (const event of client.fineTuning.jobs.listEvents(created.id, { limit: 50 }))
+      events.push(event);
+    const metrics = events.filter((e) => e.type === 'metrics').map((e) => e.data as Record<string, number>);
+    expect(metrics).toHaveLength(2);
+    for (const m of metrics)
+      for (const key of [
+        'loss',
+        'rewards/chosen',
+        'rewards/rejected',
+        'rewards/accuracies',
+        'rewards/margins',
+      ])
+        expect(Number.isFinite(m[key])).toBe(true);
+    const first = metrics.find((m) => m['step'] === 1) as Record<string, number>;
+    expect(first['loss']).toBeCloseTo(Math.log(2), 3);
+  });
+
   it('should cancel a running job within a step', async () => {
     const { client } = stack;
     const created = await client.fineTuning.jobs.create(await rlJob(stack, 60));

@@ -189,3 +189,83 @@ describe('parseFineTuneJsonl', () => {
     expect(parseFineTuneJsonl(`${rft('7')}\n`)[0].item).toEqual({ answer: '7' });
   });
 });
+
+describe('preference (DPO) lines', () => {
+  const pair = (overrides: Record<string, unknown> = {}) => ({
+    input: { messages: [{ role: 'user', content: '2+2?' }] },
+    preferred_output: [{ role: 'assistant', content: '4' }],
+    non_preferred_output: [{ role: 'assistant', content: '5' }],
+    ...overrides,
+  });
+
+  it('should accept OpenAI preference pairs and report the file as preference data for DPO only', () => {
+    const report = validate([pair(), pair()].map((p) => JSON.stringify(p)).join('\n'));
+    expect(report).toMatchObject({
+      format: 'preference',
+      compatible: { supervised: false, reinforcement: false, dpo: true },
+      examples: 2,
+      error_count: 0,
+    });
+    const [line] = parseFineTuneJsonl(JSON.stringify(pair()));
+    expect(line.messages).toEqual([{ role: 'user', content: '2+2?' }]);
+    expect(line.preference).toEqual({
+      chosen: { role: 'assistant', content: '4' },
+      rejected: { role: 'assistant', content: '5' },
+    });
+  });
+
+  it.each([
+    ['an unknown top-level key', pair({ extra: 1 }), 'unrecognized_key', /extra/],
+    ['no input', pair({ input: undefined }), 'missing_messages', /input/],
+    ['an empty prompt', pair({ input: { messages: [] } }), 'missing_messages', /input\.messages/],
+    [
+      'a prompt that ends with the answer',
+      pair({ input: { messages: [{ role: 'assistant', content: 'x' }] } }),
+      'format_mismatch',
+      /must not end with an assistant/,
+    ],
+    [
+      'two preferred answers',
+      pair({
+        preferred_output: [
+          { role: 'assistant', content: '4' },
+          { role: 'assistant', content: '4' },
+        ],
+      }),
+      'invalid_message',
+      /preferred_output/,
+    ],
+    [
+      'a rejected answer by the user',
+      pair({ non_preferred_output: [{ role: 'user', content: '5' }] }),
+      'invalid_message',
+      /non_preferred_output\[0\]\.role/,
+    ],
+    [
+      'no rejected answer',
+      pair({ non_preferred_output: undefined }),
+      'invalid_message',
+      /non_preferred_output/,
+    ],
+    [
+      'an answer without content',
+      pair({ preferred_output: [{ role: 'assistant' }] }),
+      'missing_content',
+      /preferred_output\[0\]/,
+    ],
+  ])('should refuse a line with %s', (_what, line, code, message) => {
+    const clean = JSON.parse(JSON.stringify(line)) as unknown;
+    const result = validateFineTuneLine(clean);
+    expect(result.ok).toBe(false);
+    if (!result.ok) {
+      expect(result.error.code).toBe(code);
+      expect(result.error.message).toMatch(message);
+    }
+  });
+
+  it('should refuse a file that mixes preference pairs with chat lines', () => {
+    const report = validate([JSON.stringify(pair()), chat()].join('\n'));
+    expect(report.format).toBeNull();
+    expect(report.errors[0]).toMatchObject({ code: 'format_mismatch' });
+  });
+});

@@ -5,7 +5,9 @@
  *   `tool_calls` and `tool` results are trained on as the chat template renders them (`functions` and
  *   `function_call`, deprecated by OpenAI, are refused);
  * - RFT: `{"messages":[…], <any other keys>}`, the prompt only (the last message is not the assistant's); the other
- *   keys are the grader's `item`.
+ *   keys are the grader's `item`;
+ * - preference / DPO: `{"input":{"messages":[…], "tools"?, "parallel_tool_calls"?}, "preferred_output":[{assistant}],
+ *   "non_preferred_output":[{assistant}]}`: a prompt and two assistant answers, the preferred one first.
  * Checks follow OpenAI's fine-tuning data checks (data type, missing messages, unrecognised roles and keys, missing
  * content, no assistant message, weight 0/1).
  */
@@ -74,6 +76,9 @@ export interface ParsedLine {
   sft: boolean;
   /** Usable for reinforcement fine-tuning (a prompt: the last message is not the assistant's). */
   rft: boolean;
+  /** A preference pair (DPO): `messages` is the prompt, `preference` the two answers. */
+  dpo: boolean;
+  preference?: { chosen: ChatMessage; rejected: ChatMessage };
 }
 
 type Result = { ok: true; line: ParsedLine } | { ok: false; error: Omit<LineError, 'line'> };
@@ -142,18 +147,11 @@ function toolsOf(value: unknown): Checked<Record<string, unknown>[]> {
     : { ok: false, message: '\'tools\' must be a list of {type: "function", function: {name, …}}' };
 }
 
-/** Validates one parsed JSON value as a fine-tuning line. */
-export function validateFineTuneLine(value: unknown): Result {
-  if (!value || typeof value !== 'object' || Array.isArray(value)) {
-    return { ok: false, error: { code: 'invalid_data_type', message: 'each line must be a JSON object' } };
-  }
-  const record = value as Record<string, unknown>;
-  if (!Array.isArray(record['messages']) || record['messages'].length === 0) {
-    return { ok: false, error: { code: 'missing_messages', message: "missing a non-empty 'messages' list" } };
-  }
+/** Checks a list of chat messages (`path` names it in errors) and returns them with text content. */
+function parseMessages(list: unknown[], path: string): ChatMessage[] | Extract<Result, { ok: false }> {
   const messages: ChatMessage[] = [];
-  for (const [index, raw] of (record['messages'] as unknown[]).entries()) {
-    const where = `messages[${index}]`;
+  for (const [index, raw] of list.entries()) {
+    const where = `${path}[${index}]`;
     if (!raw || typeof raw !== 'object' || Array.isArray(raw)) {
       return { ok: false, error: { code: 'invalid_message', message: `${where} must be an object` } };
     }
@@ -215,6 +213,23 @@ export function validateFineTuneLine(value: unknown): Result {
       ...(typeof message['tool_call_id'] === 'string' ? { tool_call_id: message['tool_call_id'] } : {}),
     });
   }
+  return messages;
+}
+
+/** Validates one parsed JSON value as a fine-tuning line. */
+export function validateFineTuneLine(value: unknown): Result {
+  if (!value || typeof value !== 'object' || Array.isArray(value)) {
+    return { ok: false, error: { code: 'invalid_data_type', message: 'each line must be a JSON object' } };
+  }
+  const record = value as Record<string, unknown>;
+  if ('input' in record || 'preferred_output' in record || 'non_preferred_output' in record)
+    return validatePreferenceLine(record);
+  if (!Array.isArray(record['messages']) || record['messages'].length === 0) {
+    return { ok: false, error: { code: 'missing_messages', message: "missing a non-empty 'messages' list" } };
+  }
+  const parsed = parseMessages(record['messages'] as unknown[], 'messages');
+  if (!Array.isArray(parsed)) return parsed;
+  const messages = parsed;
   if (record['functions'] !== undefined) {
     return {
       ok: false,
@@ -243,16 +258,69 @@ export function validateFineTuneLine(value: unknown): Result {
       },
     };
   }
-  return { ok: true, line: { messages, item, sft, rft, ...(tools ? { tools } : {}) } };
+  return { ok: true, line: { messages, item, sft, rft, dpo: false, ...(tools ? { tools } : {}) } };
 }
 
-export type FineTuneFormat = 'chat' | 'rft';
+const PREFERENCE_KEYS = new Set(['input', 'preferred_output', 'non_preferred_output']);
+const PREFERENCE_INPUT_KEYS = new Set(['messages', 'tools', 'parallel_tool_calls']);
+
+const invalid = (code: LineError['code'], message: string): Extract<Result, { ok: false }> => ({
+  ok: false,
+  error: { code, message },
+});
+
+/** One assistant answer of a preference pair: a list of exactly one assistant message with text content. */
+function preferenceAnswer(
+  record: Record<string, unknown>,
+  key: string,
+): ChatMessage | Extract<Result, { ok: false }> {
+  const list = record[key];
+  if (!Array.isArray(list) || list.length !== 1)
+    return invalid('invalid_message', `'${key}' must be a list of exactly one assistant message`);
+  const parsed = parseMessages(list, key);
+  if (!Array.isArray(parsed)) return parsed;
+  if (parsed[0].role !== 'assistant') return invalid('invalid_message', `${key}[0].role must be 'assistant'`);
+  return parsed[0];
+}
+
+/** A DPO line: the prompt under `input.messages`, then the preferred and the non-preferred assistant answer. */
+function validatePreferenceLine(record: Record<string, unknown>): Result {
+  const unknownKey = Object.keys(record).find((key) => !PREFERENCE_KEYS.has(key));
+  if (unknownKey)
+    return invalid('unrecognized_key', `preference data has an unrecognized key '${unknownKey}'`);
+  const input = record['input'];
+  if (!input || typeof input !== 'object' || Array.isArray(input))
+    return invalid('missing_messages', "preference data needs 'input' with a non-empty 'messages' list");
+  const inputRecord = input as Record<string, unknown>;
+  const inputKey = Object.keys(inputRecord).find((key) => !PREFERENCE_INPUT_KEYS.has(key));
+  if (inputKey) return invalid('unrecognized_key', `input has an unrecognized key '${inputKey}'`);
+  if (!Array.isArray(inputRecord['messages']) || inputRecord['messages'].length === 0)
+    return invalid('missing_messages', "missing a non-empty 'input.messages' list");
+  const messages = parseMessages(inputRecord['messages'] as unknown[], 'input.messages');
+  if (!Array.isArray(messages)) return messages;
+  if (messages[messages.length - 1].role === 'assistant')
+    return invalid(
+      'format_mismatch',
+      'input.messages is the prompt: it must not end with an assistant message',
+    );
+  const chosen = preferenceAnswer(record, 'preferred_output');
+  if (!('role' in chosen)) return chosen;
+  const rejected = preferenceAnswer(record, 'non_preferred_output');
+  if (!('role' in rejected)) return rejected;
+  return {
+    ok: true,
+    line: { messages, item: {}, sft: false, rft: false, dpo: true, preference: { chosen, rejected } },
+  };
+}
+
+export type FineTuneFormat = 'chat' | 'rft' | 'preference';
 
 export interface ValidationReport {
-  /** `chat` when every line is supervised data, `rft` when every line is a prompt; null when neither. */
+  /** `chat` when every line is supervised data, `rft` when every line is a prompt, `preference` when every line is a
+   * DPO pair; null when none. */
   format: FineTuneFormat | null;
-  /** Which methods the file can feed. */
-  compatible: { supervised: boolean; reinforcement: boolean };
+  /** Which methods the file can feed (`dpo` absent in reports stored before DPO: read as false). */
+  compatible: { supervised: boolean; reinforcement: boolean; dpo?: boolean };
   lines: number;
   examples: number;
   /** UTF-8 bytes of message text: the token count of the built-in byte tokenizer (other tokenizers differ). */
@@ -282,6 +350,7 @@ export class JsonlValidator {
   private examples = 0;
   private allSft = true;
   private allRft = true;
+  private allDpo = true;
   private tokenTotal = 0;
   private tokenMax = 0;
   private readonly itemKeys: Record<string, number> = {};
@@ -312,17 +381,18 @@ export class JsonlValidator {
     const valid = this.errorCount === 0;
     const supervised = valid && this.allSft;
     const reinforcement = valid && this.allRft;
-    if (valid && !supervised && !reinforcement) {
+    const dpo = valid && this.allDpo;
+    if (valid && !supervised && !reinforcement && !dpo) {
       this.addError({
         line: 0,
         code: 'format_mismatch',
         message:
-          'lines mix formats: some are supervised chat examples and some are reinforcement prompts; use one format per file',
+          'lines mix formats (supervised chat examples, reinforcement prompts, preference pairs); use one format per file',
       });
     }
     return {
-      format: supervised ? 'chat' : reinforcement ? 'rft' : null,
-      compatible: { supervised, reinforcement },
+      format: supervised ? 'chat' : reinforcement ? 'rft' : dpo ? 'preference' : null,
+      compatible: { supervised, reinforcement, dpo },
       lines: this.lineNumber,
       examples: this.examples,
       tokens: {
@@ -391,7 +461,14 @@ export class JsonlValidator {
     this.examples += 1;
     this.allSft &&= result.line.sft;
     this.allRft &&= result.line.rft;
-    const tokens = result.line.messages.reduce((sum, m) => sum + Buffer.byteLength(m.content, 'utf8'), 0);
+    this.allDpo &&= result.line.dpo;
+    const pair = result.line.preference
+      ? [result.line.preference.chosen, result.line.preference.rejected]
+      : [];
+    const tokens = [...result.line.messages, ...pair].reduce(
+      (sum, m) => sum + Buffer.byteLength(m.content, 'utf8'),
+      0,
+    );
     this.tokenTotal += tokens;
     this.tokenMax = Math.max(this.tokenMax, tokens);
     for (const key of Object.keys(result.line.item)) this.itemKeys[key] = (this.itemKeys[key] ?? 0) + 1;

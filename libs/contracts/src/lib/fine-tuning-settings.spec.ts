@@ -57,7 +57,7 @@ describe('fine-tuning settings', () => {
     const hyper = z.toJSONSchema(hyperparametersSchema) as {
       properties: Record<string, { description: string }>;
     };
-    expect(hyper.properties['n_epochs'].description).toMatch(/auto: 1 \(RL\), 3 \(SFT\)\.$/);
+    expect(hyper.properties['n_epochs'].description).toMatch(/auto: 1 \(RL\), 3 \(SFT, DPO\)\.$/);
   });
 
   it('should resolve "auto" hyperparameters from the method and the size of the training file', () => {

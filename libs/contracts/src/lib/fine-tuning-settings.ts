@@ -46,7 +46,7 @@ function addedLater<S extends z.ZodType, C>(row: Setting<S, C>): Setting<S, C> {
 
 // ------------------------------------------------------------------------------------------------ the tables
 
-export type FineTuningMethodType = 'supervised' | 'reinforcement';
+export type FineTuningMethodType = 'supervised' | 'reinforcement' | 'dpo';
 
 /** What "auto" hyperparameters depend on: the method, the training file's size and the run's length. */
 export interface HyperparameterContext {
@@ -66,13 +66,13 @@ export const HYPERPARAMETER_SETTINGS = {
     z.number().int().min(1).max(50),
     byMethod(1, 3),
     'Passes over the training file.',
-    '1 (RL), 3 (SFT)',
+    '1 (RL), 3 (SFT, DPO)',
   ),
   batch_size: setting(
     z.number().int().min(1).max(256),
     byMethod(4, 8),
-    'Prompts (RL) or examples (SFT) per optimisation step; a value above the number of examples is lowered to it.',
-    'min(4, examples) (RL), min(8, examples) (SFT)',
+    'Prompts (RL), examples (SFT) or preference pairs (DPO) per optimisation step; a value above the number of examples is lowered to it.',
+    'min(4, examples) (RL), min(8, examples) (SFT, DPO)',
   ),
   learning_rate_multiplier: setting(
     z.number().positive().max(100),
@@ -224,6 +224,18 @@ export const LORA_TARGET_MODULES = [
   'down_proj',
 ] as const;
 
+/**
+ * OpenAI's `method.dpo.hyperparameters` beyond the common ones. The loss is TRL DPOTrainer's default (sigmoid):
+ * −log σ(β·((log π(y_w) − log π_ref(y_w)) − (log π(y_l) − log π_ref(y_l)))), the reference being the base model.
+ */
+export const DPO_SETTINGS = {
+  beta: setting(
+    z.number().gt(0).max(2),
+    0.1,
+    'Strength of the KL constraint to the reference model (TRL default 0.1): higher keeps the policy closer to it.',
+  ),
+} satisfies Table<unknown>;
+
 /** Tracetune's `method.reinforcement.lora` extension; an absent `lora` means full fine-tuning. */
 export const LORA_SETTINGS = {
   rank: setting(z.number().int().min(1).max(256), 8, 'Adapter rank.'),
@@ -286,6 +298,14 @@ export const hyperparametersSchema = z
   .strict();
 export type HyperparametersInput = z.infer<typeof hyperparametersSchema>;
 
+export const dpoHyperparametersSchema = z
+  .object({
+    ...requestShape(HYPERPARAMETER_SETTINGS, true),
+    ...requestShape(DPO_SETTINGS, true),
+  })
+  .strict();
+export type DpoHyperparametersInput = z.infer<typeof dpoHyperparametersSchema>;
+
 export const algorithmSchema = z.object(requestShape(ALGORITHM_SETTINGS, false)).strict();
 export type AlgorithmInput = z.infer<typeof algorithmSchema>;
 
@@ -309,7 +329,13 @@ export const methodSchema = z
       })
       .strict()
       .optional(),
-    dpo: z.unknown().optional(),
+    dpo: z
+      .object({ hyperparameters: dpoHyperparametersSchema.optional() })
+      .strict()
+      .optional()
+      .describe(
+        'Direct preference optimisation on preference pairs (input, preferred_output, non_preferred_output).',
+      ),
   })
   .strict();
 export type MethodInput = z.infer<typeof methodSchema>;
@@ -330,6 +356,10 @@ export const storedHyperparametersSchema = resolvedHyperparametersSchema.extend(
 });
 export type StoredHyperparameters = z.infer<typeof storedHyperparametersSchema>;
 
+/** DPO's stored hyperparameters: the common ones and `beta`. */
+export const storedDpoHyperparametersSchema = storedHyperparametersSchema.extend(shapeOf(DPO_SETTINGS));
+export type StoredDpoHyperparameters = z.infer<typeof storedDpoHyperparametersSchema>;
+
 export const resolvedAlgorithmSchema = z.object(storedShapeOf(ALGORITHM_SETTINGS));
 export type ResolvedAlgorithm = z.infer<typeof resolvedAlgorithmSchema>;
 
@@ -349,6 +379,10 @@ export const storedMethodSchema = z.discriminatedUnion('type', [
       algorithm: resolvedAlgorithmSchema,
       lora: resolvedLoraSchema.nullable(),
     }),
+  }),
+  z.object({
+    type: z.literal('dpo'),
+    dpo: z.object({ hyperparameters: storedDpoHyperparametersSchema }),
   }),
 ]);
 export type StoredMethod = z.infer<typeof storedMethodSchema>;
@@ -431,6 +465,7 @@ export function resolveMethod(
       algorithm?: AlgorithmInput;
       lora?: LoraInput | null;
     } | null;
+    dpo?: { hyperparameters?: DpoHyperparametersInput } | null;
   },
   examples: number,
   legacyHyperparameters?: HyperparametersInput,
@@ -441,6 +476,13 @@ export function resolveMethod(
       type: 'supervised',
       supervised: { hyperparameters: resolveHyperparameters('supervised', input, examples) },
     };
+  }
+  if (method.type === 'dpo') {
+    const input: DpoHyperparametersInput = method.dpo?.hyperparameters ?? legacyHyperparameters ?? {};
+    const { beta, ...common } = input;
+    const hyperparameters = resolveHyperparameters('dpo', common, examples);
+    const dpo = resolveTable(DPO_SETTINGS, given({ beta }), undefined);
+    return { type: 'dpo', dpo: { hyperparameters: { ...hyperparameters, ...dpo } } };
   }
   const rl = method.reinforcement;
   if (!rl) throw new Error('resolveMethod: a reinforcement method needs `reinforcement`');
@@ -462,9 +504,8 @@ export function resolveMethod(
 
 /** Stored hyperparameters of either method. */
 export function storedHyperparameters(method: StoredMethod): StoredHyperparameters {
-  return method.type === 'reinforcement'
-    ? method.reinforcement.hyperparameters
-    : method.supervised.hyperparameters;
+  if (method.type === 'reinforcement') return method.reinforcement.hyperparameters;
+  return method.type === 'dpo' ? method.dpo.hyperparameters : method.supervised.hyperparameters;
 }
 
 // ------------------------------------------------------------------------------------------------ rl-core's view
@@ -590,6 +631,7 @@ export const SETTINGS_TABLES = {
   hyperparameters: HYPERPARAMETER_SETTINGS,
   algorithm: ALGORITHM_SETTINGS,
   lora: LORA_SETTINGS,
+  dpo: DPO_SETTINGS,
 } as const;
 
 /** The markdown table of one settings table, as docs/fine-tuning.md shows it (`npm run docs:tables` writes it). */
@@ -597,6 +639,6 @@ export function settingsTable(name: keyof typeof SETTINGS_TABLES): string {
   const rows = Object.entries(SETTINGS_TABLES[name] as Table<never>).map(
     ([key, s]) => `| \`${key}\` | ${defaultText(s)} | ${acceptedText(s.schema)} | ${s.meaning} |`,
   );
-  const head = name === 'hyperparameters' ? 'auto' : 'default';
+  const head = name === 'hyperparameters' || name === 'dpo' ? 'auto' : 'default';
   return [`| field | ${head} | accepts | meaning |`, '| --- | --- | --- | --- |', ...rows].join('\n');
 }

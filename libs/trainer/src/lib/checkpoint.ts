@@ -4,7 +4,7 @@ import { dirname, join } from 'node:path';
 import { saveCheckpoint, type TransformerModel } from '@tracetune/model';
 import type { Tokenizer } from '@tracetune/tokenizer';
 
-import { TrainingError, type BaseModelSource, type StepMetrics } from './contract';
+import { TrainingError, type BaseModelSource, type StepMetrics, type TrainingRunSpec } from './contract';
 import type { AdamW } from './optimizer';
 import { saveAdapters } from './policy';
 
@@ -14,7 +14,7 @@ export const OPTIMIZER_FILE = 'optimizer.safetensors';
 /** Everything besides tensors that a resumed run needs. RNG state is {seed, step}: every stream derives from them. */
 export interface TrainerState {
   version: 1;
-  method: 'reinforcement' | 'supervised';
+  method: TrainingRunSpec['method'];
   seed: number;
   step: number;
   totalSteps: number;

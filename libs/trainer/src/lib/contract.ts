@@ -16,7 +16,7 @@ export type BaseModelSource =
   | { kind: 'directory'; path: string };
 
 export interface TrainingRunSpec {
-  method: 'reinforcement' | 'supervised';
+  method: 'reinforcement' | 'supervised' | 'dpo';
   baseModel: BaseModelSource;
   /**
    * Path of the training file's JSONL on local disk (validated at upload; the trainer reads it line by line and
@@ -31,6 +31,8 @@ export interface TrainingRunSpec {
   /** Reinforcement only. */
   algorithm?: ResolvedAlgorithm | null;
   lora?: ResolvedLora | null;
+  /** DPO only: the loss's β (libs/contracts DPO_SETTINGS). */
+  dpo?: { beta: number } | null;
   seed: number;
   /** Save a checkpoint every this many steps (and always at the end). */
   checkpointInterval: number;

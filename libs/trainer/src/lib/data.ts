@@ -52,11 +52,15 @@ function parseLine(
   const result = validateFineTuneLine(value);
   if (!result.ok)
     throw new TrainingError('invalid_training_data', `${where}: ${result.error.message}`, param);
-  if (!(method === 'reinforcement' ? result.line.rft : result.line.sft)) {
+  const fits =
+    method === 'reinforcement' ? result.line.rft : method === 'dpo' ? result.line.dpo : result.line.sft;
+  if (!fits) {
     const need =
       method === 'reinforcement'
         ? 'a prompt (reinforcement data must not end with an assistant message)'
-        : 'a chat example with an assistant message and no extra keys';
+        : method === 'dpo'
+          ? 'a preference pair (input, preferred_output, non_preferred_output)'
+          : 'a chat example with an assistant message and no extra keys';
     throw new TrainingError('invalid_training_data', `${where}: ${method} fine-tuning needs ${need}`, param);
   }
   return { ...result.line, line };

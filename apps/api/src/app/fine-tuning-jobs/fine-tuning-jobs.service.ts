@@ -18,6 +18,7 @@ import {
   type FineTuningCheckpointObject,
   type FineTuningEventObject,
   type FineTuningJobObject,
+  type FineTuningMethodType,
   type JobStatusName,
   type ListResponse,
   type StoredMethod,
@@ -110,6 +111,19 @@ function toCheckpointObject(checkpoint: Checkpoint): FineTuningCheckpointObject 
     step_number: checkpoint.step,
   };
 }
+
+/** What a file's validated format is, in words (a file's `format`, or none of them). */
+const FORMAT_NAMES: Record<string, string> = {
+  chat: 'chat (supervised) data',
+  rft: 'reinforcement data (prompts without assistant answers)',
+  preference: 'preference data (DPO pairs)',
+  none: 'not in one fine-tuning format',
+};
+const NEEDS: Record<FineTuningMethodType, string> = {
+  supervised: 'supervised fine-tuning needs chat examples with assistant answers',
+  reinforcement: "reinforcement fine-tuning needs prompts whose other keys are the grader's item",
+  dpo: 'DPO needs preference pairs (input, preferred_output, non_preferred_output)',
+};
 
 @Injectable()
 export class FineTuningJobsService {
@@ -353,7 +367,7 @@ export class FineTuningJobsService {
     caller: Principal,
     id: string,
     param: string,
-    method: 'supervised' | 'reinforcement',
+    method: FineTuningMethodType,
   ): Promise<File> {
     const file = await this.files.get(caller, id).catch(() => {
       throw ApiError.badRequest(
@@ -377,12 +391,9 @@ export class FineTuningJobsService {
       );
     }
     const report = file.validation as unknown as ValidationReport;
-    const fits = method === 'reinforcement' ? report.compatible.reinforcement : report.compatible.supervised;
-    if (!fits) {
+    if (!report.compatible[method]) {
       throw ApiError.badRequest(
-        method === 'reinforcement'
-          ? `File ${id} is chat (supervised) data; reinforcement fine-tuning needs prompts whose other keys are the grader's item.`
-          : `File ${id} is reinforcement data (prompts without assistant answers); supervised fine-tuning needs chat examples.`,
+        `File ${id} is ${FORMAT_NAMES[report.format ?? 'none']}; ${NEEDS[method]}.`,
         param,
         'invalid_file_format',
       );

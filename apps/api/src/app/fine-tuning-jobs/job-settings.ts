@@ -10,8 +10,8 @@ import { checkRlConfig } from '@tracetune/rl-core/config';
 
 import { ApiError } from '../common/api-error';
 
-/** A method the api can train: supervised, or reinforcement with its `reinforcement` object. */
-export type TrainableMethod = Omit<MethodInput, 'type'> & { type: 'supervised' | 'reinforcement' };
+/** A method the api can train: supervised, reinforcement with its `reinforcement` object, or DPO. */
+export type TrainableMethod = MethodInput;
 
 /**
  * The request's method (a request without one is supervised, with the legacy top-level hyperparameters), refused
@@ -19,19 +19,13 @@ export type TrainableMethod = Omit<MethodInput, 'type'> & { type: 'supervised' |
  */
 export function requestedMethod(body: CreateFineTuningJobRequest): TrainableMethod {
   const method = body.method ?? { type: 'supervised' as const };
-  if (method.type === 'dpo') {
-    throw ApiError.badRequest(
-      "method.type 'dpo' is not supported; use 'reinforcement' or 'supervised'.",
-      'method.type',
-    );
-  }
   if (method.type === 'reinforcement' && !method.reinforcement) {
     throw ApiError.badRequest(
       "method.reinforcement (with a grader) is required when method.type is 'reinforcement'.",
       'method.reinforcement',
     );
   }
-  return { ...method, type: method.type };
+  return method;
 }
 
 /**

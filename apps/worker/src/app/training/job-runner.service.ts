@@ -273,6 +273,10 @@ export class JobRunner {
     if (method.type === 'supervised') {
       return { ...common, method: 'supervised', hyperparameters: method.supervised.hyperparameters };
     }
+    if (method.type === 'dpo') {
+      const { beta, ...hyperparameters } = method.dpo.hyperparameters;
+      return { ...common, method: 'dpo', hyperparameters, dpo: { beta } };
+    }
     const rl = method.reinforcement;
     return {
       ...common,

@@ -1,4 +1,5 @@
 import type { TrainingRunSpec } from '../contract';
+import { prepareDpo } from './dpo';
 import type { PrepareMethod } from './method';
 import { prepareReinforcement } from './reinforcement';
 import { prepareSupervised } from './supervised';
@@ -7,6 +8,7 @@ import { prepareSupervised } from './supervised';
 export const TRAINING_METHODS: Readonly<Record<TrainingRunSpec['method'], PrepareMethod>> = {
   reinforcement: prepareReinforcement,
   supervised: prepareSupervised,
+  dpo: prepareDpo,
 };
 
 export type { PreparedMethod, PrepareMethod, TrainingData } from './method';
