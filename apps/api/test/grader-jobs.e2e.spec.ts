@@ -114,4 +114,34 @@ describe('code graders in jobs (real worker)', () => {
     expect(done.status).toBe('succeeded');
     expect((await client.fineTuning.jobs.retrieve(stuck.id)).status).toBe('cancelled');
   }, 300_000);
+
+  it('should train a short reinforcement job with a python grader to succeeded', async () => {
+    const created = await job({
+      type: 'python',
+      name: 'digits',
+      source:
+        'def grade(sample, item) -> float:\n    return 1.0 if any(c.isdigit() for c in sample["output_text"]) else 0.0',
+    });
+    const done = await finished(created.id, 180_000);
+    expect(done.error).toBeNull();
+    expect(done.status).toBe('succeeded');
+    const events = await client.fineTuning.jobs.listEvents(created.id, { limit: 50 });
+    const metrics = events.data.filter((e) => e.type === 'metrics');
+    expect(metrics.length).toBe(2);
+    expect(metrics[0].data).toEqual(expect.objectContaining({ 'rewards/digits/mean': expect.any(Number) }));
+  }, 300_000);
+
+  it('should refuse a job whose grader template does not parse, naming the field', async () => {
+    const error = await job({
+      type: 'string_check',
+      name: 's',
+      input: '{{item.(a',
+      reference: '{{item.answer}}',
+      operation: 'eq',
+    }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(OpenAI.BadRequestError);
+    expect((error as InstanceType<typeof OpenAI.BadRequestError>).param).toBe(
+      'method.reinforcement.grader.input',
+    );
+  });
 });

@@ -224,10 +224,16 @@ describe('grader run/validate endpoints (official openai SDK)', () => {
       'grader.calculate_output',
       /./,
     ],
+    [{ type: 'python', name: 'py', source: 'x = 1' }, 'grader.source', /grade/],
     [
-      { type: 'python', name: 'py', source: 'def grade(sample, item): return 1' },
-      'grader.type',
-      /javascript/,
+      { type: 'python', name: 'py', source: 'def grade(sample, item) return 1' },
+      'grader.source',
+      /SyntaxError/,
+    ],
+    [
+      { type: 'string_check', name: 's', input: '{{item.(a', reference: 'x', operation: 'eq' },
+      'grader.input',
+      /unterminated/,
     ],
     [{ type: 'javascript', name: 'broken', source: 'function grade( {' }, 'grader.source', /compile/],
   ])('should refuse an invalid grader %j with a 400 naming %s', async (grader, param, message) => {
@@ -322,5 +328,51 @@ describe('code graders off the event loop', () => {
       .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(OpenAI.BadRequestError);
     expect((error as InstanceType<typeof OpenAI.BadRequestError>).param).toBe('grader.source');
+  });
+});
+
+describe('python graders through the SDK', () => {
+  let api: TestApi;
+  let client: OpenAI;
+
+  beforeAll(async () => {
+    api = await startTestApi({ TRACETUNE_GRADER_RUN_TIMEOUT_MS: '2000', TRACETUNE_GRADER_THREADS: '1' });
+    client = api.openai(api.adminKey);
+  });
+  afterAll(() => api.close());
+
+  const run = (source: string, model_sample: string, item: Record<string, unknown> = {}) =>
+    client.fineTuning.alpha.graders.run({
+      grader: { type: 'python', name: 'py', source },
+      model_sample,
+      item,
+    });
+
+  it("should run OpenAI's python grader shape with graders.run", async () => {
+    const source = [
+      'def grade(sample, item) -> float:',
+      '    return 1.0 if sample["output_text"].strip() == item["reference_answer"] else 0.0',
+    ].join('\n');
+    const good = await run(source, ' Paris ', { reference_answer: 'Paris' });
+    expect(good.reward).toBe(1);
+    expect(good.metadata).toMatchObject({ name: 'py', type: 'python' });
+    expect((await run(source, 'Lyon', { reference_answer: 'Paris' })).reward).toBe(0);
+  });
+
+  it('should answer the javascript grader error shapes: runtime error, time limit, memory, no escape', async () => {
+    const thrown = await run('def grade(sample, item):\n    raise KeyError("answer")', 'x');
+    expect(thrown.metadata.errors).toMatchObject({
+      python_grader_runtime_error: true,
+      python_grader_runtime_error_details: "KeyError: 'answer'",
+    });
+    const spin = await run('def grade(sample, item):\n    while True:\n        pass', 'x');
+    expect(spin.metadata.errors.unresponsive_reward_error).toBe(true);
+    const bomb = await run('def grade(sample, item):\n    return len("x" * 10**9)', 'x');
+    expect(bomb.metadata.errors.python_grader_runtime_error_details).toBe('memory limit exceeded');
+    const escape = await run('import js\ndef grade(sample, item):\n    return 1', 'x');
+    expect(escape.reward).toBe(0);
+    expect(escape.metadata.errors.python_grader_runtime_error_details).toMatch(
+      /not available in the grader sandbox/,
+    );
   });
 });

@@ -48,9 +48,9 @@ export function registerGraderType(definition: GraderTypeDefinition): void {
   javascriptGrader,
 ].forEach(registerGraderType);
 
-/** Grader types that can be built (python is known only to explain that it is not supported). */
+/** Grader types that can be built. */
 export function knownGraderTypes(): string[] {
-  return [...registry.keys()].filter((t) => t !== 'python');
+  return [...registry.keys()];
 }
 
 const nested: NestedGraders = {

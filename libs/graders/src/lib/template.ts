@@ -17,6 +17,11 @@ export interface TemplateVariable {
   path: (string | number)[];
 }
 
+/** A field name in a path: letters, digits and `_ - $ @ :` (no spaces, brackets, parentheses or quotes). */
+const FIELD_RE = /^[\p{L}\p{N}_$@:-]+$/u;
+/** A `{{` with no `}}` before the next brace: an unterminated variable. */
+const UNCLOSED_RE = /\{\{(?![^{}]*\}\})/g;
+
 /** Splits `a.b[0].c` / `a.b.0.c` into segments, or returns an error message. */
 function parsePath(expr: string): (string | number)[] | string {
   const segments: (string | number)[] = [];
@@ -30,6 +35,10 @@ function parsePath(expr: string): (string | number)[] | string {
   const expected = expr.replace(/\./g, '');
   if (consumed !== expected || segments.length === 0 || /\.\.|^\.|\.$/.test(expr))
     return `malformed path "${expr}"`;
+  const bad = segments.find((seg) => typeof seg === 'string' && !FIELD_RE.test(seg));
+  if (bad !== undefined) {
+    return `malformed path "${expr}": "${bad}" is not a field name (letters, digits, _ - $ @ :)`;
+  }
   return segments;
 }
 
@@ -51,9 +60,19 @@ export function parseVariable(raw: string): TemplateVariable | string {
   return `unknown template namespace in "{{${raw}}}"; use {{item.<path>}} or {{sample.<field>}}`;
 }
 
-/** Every `{{…}}` in a template, parsed; malformed ones come back as `{ raw, error }`. */
+/**
+ * Every `{{…}}` in a template, parsed; malformed ones come back as `{ raw, error }`, and so does a `{{` that is
+ * never closed (`{{item.answer` would otherwise be sent as literal text).
+ */
 export function templateVariables(template: string): (TemplateVariable | { raw: string; error: string })[] {
   const out: (TemplateVariable | { raw: string; error: string })[] = [];
+  for (const m of template.matchAll(UNCLOSED_RE)) {
+    const raw = template.slice(m.index, m.index + 40);
+    out.push({
+      raw,
+      error: `unterminated template variable at character ${m.index}: "${raw}" has no closing }}`,
+    });
+  }
   for (const m of template.matchAll(TEMPLATE_RE)) {
     const parsed = parseVariable(m[1]);
     out.push(typeof parsed === 'string' ? { raw: m[1], error: parsed } : parsed);

@@ -51,7 +51,7 @@ describe('grader validation', () => {
     expect(ok).toBe(false);
     expect(errors[0].param).toBe('grader.type');
     expect(errors[0].message).toContain(
-      'string_check, text_similarity, score_model, label_model, multi, math_answer, javascript',
+      'string_check, text_similarity, score_model, label_model, multi, python, math_answer, javascript',
     );
   });
 
@@ -105,10 +105,34 @@ describe('grader validation', () => {
     expect(errors[0].param).toBe('grader.graders.inner.type');
   });
 
-  it('should reject python graders and suggest javascript', () => {
-    const { errors } = validateGrader({ type: 'python', name: 'p', source: 'def grade(s, i): return 1' });
-    expect(errors[0].param).toBe('grader.type');
-    expect(errors[0].message).toContain('javascript');
+  it("should accept OpenAI's python grader shape and refuse a source without grade()", () => {
+    expect(
+      validateGrader({
+        type: 'python',
+        name: 'p',
+        source: 'def grade(s, i): return 1',
+        image_tag: '2025-05-08',
+      }),
+    ).toEqual({ ok: true, errors: [] });
+    const { errors } = validateGrader({ type: 'python', name: 'p', source: 'x = 1' });
+    expect(errors[0].param).toBe('grader.source');
+  });
+
+  it.each([
+    ['{{item.(a', /unterminated template variable/],
+    ['{{item.(a}}', /"\(a" is not a field name/],
+    ['{{item.a b}}', /"a b" is not a field name/],
+    ['x {{item.a {{item.b}}', /unterminated/],
+  ])('should refuse the template %s naming its field', (template, message) => {
+    const { errors } = validateGrader({
+      type: 'string_check',
+      name: 's',
+      input: template,
+      reference: 'x',
+      operation: 'eq',
+    });
+    expect(errors[0].param).toBe('grader.input');
+    expect(errors[0].message).toMatch(message);
   });
 
   it('should reject malformed templates, unknown fields, bad ranges and labels', () => {

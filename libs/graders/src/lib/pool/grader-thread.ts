@@ -16,7 +16,13 @@ interface Engine {
 
 async function loadEngine(init: ThreadInit): Promise<Engine> {
   if (init.language === 'python') {
-    throw new Error('python graders are not available yet');
+    // Loaded only in Python threads: Pyodide is large (its interpreter and standard library).
+    const { PythonSandbox } = await import('../sandbox/python-sandbox');
+    const sandbox = await PythonSandbox.load(init);
+    return {
+      run: (source, sample, item) => sandbox.run(source, sample, item),
+      check: (source) => sandbox.check(source),
+    };
   }
   const sandbox = new JavaScriptSandbox({ memoryLimitBytes: init.memoryLimitBytes });
   await sandbox.checkSource('function grade() { return 1; }');
