@@ -4,7 +4,8 @@ import { idString } from './strings';
 
 /**
  * POST /v1/chat/completions and /v1/completions: the parameters Tracetune serves. Parameters OpenAI has but Tracetune
- * does not (tools, audio, …) are refused by name rather than silently ignored.
+ * does not (audio, logit_bias, …) are refused by name rather than silently ignored; those accepted without effect are
+ * listed in docs/api-contract.md ("Accepted but ignored").
  */
 export const UNSUPPORTED_CHAT_PARAMETERS = [
   'functions',
