@@ -223,15 +223,15 @@ describe('faults: processes, Redis and PostgreSQL killed mid-job', () => {
 
   it('should replay a job SIGKILLed before its first checkpoint from scratch, then resume one killed after it', async () => {
     await a.startWorker('worker-1');
-    const id = await rlJob(a, 12);
+    const id = await rlJob(a, 20);
     await until('step 1', async () => (await metricSteps(a, id)).length > 0, 120_000, a.logs);
     await a.killWorkers();
-    expect(await checkpointCount(a, id)).toBe(0); // killed before the first checkpoint (step 3)
+    expect(await checkpointCount(a, id)).toBe(0); // killed before the first checkpoint (step 4)
     await a.startWorker('worker-2');
     await until('a checkpoint', async () => (await checkpointCount(a, id)) > 0, 120_000, a.logs);
     await a.killWorkers();
     await a.startWorker('worker-3');
-    const messages = await expectEveryStepOnce(a, id, 12);
+    const messages = await expectEveryStepOnce(a, id, 20);
     expect(messages).toContainEqual(
       expect.stringMatching(/^Restarting from the beginning on worker worker-2/),
     );
@@ -242,7 +242,7 @@ describe('faults: processes, Redis and PostgreSQL killed mid-job', () => {
 
   it('should rebuild the delivery of a job whose Redis restarted empty and whose worker then died', async () => {
     if (a.workers.length === 0) await a.startWorker('worker-4');
-    const id = await rlJob(a, 8, 21);
+    const id = await rlJob(a, 16, 21);
     await until('step 1', async () => (await metricSteps(a, id)).length > 0, 120_000, a.logs);
     await redis.kill();
     await redis.start();
@@ -253,7 +253,7 @@ describe('faults: processes, Redis and PostgreSQL killed mid-job', () => {
     );
     await a.killWorkers();
     await a.startWorker('worker-5');
-    const messages = await expectEveryStepOnce(a, id, 8);
+    const messages = await expectEveryStepOnce(a, id, 16);
     expect(messages).toContainEqual(expect.stringMatching(/^Job queued again: its worker is gone/));
   }, 300_000);
 
