@@ -8,6 +8,7 @@
  *       [--arms grpo_clamp,grpo_lambda] [--steps N] [--warmup-dir <dir>] [--max-warmup-steps N] [--lr X]
  *       [--lr-warmup-steps N] [--prompts-per-step N] [--temperature X] [--lora-rank N] [--held-out N]
  *       [--eval-every N] [--svg file.svg] [--results file.json] [--json-out shard.json] [--backend wasm|cpu]
+ *       [--threads N]
  *       [--warmup-only]
  * Merge:  … main.ts --merge a.json,b.json,… [--svg file.svg] [--results all.json]   (no training)
  * Through the service:  … main.ts --via-api --base-url http://localhost:8080 --api-key tt-… [--quick] (bench/learning/via-api.ts)
@@ -24,7 +25,7 @@ import type { ChainVariant } from '@tracetune/trainer';
 import { ARMS, PRESETS, seedsOf, taskLabel, type BenchConfig } from './config';
 import { formatReport, formatSvg } from './report';
 import { mergeResults, sortRuns, writeResults, type ResultsFile, type RunResult } from './results';
-import { evaluateBase, log, runArm, warmUp, warmupStepsOf } from './run';
+import { evaluateBase, log, runArm, setTrainingThreads, warmUp, warmupStepsOf } from './run';
 import { viaApi } from './via-api';
 
 const { values: args } = parseArgs({
@@ -54,6 +55,8 @@ const { values: args } = parseArgs({
     'json-out': { type: 'string' },
     merge: { type: 'string' },
     backend: { type: 'string', default: 'wasm' },
+    /** Training threads per run (libs/trainer's data parallelism; results agree to float rounding). */
+    threads: { type: 'string', default: '1' },
     work: { type: 'string', default: 'tmp/bench-learning' },
     'via-api': { type: 'boolean', default: false },
     'base-url': { type: 'string', default: 'http://localhost:8080' },
@@ -147,6 +150,7 @@ async function train(): Promise<void> {
   const arms = selectedArms();
   const work = args.work as string;
   const report = await setupBackend(config.backend as BackendChoice);
+  setTrainingThreads(Number(args.threads));
   config.backend = report.backend;
   mkdirSync(work, { recursive: true });
   const started = Date.now();

@@ -21,6 +21,12 @@ import { mean } from './stats';
 
 export const log = (m: string): void => void process.stderr.write(`${m}\n`);
 
+/** Training threads of every run (`--threads`; from the sources only: the device bundle has no thread entry). */
+let threads = 1;
+export function setTrainingThreads(n: number): void {
+  threads = n;
+}
+
 /** Writes JSONL to `dir/name` (the trainer reads data files, never strings) and returns its path. */
 function dataFile(dir: string, name: string, jsonl: string): string {
   mkdirSync(dir, { recursive: true });
@@ -91,6 +97,7 @@ export async function warmUp(o: WarmupOptions, work: string): Promise<string> {
   let reached = false;
   const outcome = await runTraining(spec, {
     checkpointRoot: root,
+    threads,
     callbacks: {
       onStep: (step, _total, m) => {
         if (step % 50 === 0)
@@ -230,6 +237,7 @@ export async function runArm(
   const t0 = Date.now();
   await runTraining(spec, {
     checkpointRoot: root,
+    threads,
     callbacks: {
       onStep: (step, _total, m: StepMetrics) => {
         recordStep(result, phaseSums, step, m);

@@ -4,6 +4,7 @@ export const USAGE = `tracetune — train and evaluate models locally, without t
 
 Usage:
   tracetune train --config run.json [--backend wasm|cpu|auto|webgpu|tensorflow|tensorflow-gpu] [--resume <checkpoint dir>]
+                  [--threads N]     (training threads; 0 = one per core, the default)
   tracetune eval  --model <dir> --data <file.jsonl> --grader <grader.json> [--samples 4] [--max-tokens 128]
                   [--temperature 1] [--top-p 1] [--pass-threshold 1] [--seed 0] [--backend wasm]
   tracetune data  <arithmetic|countdown> [--n 1000] [--seed 1] [--format rft|sft] [--difficulty short|medium|long]
@@ -12,7 +13,7 @@ Usage:
 `;
 
 export type ParsedCommand =
-  | { command: 'train'; config: string; backend: string | null; resume: string | null }
+  | { command: 'train'; config: string; backend: string | null; resume: string | null; threads: number }
   | {
       command: 'eval';
       model: string;
@@ -58,12 +59,19 @@ export function parseCommand(argv: readonly string[]): ParsedCommand {
   if (!command || command === 'help' || command === '--help' || command === '-h') return { command: 'help' };
   const str = { type: 'string' } as const;
   if (command === 'train') {
-    const { values } = parseArgs({ args: [...rest], options: { config: str, backend: str, resume: str } });
+    const { values } = parseArgs({
+      args: [...rest],
+      options: { config: str, backend: str, resume: str, threads: str },
+    });
+    const threads = num(values.threads, 'threads', 0);
+    if (!(Number.isInteger(threads) && threads >= 0))
+      throw new UsageError(`--threads must be an integer ≥ 0 (got "${values.threads}")`);
     return {
       command,
       config: required(values.config, 'config'),
       backend: values.backend ?? null,
       resume: values.resume ?? null,
+      threads,
     };
   }
   if (command === 'eval') {

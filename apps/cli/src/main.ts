@@ -4,6 +4,7 @@
  * TRACETUNE_BACKEND (through libs/config), else the config file's `backend`, else wasm.
  */
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 
 import { backendFromEnvironment, ConfigError } from '@tracetune/config';
 import { BACKEND_CHOICES, type BackendChoice } from '@tracetune/contracts';
@@ -43,6 +44,9 @@ async function train(cmd: Extract<ParsedCommand, { command: 'train' }>): Promise
   const outcome = await runTraining(spec, {
     checkpointRoot: output,
     resumeFrom: cmd.resume,
+    threads: cmd.threads,
+    // The bundled entry of the training threads (webpack.config.js), next to this script.
+    threadEntry: join(__dirname, 'training-thread.js'),
     callbacks: {
       onStep: (step, total, metrics) => {
         if (firstStep < 0) firstStep = step - 1;

@@ -3,6 +3,8 @@
  * loop stays free to renew the queue lock and write progress. It speaks only the protocol in protocol.ts over IPC,
  * and exits when its parent goes away.
  */
+import { join } from 'node:path';
+
 import { adapterSummary, setupBackend } from '@tracetune/model';
 import { runTraining, TrainingError, type ControlSignal } from '@tracetune/trainer';
 
@@ -75,6 +77,8 @@ async function start(message: Extract<ParentMessage, { type: 'start' }>): Promis
   await send({ type: 'ready', backend: backend.backend, reason: `${backend.reason}${adapter}` });
   const outcome = await runTraining(message.spec, {
     ...message.options,
+    // The bundled entry of the training threads (webpack.config.js), next to this script.
+    threadEntry: join(__dirname, 'training-thread.js'),
     callbacks: {
       onStep: async (step, totalSteps, metrics) => {
         const answered = nextControl();

@@ -10,4 +10,4 @@ export {
 export { readTrainerState, TRAINER_STATE_FILE, type TrainerState } from './lib/checkpoint';
 export * from './lib/tasks';
 export { runTrainingThread } from './lib/parallel/thread';
-export { threadMemoryBytes, trainingThreads } from './lib/parallel/pool';
+export { AUTO_THREADS_MIN_PARAMETERS, threadMemoryBytes, trainingThreads } from './lib/parallel/pool';

@@ -140,6 +140,11 @@ export const envSchema = z.object({
   TRACETUNE_INFERENCE_KV_MB: z.coerce.number().int().positive().default(1024),
   /** Automatic prefix caching: MiB of prompt-prefix keys/values kept per loaded model; 0 turns it off. */
   TRACETUNE_PREFIX_CACHE_MB: z.coerce.number().int().nonnegative().default(64),
+  /**
+   * Training threads per job, each with its own model replica (data parallelism, docs/trainer.md); 0 = one per CPU
+   * core (divided among the jobs a worker runs at once), capped by memory, one for models under 1M parameters.
+   */
+  TRACETUNE_TRAINING_THREADS: z.coerce.number().int().nonnegative().default(0),
   /** Judge endpoint for score_model / label_model graders (any OpenAI-compatible base URL). */
   TRACETUNE_JUDGE_BASE_URL: z.url().optional(),
   TRACETUNE_JUDGE_API_KEY: z.string().optional(),

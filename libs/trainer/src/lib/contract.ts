@@ -138,10 +138,12 @@ export interface RunTrainingOptions {
   callbacks?: TrainingCallbacks;
   /**
    * Training threads (data parallelism, docs/trainer.md): 1 (default) trains on the calling thread; N > 1 runs N
-   * worker threads, each with its own backend and model replica, and gives the same completions and rewards.
-   * Callers resolve "automatic" themselves (`trainingThreads`).
+   * worker threads, each with its own backend and model replica, and gives the same completions and rewards;
+   * 0 = automatic (`trainingThreads`: one per core within `threadLimits`).
    */
   threads?: number;
+  /** Cores and memory the automatic thread count may use. */
+  threadLimits?: { maxThreads?: number; memoryBudgetBytes?: number };
   /** The script a training thread runs (a bundle entry calling `runTrainingThread`); not needed from sources. */
   threadEntry?: string | null;
 }

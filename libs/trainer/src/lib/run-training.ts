@@ -62,6 +62,10 @@ export async function runTraining(
   try {
     session = openSession(spec, options, settings, totalStepsFor(spec, data.train.length, settings));
     session.pool = await startThreads(session, options);
+    if (session.pool) {
+      const threads = session.pool.size;
+      await session.callbacks.onEvent?.('info', `Training on ${threads} threads`, { threads });
+    }
     const method: TrainingMethod = prepared.open(session);
     return await runLoop(session, method, data.train.length);
   } finally {

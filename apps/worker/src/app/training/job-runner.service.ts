@@ -1,6 +1,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { Inject, Injectable, Logger } from '@nestjs/common';
@@ -25,7 +26,12 @@ import {
   type JobStatus,
 } from '@tracetune/db';
 import { artifactKey, ArtifactNotFoundError, type ArtifactKey, type ArtifactStore } from '@tracetune/storage';
-import type { CheckpointInfo, TrainingOutcome, TrainingRunSpec } from '@tracetune/trainer';
+import type {
+  CheckpointInfo,
+  RunTrainingOptions,
+  TrainingOutcome,
+  TrainingRunSpec,
+} from '@tracetune/trainer';
 
 import { WorkerMetrics } from '../metrics/worker-metrics';
 import { ARTIFACT_STORE } from '../storage.tokens';
@@ -35,6 +41,9 @@ import { RESULTS_FILENAME, resultsCsv } from './results-csv';
 
 /** Statuses in which a worker may (re)start a job. */
 const RUNNABLE: JobStatus[] = ['queued', 'running', 'pausing'];
+
+/** Attempts of a job whose training threads die before it fails for good (each retry resumes from a checkpoint). */
+const THREAD_FAILURE_ATTEMPTS = 3;
 const CONTROL_POLL_MS = 1_000;
 /** Tries at publishing a checkpoint before giving up on it (a final model: before failing the job). */
 const PUBLISH_TRIES = 3;
@@ -66,6 +75,8 @@ export class JobRunner {
   private active: { stop: () => void } | null = null;
   /** Folders of the running job published to the store (publishOnce). */
   private readonly publishing = new Map<string, Promise<void>>();
+  /** Jobs this worker is training now (automatic thread counts divide the cores among them). */
+  private training = 0;
 
   constructor(
     private readonly config: Config,
@@ -181,7 +192,16 @@ export class JobRunner {
         }
       }
       if (this.draining) return await this.release(job, null);
-      return await this.supervise(job, spec, { checkpointRoot: scratch, resumeFrom });
+      this.training++;
+      try {
+        return await this.supervise(job, spec, {
+          checkpointRoot: scratch,
+          resumeFrom,
+          ...this.threadOptions(),
+        });
+      } finally {
+        this.training--;
+      }
     } finally {
       await rm(scratch, { recursive: true, force: true });
       // A downloaded copy (S3) is not kept: the next attempt may run on another host, from a newer checkpoint.
@@ -298,7 +318,7 @@ export class JobRunner {
   private supervise(
     job: FineTuningJob,
     spec: TrainingRunSpec,
-    options: { checkpointRoot: string; resumeFrom: string | null },
+    options: Omit<RunTrainingOptions, 'callbacks'>,
   ): Promise<RunEnd> {
     return new Promise((resolve) => {
       const child: ChildProcess = fork(join(__dirname, 'training-process.js'), [], {
@@ -407,6 +427,11 @@ export class JobRunner {
             );
             break;
           case 'failure':
+            // A dead training thread (out of memory, a wasm trap) is retried like a crashed worker, a few times.
+            if (message.code === 'thread_failed' && job.attempt < THREAD_FAILURE_ATTEMPTS) {
+              finish('retried', () => this.retry(job, message.message));
+              break;
+            }
             finish('failed', () =>
               this.fail(job, message.code, message.message, message.param, message.step),
             );
@@ -453,6 +478,32 @@ export class JobRunner {
       this.active?.stop();
       await running;
     }
+  }
+
+  /**
+   * Training threads of a job: TRACETUNE_TRAINING_THREADS, or automatic (0) within this worker's share of the cores
+   * (divided among the jobs it is training) and the job memory budget.
+   */
+  private threadOptions(): Pick<RunTrainingOptions, 'threads' | 'threadLimits'> {
+    return {
+      threads: this.config.get('TRACETUNE_TRAINING_THREADS'),
+      threadLimits: {
+        maxThreads: Math.max(1, Math.floor(availableParallelism() / Math.max(1, this.training))),
+        memoryBudgetBytes: this.config.get('TRACETUNE_TRAINING_MEMORY_MB') * 1024 * 1024,
+      },
+    };
+  }
+
+  /** A job whose training thread died goes back to the queue and resumes from its last checkpoint. */
+  private async retry(job: FineTuningJob, why: string): Promise<RunEnd> {
+    const queued = await this.jobs.transition(job.id, ['running'], { status: 'queued', heartbeatAt: null });
+    if (!queued) return this.fail(job, 'thread_failed', why, null).then(() => 'done');
+    await this.log(
+      job,
+      'warn',
+      `${why}; the job is queued again (attempt ${job.attempt} of ${THREAD_FAILURE_ATTEMPTS})`,
+    );
+    return 'released';
   }
 
   /** Hands a job this worker is giving up back: `queued` again (a pause in progress becomes `paused`). */

@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
+import { availableParallelism, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs-core';
@@ -201,18 +201,28 @@ export function threadMemoryBytes(parameters: number): number {
   return 256 * 1024 * 1024 + parameters * 4 * 12;
 }
 
+/** Below this many parameters "automatic" trains on one thread: steps are short, threads' start-up would dominate. */
+export const AUTO_THREADS_MIN_PARAMETERS = 1_000_000;
+
+export interface ThreadLimits {
+  /** Cores this run may use (a worker running several jobs divides its cores); default: all. */
+  maxThreads?: number;
+  /** Memory the run's replicas may take; default: half the machine's. */
+  memoryBudgetBytes?: number;
+  /** The tfjs backend (default: the current one); backends that use every core by themselves get one thread. */
+  backend?: string;
+}
+
 /**
- * Threads for a run: `requested` when > 0; otherwise one per core, as many as `memoryBudgetBytes` holds replicas
- * of a model with `parameters` parameters, at least one. Backends that use every core by themselves get one.
+ * Threads for a run: `requested` when > 0; otherwise (automatic) one per core up to `maxThreads`, as many replicas
+ * of a model of `parameters` parameters as the memory budget holds, at least one; one on native backends and for
+ * models under AUTO_THREADS_MIN_PARAMETERS.
  */
-export function trainingThreads(
-  requested: number,
-  parameters: number,
-  memoryBudgetBytes: number,
-  backend: string = tf.getBackend(),
-): number {
+export function trainingThreads(requested: number, parameters: number, limits: ThreadLimits = {}): number {
   if (requested > 0) return Math.floor(requested);
-  if (backend !== 'wasm' && backend !== 'cpu') return 1;
-  const fits = Math.floor(memoryBudgetBytes / threadMemoryBytes(parameters));
-  return Math.max(1, Math.min(availableParallelism(), fits));
+  const backend = limits.backend ?? tf.getBackend();
+  if ((backend !== 'wasm' && backend !== 'cpu') || parameters < AUTO_THREADS_MIN_PARAMETERS) return 1;
+  const budget = limits.memoryBudgetBytes ?? totalmem() / 2;
+  const fits = Math.floor(budget / threadMemoryBytes(parameters));
+  return Math.max(1, Math.min(limits.maxThreads ?? availableParallelism(), fits));
 }

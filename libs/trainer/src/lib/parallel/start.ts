@@ -1,11 +1,11 @@
 import type { RunTrainingOptions } from '../contract';
 import { rlConfigFor } from '../rl';
 import type { Session } from '../session';
-import { TrainerPool } from './pool';
+import { TrainerPool, trainingThreads } from './pool';
 
 /** The run's training threads on the session's current weights (resumed ones included); null for one thread. */
 export async function startThreads(s: Session, options: RunTrainingOptions): Promise<TrainerPool | null> {
-  const threads = options.threads ?? 1;
+  const threads = trainingThreads(options.threads ?? 1, s.model.parameterCount(), options.threadLimits);
   if (threads <= 1) return null;
   const { spec } = s;
   const rl = spec.method === 'reinforcement' && spec.algorithm ? spec.algorithm : null;
