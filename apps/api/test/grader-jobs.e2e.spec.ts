@@ -131,6 +131,17 @@ describe('code graders in jobs (real worker)', () => {
     expect(metrics[0].data).toEqual(expect.objectContaining({ 'rewards/digits/mean': expect.any(Number) }));
   }, 300_000);
 
+  it('should refuse a job whose python grader does not compile, naming its source', async () => {
+    const error = await job({ type: 'python', name: 'p', source: 'def grade(sample, item) return 1' }).catch(
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(OpenAI.BadRequestError);
+    expect((error as InstanceType<typeof OpenAI.BadRequestError>).param).toBe(
+      'method.reinforcement.grader.source',
+    );
+    expect((error as Error).message).toMatch(/SyntaxError/);
+  });
+
   it('should refuse a job whose grader template does not parse, naming the field', async () => {
     const error = await job({
       type: 'string_check',

@@ -50,6 +50,7 @@ import type { Principal } from '../auth/principal';
 import { ApiError } from '../common/api-error';
 import { unixSeconds } from '../common/time';
 import { FilesService } from '../files/files.service';
+import { GradersService } from '../graders/graders.service';
 import { ModelsService } from '../models/models.service';
 import { ARTIFACT_STORE } from '../storage/storage.module';
 import { requestedMethod, resolveJobSettings } from './job-settings';
@@ -138,6 +139,7 @@ export class FineTuningJobsService {
     @InjectQueue(ACCELERATED_TRAINING_QUEUE) private readonly acceleratedQueue: Queue<TrainingJobPayload>,
     private readonly config: Config,
     private readonly watch: QueueWatchService,
+    private readonly graders: GradersService,
   ) {}
 
   /** The job object, with why it waits when it waits on a queue no live worker consumes. */
@@ -185,7 +187,7 @@ export class FineTuningJobsService {
     const storedMethod = resolveJobSettings(method, examples, body.hyperparameters);
     this.checkMemory(baseModel, storedMethod);
     if (storedMethod.type === 'reinforcement')
-      await this.checkGrader(storedMethod.reinforcement.grader, training);
+      await this.checkGrader(storedMethod.reinforcement.grader, training, caller.organizationId);
     const hyperparameters = storedHyperparameters(storedMethod);
     const id = newId('job');
     let job: FineTuningJob;
@@ -402,13 +404,18 @@ export class FineTuningJobsService {
   }
 
   /** The grader must be valid and every `{{item.*}}` it reads must exist on the training rows. */
-  private async checkGrader(grader: Record<string, unknown>, training: File): Promise<void> {
+  private async checkGrader(
+    grader: Record<string, unknown>,
+    training: File,
+    organizationId: string,
+  ): Promise<void> {
     const param = (p: string) => p.replace(/^grader/, 'method.reinforcement.grader');
     const validation = validateGrader(grader);
-    if (!validation.ok) {
-      const first = validation.errors[0];
-      throw ApiError.badRequest(first.message, param(first.param), 'invalid_grader');
-    }
+    // Code graders' sources are loaded in the grader pool too, so a syntax error is refused here, not on every sample.
+    const first = validation.ok
+      ? await this.graders.codeProblem(grader, organizationId)
+      : validation.errors[0];
+    if (first) throw ApiError.badRequest(first.message, param(first.param), 'invalid_grader');
     const rows: Record<string, unknown>[] = [];
     const lines = createInterface({
       input: await this.store.get(artifactKey(training.storageKey)),

@@ -8,6 +8,7 @@ import {
   runGrader,
   validateGraderRequest,
   type CreateGraderOptions,
+  type GraderConfigIssue,
   type RunGraderParams,
 } from '@tracetune/graders';
 
@@ -47,6 +48,17 @@ export class GradersService implements OnModuleDestroy {
 
   validate(grader: Record<string, unknown>, tenant: string) {
     return this.translate(() => validateGraderRequest({ grader }, { code: this.pool, tenant }));
+  }
+
+  /** The first problem of a valid grader's code sources (they do not load or define grade), or null. */
+  async codeProblem(grader: Record<string, unknown>, tenant: string): Promise<GraderConfigIssue | null> {
+    try {
+      await validateGraderRequest({ grader }, { code: this.pool, tenant });
+      return null;
+    } catch (error) {
+      if (error instanceof GraderConfigError) return error.issues[0] ?? null;
+      throw error;
+    }
   }
 
   async onModuleDestroy(): Promise<void> {
