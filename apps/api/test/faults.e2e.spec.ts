@@ -257,6 +257,32 @@ describe('faults: processes, Redis and PostgreSQL killed mid-job', () => {
     expect(messages).toContainEqual(expect.stringMatching(/^Job queued again: its worker is gone/));
   }, 300_000);
 
+  it('should finish the pause of a job whose worker died and whose delivery Redis lost, then resume it', async () => {
+    if (a.workers.length === 0) await a.startWorker('worker-p1');
+    const id = await rlJob(a, 10, 27);
+    await until('a checkpoint', async () => (await checkpointCount(a, id)) > 0, 120_000, a.logs);
+    await a.killWorkers();
+    expect((await a.client.fineTuning.jobs.pause(id)).status as string).toBe('pausing');
+    await redis.kill();
+    await redis.start();
+    await a.startWorker('worker-p2');
+    const paused = await until(
+      'the sweep to finish the pause',
+      async () => {
+        const job = await a.client.fineTuning.jobs.retrieve(id);
+        return (job.status as string) === 'paused' ? job : null;
+      },
+      60_000,
+      a.logs,
+    );
+    expect(paused.status as string).toBe('paused');
+    await a.client.fineTuning.jobs.resume(id);
+    const messages = await expectEveryStepOnce(a, id, 10);
+    expect(messages).toContainEqual(
+      expect.stringMatching(/^Job paused: its worker stopped before the pause checkpoint/),
+    );
+  }, 300_000);
+
   it('should record every step of a job across a PostgreSQL restart', async () => {
     if (a.workers.length === 0) await a.startWorker('worker-6');
     const id = await rlJob(a, 8, 33);
