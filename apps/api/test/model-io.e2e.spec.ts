@@ -259,6 +259,24 @@ describe('model upload and download (POST /v1/models, GET /v1/models/{model}/con
     },
   );
 
+  it('should keep a chat template given at import, and refuse one that does not render naming chat_template', async () => {
+    const template = "{% for m in messages %}[{{ m['role'] }}] {{ m['content'] }}\n{% endfor %}";
+    const model = await upload(good, { chat_template: template });
+    const out = await download(model.id);
+    const config = JSON.parse(readFileSync(join(out, 'tokenizer_config.json'), 'utf8')) as Record<
+      string,
+      unknown
+    >;
+    expect(config['chat_template']).toBe(template);
+    const rows = await modelRows();
+    const error = (await upload(good, { chat_template: '{{ messages[ }}' }).catch(
+      (e: unknown) => e,
+    )) as InstanceType<typeof OpenAI.APIError>;
+    expect(error).toBeInstanceOf(OpenAI.BadRequestError);
+    expect(error.param).toBe('chat_template');
+    expect(await modelRows()).toBe(rows);
+  });
+
   it('should keep nothing when an upload is cut off mid-way', async () => {
     const rows = await modelRows();
     const stored = (await filesUnder(api.dataDir)).length;

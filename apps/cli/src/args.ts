@@ -10,6 +10,9 @@ Usage:
   tracetune data  <arithmetic|countdown> [--n 1000] [--seed 1] [--format rft|sft] [--difficulty short|medium|long]
                   [--operations N] [--operand-max N]        (JSONL on stdout)
   tracetune data  grader                                    (the math_answer grader JSON for these tasks)
+  tracetune models import <dir|file.tar|file.tar.gz> [--suffix name] [--chat-template file.jinja]
+  tracetune models export <model> <dir> [--dtype bfloat16|float16|float32]
+                  (server commands: --base-url / --api-key, else OPENAI_BASE_URL / OPENAI_API_KEY)
 `;
 
 export type ParsedCommand =
@@ -36,6 +39,17 @@ export type ParsedCommand =
       difficulty: 'short' | 'medium' | 'long';
       operations: number | null;
       operandMax: number | null;
+    }
+  | {
+      command: 'models';
+      action: 'import' | 'export';
+      source: string;
+      target: string | null;
+      suffix: string | null;
+      chatTemplate: string | null;
+      dtype: string | null;
+      baseURL: string | null;
+      apiKey: string | null;
     }
   | { command: 'help' };
 
@@ -130,5 +144,35 @@ export function parseCommand(argv: readonly string[]): ParsedCommand {
       operandMax: values['operand-max'] ? num(values['operand-max'], 'operand-max', 0) : null,
     };
   }
+  if (command === 'models') return parseModels(rest);
   throw new UsageError(`unknown command "${command}"`);
+}
+
+function parseModels(rest: readonly string[]): ParsedCommand {
+  const str = { type: 'string' } as const;
+  const { values, positionals } = parseArgs({
+    args: [...rest],
+    allowPositionals: true,
+    options: { suffix: str, 'chat-template': str, dtype: str, 'base-url': str, 'api-key': str },
+  });
+  const [action, source, target] = positionals;
+  if (action !== 'import' && action !== 'export')
+    throw new UsageError('models needs an action: import <dir|tar> or export <model> <dir>');
+  if (!source)
+    throw new UsageError(`models ${action} needs ${action === 'import' ? 'a folder or tar' : 'a model id'}`);
+  if (action === 'export' && !target) throw new UsageError('models export needs a target folder');
+  const dtype = values.dtype ?? null;
+  if (dtype !== null && !['bfloat16', 'float16', 'float32'].includes(dtype))
+    throw new UsageError(`--dtype must be bfloat16, float16 or float32 (got "${dtype}")`);
+  return {
+    command: 'models',
+    action,
+    source,
+    target: target ?? null,
+    suffix: values.suffix ?? null,
+    chatTemplate: values['chat-template'] ?? null,
+    dtype,
+    baseURL: values['base-url'] ?? null,
+    apiKey: values['api-key'] ?? null,
+  };
 }

@@ -5,6 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import OpenAI from 'openai';
 
 import { backendFromEnvironment, ConfigError } from '@tracetune/config';
 import { BACKEND_CHOICES, type BackendChoice } from '@tracetune/contracts';
@@ -19,6 +20,7 @@ import {
 } from '@tracetune/trainer';
 
 import { parseCommand, USAGE, UsageError, type ParsedCommand } from './args';
+import { exportModel, importModel, serverClient } from './models';
 import { formatDuration, ProgressBar } from './progress';
 import { ConfigFileError, loadRunConfig } from './run-config';
 
@@ -116,6 +118,21 @@ function data(cmd: Extract<ParsedCommand, { command: 'data' }>): number {
   return 0;
 }
 
+async function models(cmd: Extract<ParsedCommand, { command: 'models' }>): Promise<number> {
+  const client = serverClient(cmd);
+  if (cmd.action === 'import') {
+    const model = await importModel(client, cmd.source, {
+      suffix: cmd.suffix ?? undefined,
+      chatTemplate: cmd.chatTemplate ? readFileSync(cmd.chatTemplate, 'utf8') : undefined,
+    });
+    process.stdout.write(`${JSON.stringify(model, null, 2)}\n`);
+    return 0;
+  }
+  const files = await exportModel(client, cmd.source, cmd.target as string, cmd.dtype);
+  process.stderr.write(`${cmd.source} → ${cmd.target}: ${files.join(', ')}\n`);
+  return 0;
+}
+
 async function main(argv: readonly string[]): Promise<number> {
   const cmd = parseCommand(argv);
   switch (cmd.command) {
@@ -128,6 +145,8 @@ async function main(argv: readonly string[]): Promise<number> {
       return evaluate(cmd);
     case 'data':
       return data(cmd);
+    case 'models':
+      return models(cmd);
   }
 }
 
@@ -141,6 +160,10 @@ main(process.argv.slice(2)).then(
       );
     else if (error instanceof ConfigFileError || error instanceof ConfigError)
       process.stderr.write(`${error.message}\n`);
+    else if (error instanceof OpenAI.APIError)
+      process.stderr.write(
+        `server error ${error.status}${error.param ? ` (${error.param})` : ''}: ${error.message}\n`,
+      );
     else process.stderr.write(`${(error as Error)?.stack ?? String(error)}\n`);
     process.exit(error instanceof UsageError ? 64 : 1);
   },

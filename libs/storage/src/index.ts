@@ -16,6 +16,7 @@ export {
 } from './lib/s3-artifact-store';
 export {
   extractTar,
+  folderTarEntries,
   tarHeader,
   gunzipIfCompressed,
   safeArchivePath,

@@ -15,7 +15,8 @@ function readJson(path: string): Record<string, unknown> {
 
 /**
  * Loads the tokenizer of a model directory: `tokenizer.json` (required), `tokenizer_config.json` (optional; chat
- * template and special tokens). A config marked `"tracetune_tokenizer": "byte"` gives the built-in ByteTokenizer.
+ * template and special tokens; newer transformers write the template to `chat_template.jinja` instead, which wins
+ * when present, as in transformers). A config marked `"tracetune_tokenizer": "byte"` gives the built-in ByteTokenizer.
  * `extraStopIds` are added to the stop ids (pass `generation_config.json`'s `eos_token_id`).
  */
 export function loadTokenizer(dir: string, extraStopIds: readonly number[] = []): Tokenizer {
@@ -24,6 +25,8 @@ export function loadTokenizer(dir: string, extraStopIds: readonly number[] = [])
   const configPath = join(dir, 'tokenizer_config.json');
   const config = existsSync(configPath) ? readJson(configPath) : {};
   if (config['tracetune_tokenizer'] === 'byte') return new ByteTokenizer();
+  const jinja = join(dir, 'chat_template.jinja');
+  if (existsSync(jinja)) config['chat_template'] = readFileSync(jinja, 'utf8');
   return new HfTokenizer(readJson(jsonPath), config, extraStopIds);
 }
 

@@ -1,5 +1,6 @@
 import type { ModelObject } from '@tracetune/contracts';
 
+import { DownloadButton } from '../components/download-button';
 import { Page } from '../components/page';
 import { Async } from '../components/states';
 import { formatTime } from '../lib/format';
@@ -30,6 +31,10 @@ function buildForest(models: ModelObject[]): Node[] {
   return roots;
 }
 
+/** The organization's own models (fine-tuned, checkpoints, uploads) can be downloaded; shared bases cannot. */
+const downloadable = (model: ModelObject) =>
+  model.kind !== 'base' || (model.source === 'imported' && model.owned_by !== 'system');
+
 function ModelTree({ nodes }: { nodes: Node[] }) {
   return (
     <ul className="tree">
@@ -46,6 +51,7 @@ function ModelTree({ nodes }: { nodes: Node[] }) {
             )}
             <span className="muted">{formatTime(model.created)}</span>
             <Link to={`/playground?model=${encodeURIComponent(model.id)}`}>Try it</Link>
+            {downloadable(model) && <DownloadButton model={model.id} />}
           </div>
           {children.length > 0 && <ModelTree nodes={children} />}
         </li>

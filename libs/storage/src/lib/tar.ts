@@ -1,6 +1,6 @@
-import { createWriteStream } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { mkdir, readdir, stat } from 'node:fs/promises';
+import { dirname, join, relative, sep } from 'node:path';
 import { pipeline } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 
@@ -294,4 +294,20 @@ export async function* gunzipIfCompressed(source: AsyncIterable<Uint8Array>): As
   const gunzip = createGunzip();
   pipeline(all, gunzip, () => undefined);
   for await (const chunk of gunzip) yield chunk as Buffer;
+}
+
+/** Tar entries for every regular file under `dir` (sorted; links and other special files are skipped). */
+export async function folderTarEntries(dir: string): Promise<TarEntry[]> {
+  const found = await readdir(dir, { recursive: true, withFileTypes: true });
+  const files = found
+    .filter((e) => e.isFile())
+    .map((e) => relative(dir, join(e.parentPath, e.name)).split(sep).join('/'))
+    .sort();
+  return Promise.all(
+    files.map(async (path) => ({
+      path,
+      size: (await stat(join(dir, path))).size,
+      body: () => createReadStream(join(dir, path)),
+    })),
+  );
 }

@@ -3,7 +3,15 @@ import { join } from 'node:path';
 
 import { configFromHf, SafetensorsFile, tensorSpecs, type ModelConfig } from '@tracetune/model/metadata';
 
-export class CheckpointProblem extends Error {}
+export class CheckpointProblem extends Error {
+  constructor(
+    message: string,
+    /** The request field at fault (an upload's `file` unless said otherwise). */
+    readonly param = 'file',
+  ) {
+    super(message);
+  }
+}
 
 /**
  * Checks a Hugging Face layout directory without loading weights (headers only, so the api's event loop stays free):

@@ -12,7 +12,7 @@ import type { Readable } from 'node:stream';
 
 import { trainingMemoryBytes, type ModelConfig } from '@tracetune/model/metadata';
 import { extractTar, gunzipIfCompressed, TarTooLargeError } from '@tracetune/storage';
-import { CHATML_TEMPLATE, loadTokenizer, type Tokenizer } from '@tracetune/tokenizer';
+import { CHATML_TEMPLATE, loadTokenizer, renderChatTemplate, type Tokenizer } from '@tracetune/tokenizer';
 
 import { CheckpointProblem, inspectCheckpoint } from './checkpoint-inspection';
 
@@ -38,23 +38,32 @@ export async function extractModelArchive(stream: Readable, dir: string, maxByte
 }
 
 /**
- * The chat template of an upload: the one in tokenizer_config.json, else the one given with the upload, else ChatML
+ * The chat template of an upload: the one in tokenizer_config.json (or chat_template.jinja), else the one given with the upload, else ChatML
  * (written into tokenizer_config.json so the folder is self-contained). It must render a conversation.
  */
 function settleChatTemplate(dir: string, given: string | undefined): Tokenizer | null {
   const path = join(dir, 'tokenizer_config.json');
   if (!existsSync(join(dir, 'tokenizer.json'))) return null;
   const config = existsSync(path) ? (JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>) : {};
-  if (given !== undefined || !config['chat_template']) {
+  const jinja = join(dir, 'chat_template.jinja');
+  if (given !== undefined || (!config['chat_template'] && !existsSync(jinja))) {
     config['chat_template'] = given ?? CHATML_TEMPLATE;
     writeFileSync(path, JSON.stringify(config, null, 2));
+    if (existsSync(jinja)) writeFileSync(jinja, config['chat_template'] as string);
+  }
+  const template = existsSync(jinja) ? readFileSync(jinja, 'utf8') : (config['chat_template'] as unknown);
+  try {
+    const tokens = { bos_token: null, eos_token: null, pad_token: null };
+    const messages = [{ role: 'user' as const, content: 'hi' }];
+    if (typeof template === 'string')
+      renderChatTemplate(template, messages, tokens, { addGenerationPrompt: true });
+  } catch (error) {
+    throw new CheckpointProblem(
+      `chat_template does not render: ${(error as Error).message}`,
+      given !== undefined ? 'chat_template' : 'file',
+    );
   }
   const tokenizer = loadTokenizer(dir);
-  try {
-    tokenizer.applyChatTemplate([{ role: 'user', content: 'hi' }], { addGenerationPrompt: true });
-  } catch (error) {
-    throw new CheckpointProblem(`chat_template does not render: ${(error as Error).message}`);
-  }
   return tokenizer;
 }
 

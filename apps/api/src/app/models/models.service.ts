@@ -80,7 +80,7 @@ function uploadError(error: unknown, maxBytes: number): unknown {
   if (error instanceof TarFormatError)
     return ApiError.badRequest(`Invalid archive: ${error.message}`, 'file', 'invalid_archive');
   if (error instanceof CheckpointProblem)
-    return ApiError.badRequest(`Invalid model: ${error.message}`, 'file', 'invalid_model');
+    return ApiError.badRequest(`Invalid model: ${error.message}`, error.param, 'invalid_model');
   return error;
 }
 
@@ -216,10 +216,15 @@ export class ModelsService implements OnApplicationBootstrap {
         fields = upload.fields;
         checkSuffix(fields['suffix']);
         try {
-          config = validateUpload(staging, fields['chat_template'], budget);
+          // Form encoding turns line breaks into CRLF (multipart/form-data); templates use LF.
+          const template = fields['chat_template']?.replace(/\r\n/g, '\n');
+          config = validateUpload(staging, template, budget);
         } catch (error) {
           if (error instanceof CheckpointProblem)
-            throw new CheckpointProblem(error.message.split(`${staging}/`).join('').split(staging).join('.'));
+            throw new CheckpointProblem(
+              error.message.split(`${staging}/`).join('').split(staging).join('.'),
+              error.param,
+            );
           throw error;
         }
       });

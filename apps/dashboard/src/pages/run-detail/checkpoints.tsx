@@ -1,5 +1,6 @@
 import type { FineTuningCheckpointObject } from '@tracetune/contracts';
 
+import { DownloadButton } from '../../components/download-button';
 import { Empty, Loading } from '../../components/states';
 import { formatNumber, formatTime } from '../../lib/format';
 import { Link } from '../../lib/router';
@@ -43,7 +44,8 @@ export function Checkpoints({ checkpoints }: { checkpoints: FineTuningCheckpoint
               <td>
                 <Link to={`/playground?model=${encodeURIComponent(checkpoint.fine_tuned_model_checkpoint)}`}>
                   Try it
-                </Link>
+                </Link>{' '}
+                <DownloadButton model={checkpoint.fine_tuned_model_checkpoint} />
               </td>
             </tr>
           ))}
