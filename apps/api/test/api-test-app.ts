@@ -26,15 +26,18 @@ export interface TestApi {
 
 /**
  * Boots the real api on an ephemeral port against a fresh, migrated PostgreSQL database (on the shared test server,
- * or on `options.server`) and the local Redis.
+ * or on `options.server`) and the local Redis. With `options.shareWith`, a second instance of the same deployment
+ * instead (same database, data folder, key and queue prefix), as behind a load balancer; closing it leaves what it
+ * shares in place.
  */
 export async function startTestApi(
   env: Record<string, string> = {},
-  options: { server?: string } = {},
+  options: { server?: string; shareWith?: TestApi } = {},
 ): Promise<TestApi> {
-  const db = await createTestDatabase('tt_test', options.server);
-  const dataDir = await mkdtemp(join(tmpdir(), 'tt-api-'));
-  const adminKey = `tt-${randomToken(40)}`;
+  const { shareWith } = options;
+  const db = shareWith?.db ?? (await createTestDatabase('tt_test', options.server));
+  const dataDir = shareWith?.dataDir ?? (await mkdtemp(join(tmpdir(), 'tt-api-')));
+  const adminKey = shareWith?.adminKey ?? `tt-${randomToken(40)}`;
   const config = new Config(
     loadConfig({
       DATABASE_URL: db.url,
@@ -59,6 +62,7 @@ export async function startTestApi(
     root: (apiKey) => new OpenAI({ apiKey, baseURL: url, maxRetries: 0 }),
     close: async () => {
       await app.close();
+      if (shareWith) return;
       await db.drop();
       await rm(dataDir, { recursive: true, force: true });
     },

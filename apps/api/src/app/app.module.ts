@@ -20,6 +20,7 @@ import { HealthModule } from './health/health.module';
 import { MetricsModule } from './metrics/metrics.module';
 import { ModelsModule } from './models/models.module';
 import { QueueModule } from './queue/queue.module';
+import { RateLimitsModule } from './rate-limits/rate-limits.module';
 import { StorageModule } from './storage/storage.module';
 
 /** The api process: wiring only. Feature modules are one per domain noun. */
@@ -45,6 +46,7 @@ export class AppModule {
         QueueModule,
         StorageModule,
         AuthModule,
+        RateLimitsModule,
         HealthModule,
         MetricsModule,
         ApiKeysModule,

@@ -8,6 +8,8 @@ import { BACKEND_CHOICES } from '@tracetune/contracts';
  */
 const port = (fallback: number) => z.coerce.number().int().min(1).max(65535).default(fallback);
 const bytes = (fallback: number) => z.coerce.number().int().positive().default(fallback);
+/** A rate limit or quota: a whole number, 0 meaning no limit. */
+const limit = (fallback: number) => z.coerce.number().int().nonnegative().default(fallback);
 
 /** `true`/`false` (also `1`/`0`, `yes`/`no`); z.coerce.boolean would read "false" as true. */
 const flag = (fallback: boolean) =>
@@ -130,6 +132,20 @@ export const envSchema = z.object({
   TRACETUNE_ACCELERATOR_MEMORY_MB: z.coerce.number().int().positive().default(16384),
   /** Longest accepted JSONL line in a fine-tune file. */
   TRACETUNE_MAX_LINE_BYTES: bytes(8 * 1024 * 1024),
+  /**
+   * Rate limits and quotas (0 = no limit), counted in Redis so they hold across api instances; a caller past one gets
+   * OpenAI's 429 with `retry-after`. Requests per minute per API key and per organization (every authenticated
+   * request counts):
+   */
+  TRACETUNE_RATE_LIMIT_RPM_PER_KEY: limit(3_000),
+  TRACETUNE_RATE_LIMIT_RPM_PER_ORG: limit(10_000),
+  /** Chat/completion requests in flight at once (streamed or not) per API key and per organization. */
+  TRACETUNE_RATE_LIMIT_STREAMS_PER_KEY: limit(32),
+  TRACETUNE_RATE_LIMIT_STREAMS_PER_ORG: limit(64),
+  /** Fine-tuning jobs per organization not yet finished or paused (validating, queued, running, pausing). */
+  TRACETUNE_RATE_LIMIT_ACTIVE_JOBS_PER_ORG: limit(50),
+  /** Bytes of file uploads per organization per hour. */
+  TRACETUNE_RATE_LIMIT_UPLOAD_BYTES_PER_HOUR: limit(64 * 1024 * 1024 * 1024),
   /** Largest JSON request body. */
   TRACETUNE_MAX_JSON_BYTES: bytes(10 * 1024 * 1024),
   /** Memory budget of the inference model cache (LRU), in MiB. */

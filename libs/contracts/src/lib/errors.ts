@@ -15,7 +15,12 @@ export type OpenAIErrorType =
   | 'not_found_error'
   | 'conflict_error'
   | 'rate_limit_error'
-  | 'server_error';
+  | 'server_error'
+  /** 429s say what ran out, as OpenAI's `requests` and `tokens`. */
+  | 'requests'
+  | 'streams'
+  | 'jobs'
+  | 'upload_bytes';
 
 /** The error type OpenAI's API uses for each status. */
 export function errorTypeForStatus(status: number): OpenAIErrorType {

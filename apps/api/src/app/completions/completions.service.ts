@@ -9,6 +9,7 @@ import { UNSUPPORTED_CHAT_PARAMETERS } from '@tracetune/contracts';
 import type { Principal } from '../auth/principal';
 import { ApiError } from '../common/api-error';
 import { ModelsService } from '../models/models.service';
+import { RateLimitsService } from '../rate-limits/rate-limits.service';
 
 /**
  * The api's side of inference: checks the request and the caller's access to the model, then proxies to an inference
@@ -20,6 +21,7 @@ export class CompletionsService {
   constructor(
     private readonly config: Config,
     private readonly models: ModelsService,
+    private readonly limits: RateLimitsService,
   ) {}
 
   /** Refuses OpenAI parameters Tracetune does not serve, by name (before schema validation, for a clear message). */
@@ -52,10 +54,17 @@ export class CompletionsService {
       },
       body,
     };
+    // The slot is held until the response is over (streamed or not), whether it finished or the client left.
+    const releaseStream = await this.limits.openStream(caller);
     const abort = new AbortController();
     response.on('close', () => {
+      releaseStream();
       if (!response.writableFinished) abort.abort();
     });
+    if (response.destroyed) {
+      releaseStream(); // the client left while the slot was being taken: 'close' has already fired
+      return;
+    }
     let upstream: globalThis.Response;
     try {
       upstream = await fetch(`${this.config.get('INFERENCE_URL')}/internal/${kind}`, {
@@ -65,6 +74,7 @@ export class CompletionsService {
         signal: abort.signal,
       });
     } catch (error) {
+      releaseStream();
       if (abort.signal.aborted) return;
       throw new ApiError(
         503,

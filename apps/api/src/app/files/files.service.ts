@@ -20,6 +20,7 @@ import { artifactKey, ArtifactTooLargeError, type ArtifactStore } from '@tracetu
 import type { Principal } from '../auth/principal';
 import { ApiError } from '../common/api-error';
 import { unixSeconds } from '../common/time';
+import { RateLimitsService } from '../rate-limits/rate-limits.service';
 import { ARTIFACT_STORE } from '../storage/storage.module';
 import { readMultipartUpload } from './multipart-upload';
 
@@ -59,6 +60,7 @@ export class FilesService implements OnApplicationBootstrap {
     private readonly config: Config,
     private readonly files: FilesRepository,
     @Inject(ARTIFACT_STORE) private readonly store: ArtifactStore,
+    private readonly limits: RateLimitsService,
   ) {}
 
   /**
@@ -68,7 +70,10 @@ export class FilesService implements OnApplicationBootstrap {
   async upload(caller: Principal, request: Request): Promise<FileObject> {
     const id = newId('file');
     const key = artifactKey('files', caller.organizationId, id);
-    const maxBytes = this.config.get('TRACETUNE_MAX_UPLOAD_BYTES');
+    const fileLimit = this.config.get('TRACETUNE_MAX_UPLOAD_BYTES');
+    // The hourly upload quota may leave less than one file's limit: the store stops at whichever comes first.
+    const allowance = await this.limits.uploadAllowance(caller);
+    const maxBytes = Math.min(fileLimit, allowance.bytes);
     const validator = new JsonlValidator(this.config.get('TRACETUNE_MAX_LINE_BYTES'));
     const store = (stream: Readable) =>
       this.store.put(key, stream, { maxBytes, observe: (chunk) => validator.push(chunk) });
@@ -77,10 +82,13 @@ export class FilesService implements OnApplicationBootstrap {
       upload = await readMultipartUpload(request, store, UPLOAD_FIELDS);
     } catch (error) {
       await this.store.delete(key);
+      if (error instanceof ArtifactTooLargeError && maxBytes < fileLimit) {
+        throw this.limits.uploadRefused(caller, allowance);
+      }
       if (error instanceof ArtifactTooLargeError) {
         throw new ApiError(
           413,
-          `File too large: the limit is ${maxBytes} bytes (TRACETUNE_MAX_UPLOAD_BYTES).`,
+          `File too large: the limit is ${fileLimit} bytes (TRACETUNE_MAX_UPLOAD_BYTES).`,
           {
             param: 'file',
             code: 'file_too_large',
@@ -112,6 +120,7 @@ export class FilesService implements OnApplicationBootstrap {
         lineCount: report?.lines ?? null,
         validation: report ? (JSON.parse(JSON.stringify(report)) as object) : null,
       });
+      await this.limits.recordUpload(caller, Number(file.bytes)); // (never throws: limits fail open)
       return toFileObject(file);
     } catch (error) {
       await this.store.delete(key);

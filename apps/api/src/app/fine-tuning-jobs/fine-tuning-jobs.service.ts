@@ -52,6 +52,7 @@ import { unixSeconds } from '../common/time';
 import { FilesService } from '../files/files.service';
 import { GradersService } from '../graders/graders.service';
 import { ModelsService } from '../models/models.service';
+import { RateLimitsService } from '../rate-limits/rate-limits.service';
 import { ARTIFACT_STORE } from '../storage/storage.module';
 import { requestedMethod, resolveJobSettings } from './job-settings';
 import { QueueWatchService } from './queue-watch.service';
@@ -140,6 +141,7 @@ export class FineTuningJobsService {
     private readonly config: Config,
     private readonly watch: QueueWatchService,
     private readonly graders: GradersService,
+    private readonly limits: RateLimitsService,
   ) {}
 
   /** The job object, with why it waits when it waits on a queue no live worker consumes. */
@@ -192,23 +194,28 @@ export class FineTuningJobsService {
     const id = newId('job');
     let job: FineTuningJob;
     try {
-      job = await this.jobs.create({
-        id,
-        organizationId: caller.organizationId,
-        model: body.model,
-        status: 'queued',
-        method: storedMethod as Prisma.InputJsonValue,
-        hyperparameters: hyperparameters as Prisma.InputJsonValue,
-        trainingFileId: training.id,
-        validationFileId: validation?.id ?? null,
-        seed: body.seed ?? Math.floor(Math.random() * 2_147_483_647),
-        suffix: body.suffix ?? null,
-        metadata: body.metadata ?? undefined,
-        totalSteps: hyperparameters.total_steps,
-        idempotencyKey: idempotencyKey ?? null,
-        requestFingerprint: fingerprint,
-        resultFiles: [],
-      });
+      job = await this.limits.withJobSlot(
+        caller,
+        () => this.jobs.countActive(caller.organizationId),
+        () =>
+          this.jobs.create({
+            id,
+            organizationId: caller.organizationId,
+            model: body.model,
+            status: 'queued',
+            method: storedMethod as Prisma.InputJsonValue,
+            hyperparameters: hyperparameters as Prisma.InputJsonValue,
+            trainingFileId: training.id,
+            validationFileId: validation?.id ?? null,
+            seed: body.seed ?? Math.floor(Math.random() * 2_147_483_647),
+            suffix: body.suffix ?? null,
+            metadata: body.metadata ?? undefined,
+            totalSteps: hyperparameters.total_steps,
+            idempotencyKey: idempotencyKey ?? null,
+            requestFingerprint: fingerprint,
+            resultFiles: [],
+          }),
+      );
     } catch (error) {
       // Two retries of one request racing: the second sees the first's job.
       if (idempotencyKey && error instanceof Prisma.PrismaClientKnownRequestError && error.code === 'P2002') {

@@ -29,6 +29,13 @@ export class FineTuningJobsRepository {
     return counts;
   }
 
+  /** Jobs of an organization that hold or wait for a worker (the active-jobs quota counts them). */
+  countActive(organizationId: string): Promise<number> {
+    return this.prisma.fineTuningJob.count({
+      where: { organizationId, status: { in: ['validating_files', 'queued', 'running', 'pausing'] } },
+    });
+  }
+
   /** For the worker, which acts on behalf of the job's own organization. */
   findById(id: string): Promise<FineTuningJob | null> {
     return this.prisma.fineTuningJob.findUnique({ where: { id } });
