@@ -31,6 +31,23 @@ describe('api foundation (real PostgreSQL and Redis, official openai SDK)', () =
       expect(body.checks.database.status).toBe('ok');
       expect(body.checks.redis.status).toBe('ok');
       expect(response.headers.get('x-request-id')).toMatch(/^req_/);
+      expect(body.checks.database).toEqual({ status: 'ok', latency_ms: expect.any(Number) });
+    });
+
+    it('should answer /health the same to a member key and a bad key, and with details only to an admin', async () => {
+      const member = await createKey({ name: 'health', role: 'member' });
+      for (const key of [member.key, 'tt-not-a-key']) {
+        const response = await fetch(`${api.url}/health`, { headers: { authorization: `Bearer ${key}` } });
+        expect(response.status).toBe(200);
+        expect(Object.keys(((await response.json()) as { checks: object }).checks)).toEqual([
+          'database',
+          'redis',
+        ]);
+      }
+      const admin = await fetch(`${api.url}/health`, {
+        headers: { authorization: `Bearer ${api.adminKey}` },
+      });
+      expect(((await admin.json()) as { status: string }).status).toBe('ok');
     });
 
     it('should serve the OpenAPI UI and spec at /docs', async () => {
@@ -104,6 +121,16 @@ describe('api foundation (real PostgreSQL and Redis, official openai SDK)', () =
       expect((error as Error).message).not.toContain(wrong);
     });
 
+    it("should revoke another organization's key by id alone, and not through the wrong organization", async () => {
+      const other = await createKey({ name: 'elsewhere', role: 'member', organization_id: 'org-revoke' });
+      await expect(
+        admin.delete(`/admin/api-keys/${other.id}`, { query: { organization_id: 'org-default' } }),
+      ).rejects.toBeInstanceOf(OpenAI.NotFoundError);
+      const revoked = await admin.delete<{ revoked_at: number | null }>(`/admin/api-keys/${other.id}`);
+      expect(revoked.revoked_at).toEqual(expect.any(Number));
+      await expect(api.openai(other.key).models.list()).rejects.toBeInstanceOf(OpenAI.AuthenticationError);
+    });
+
     it('should refuse a revoked key', async () => {
       const created = await createKey({ name: 'to revoke', role: 'member' });
       await expect(api.root(created.key).get('/health')).resolves.toBeDefined();
@@ -154,11 +181,13 @@ describe('api foundation (real PostgreSQL and Redis, official openai SDK)', () =
       expect((missing as InstanceType<typeof OpenAI.BadRequestError>).param).toBe('name');
     });
 
-    it("should keep organizations apart: another org's key is neither listed nor revocable without naming its org", async () => {
+    it("should keep organizations apart: another org's key is not listed, nor revoked through the wrong org", async () => {
       const other = await createKey({ name: 'tenant b', role: 'admin', organization_id: 'org-tenant-b' });
       const mine = await admin.get<ListResponse<ApiKeyObject>>('/admin/api-keys');
       expect(mine.data.map((k) => k.id)).not.toContain(other.id);
-      const error = await admin.delete(`/admin/api-keys/${other.id}`).catch((e: unknown) => e);
+      const error = await admin
+        .delete(`/admin/api-keys/${other.id}`, { query: { organization_id: 'org-default' } })
+        .catch((e: unknown) => e);
       expect(error).toBeInstanceOf(OpenAI.NotFoundError);
       const theirs = await api.root(other.key).get<ListResponse<ApiKeyObject>>('/admin/api-keys');
       expect(theirs.data.map((k) => k.id)).toEqual([other.id]);

@@ -28,8 +28,8 @@ export const envSchema = z.object({
   PORT: port(8080),
   /** Internal inference server port. */
   INFERENCE_PORT: port(8081),
-  /** Where the api reaches inference (defaults to the local all-in-one instance). */
-  INFERENCE_URL: z.url().default('http://127.0.0.1:8081'),
+  /** Where the api reaches inference; unset: the local all-in-one instance, http://127.0.0.1:<INFERENCE_PORT>. */
+  INFERENCE_URL: z.url().optional(),
   /** Worker health endpoint port. */
   WORKER_HEALTH_PORT: port(8082),
   DATABASE_URL: z
@@ -180,4 +180,5 @@ export const envSchema = z.object({
   TRACETUNE_DASHBOARD_DIR: z.string().min(1).default('apps/dashboard/dist'),
 });
 
-export type AppConfig = z.infer<typeof envSchema>;
+/** The validated configuration; INFERENCE_URL is always set (derived from INFERENCE_PORT when not given). */
+export type AppConfig = Omit<z.infer<typeof envSchema>, 'INFERENCE_URL'> & { INFERENCE_URL: string };

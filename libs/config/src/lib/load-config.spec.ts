@@ -72,4 +72,12 @@ describe('Config', () => {
       (config as unknown as { values: { PORT: number } }).values.PORT = 1;
     }).toThrow();
   });
+
+  it('should derive INFERENCE_URL from INFERENCE_PORT unless it is set', () => {
+    expect(loadConfig({ INFERENCE_PORT: '9181' }).INFERENCE_URL).toBe('http://127.0.0.1:9181');
+    expect(loadConfig({}).INFERENCE_URL).toBe('http://127.0.0.1:8081');
+    expect(loadConfig({ INFERENCE_PORT: '9181', INFERENCE_URL: 'http://inference:8081' }).INFERENCE_URL).toBe(
+      'http://inference:8081',
+    );
+  });
 });

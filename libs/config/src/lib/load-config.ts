@@ -26,7 +26,8 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
       }),
     );
   }
-  return parsed.data;
+  const values = parsed.data;
+  return { ...values, INFERENCE_URL: values.INFERENCE_URL ?? `http://127.0.0.1:${values.INFERENCE_PORT}` };
 }
 
 /**

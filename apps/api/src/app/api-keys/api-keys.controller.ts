@@ -35,13 +35,12 @@ export class ApiKeysController {
 
   @Delete(':id')
   @HttpCode(200)
-  @ApiOperation({ summary: 'Revoke an API key' })
+  @ApiOperation({
+    summary:
+      'Revoke an API key of any organization by id (with organization_id: only a key of that organization)',
+  })
   @ApiOkResponse({ type: ApiKeyDto })
-  revoke(
-    @CurrentPrincipal() caller: Principal,
-    @Param('id') id: string,
-    @Query() query: ListApiKeysQueryDto,
-  ) {
-    return this.apiKeys.revoke(caller, id, query.organization_id);
+  revoke(@Param('id') id: string, @Query() query: ListApiKeysQueryDto) {
+    return this.apiKeys.revoke(id, query.organization_id);
   }
 }

@@ -60,8 +60,12 @@ export class ApiKeysService {
     return { object: 'list', data: keys.map(toApiKeyObject), has_more: false };
   }
 
-  async revoke(caller: Principal, id: string, organizationId?: string): Promise<ApiKeyObject> {
-    const key = await this.apiKeys.revoke(organizationId ?? caller.organizationId, id);
+  /**
+   * Revokes a key of any organization by its id (ids are unique across organizations; the route is admin-only, as
+   * creating keys for any organization is). With `organization_id`, only a key of that organization.
+   */
+  async revoke(id: string, organizationId?: string): Promise<ApiKeyObject> {
+    const key = await this.apiKeys.revoke(organizationId, id);
     if (!key) throw ApiError.notFound(`No API key with id '${id}'.`, 'id');
     return toApiKeyObject(key);
   }

@@ -5,6 +5,14 @@ import type { Queue } from 'bull';
 import { healthReport, TRAINING_QUEUE, type HealthReport } from '@tracetune/contracts';
 import { PrismaService } from '@tracetune/db';
 
+/** The report anyone may read: each dependency's status and latency, without the error text (hosts, ports). */
+export function publicHealth(report: HealthReport): HealthReport {
+  const checks = Object.fromEntries(
+    Object.entries(report.checks).map(([name, { status, latency_ms }]) => [name, { status, latency_ms }]),
+  );
+  return { status: report.status, app: report.app, checks };
+}
+
 @Injectable()
 export class HealthService {
   constructor(

@@ -48,13 +48,13 @@ export class ApiKeysRepository {
     return this.prisma.apiKey.findFirst({ where: { id, organizationId } });
   }
 
-  /** Revokes a key of the organization; returns null when no such key exists there. */
-  async revoke(organizationId: string, id: string): Promise<ApiKey | null> {
+  /** Revokes a key (of the organization, when given); returns null when no such key exists (there). */
+  async revoke(organizationId: string | undefined, id: string): Promise<ApiKey | null> {
     const { count } = await this.prisma.apiKey.updateMany({
       where: { id, organizationId, revokedAt: null },
       data: { revokedAt: new Date() },
     });
-    const key = await this.findInOrganization(organizationId, id);
+    const key = await this.prisma.apiKey.findFirst({ where: { id, organizationId } });
     return count === 0 && !key ? null : key;
   }
 
