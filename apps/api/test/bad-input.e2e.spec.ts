@@ -532,12 +532,7 @@ const CHAT: Case[] = [
     (c) => chat(c, { max_completion_tokens: -1 }),
   ],
   ['chat with five stop sequences', 400, 'stop', (c) => chat(c, { stop: ['a', 'b', 'c', 'd', 'e'] })],
-  [
-    'chat with tools',
-    400,
-    'tools',
-    (c) => chat(c, { tools: [{ type: 'function', function: { name: 'f' } }] }),
-  ],
+  ['chat with audio', 400, 'audio', (c) => chat(c, { audio: { voice: 'alloy', format: 'mp3' } })],
   ['chat with logprobs="yes"', 400, 'logprobs', (c) => chat(c, { logprobs: 'yes' })],
   ['chat with top_logprobs=21', 400, 'top_logprobs', (c) => chat(c, { top_logprobs: 21 })],
   [

@@ -33,7 +33,11 @@ describe('chat and completions (official openai SDK, real inference process)', (
       { TRACETUNE_DATA_DIR: dataDir, TRACETUNE_BACKEND: 'wasm', TRACETUNE_INFERENCE_THREADS: '2' },
       (h) => (h['details'] as { backend: string }).backend !== 'starting',
     );
-    api = await startTestApi({ INFERENCE_URL: inference.url, TRACETUNE_DATA_DIR: dataDir });
+    api = await startTestApi({
+      INFERENCE_URL: inference.url,
+      TRACETUNE_DATA_DIR: dataDir,
+      TRACETUNE_MODEL_IMPORT_DIR: dir,
+    });
     client = api.openai(api.adminKey);
     await api
       .root(api.adminKey)

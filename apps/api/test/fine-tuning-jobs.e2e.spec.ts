@@ -1,4 +1,4 @@
-import { mkdtemp, rm, unlink } from 'node:fs/promises';
+import { mkdtemp, rm, symlink, unlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import OpenAI, { toFile } from 'openai';
@@ -247,9 +247,9 @@ describe('models API', () => {
 
   beforeAll(async () => {
     await setupBackend('cpu');
-    api = await startTestApi();
-    client = api.openai(api.adminKey);
     dir = await mkdtemp(join(tmpdir(), 'tt-import-'));
+    api = await startTestApi({ TRACETUNE_MODEL_IMPORT_DIR: dir });
+    client = api.openai(api.adminKey);
     const model = TransformerModel.random(builtinConfig('tt-nano'), 1);
     saveCheckpoint(model, new ByteTokenizer(), join(dir, 'tiny'));
     model.dispose();
@@ -287,6 +287,34 @@ describe('models API', () => {
     expect(error).toBeInstanceOf(OpenAI.BadRequestError);
     expect(error.param).toBe('path');
     expect(error.message).toMatch(/safetensors/);
+  });
+
+  it('should import only from the import directory, never from the data directory, revealing nothing', async () => {
+    const admin = api.root(api.adminKey);
+    const outside = await mkdtemp(join(tmpdir(), 'tt-outside-'));
+    await symlink(join(dir, 'tiny'), join(dir, 'link')); // a folder that is a link: its real place is checked
+    await symlink(api.dataDir, join(dir, 'data')); // the data directory reached through the import directory
+    const answers = [];
+    for (const path of [outside, '../', 'nope', join(dir, 'data'), 'data', '/etc', '']) {
+      const error = (await admin
+        .post('/admin/models/import', { body: { path, id: 'x' } })
+        .catch((e: unknown) => e)) as BadRequest;
+      answers.push([
+        error.status,
+        error.param,
+        error.message.replace(JSON.stringify(path).slice(1, -1), '<path>'),
+      ]);
+    }
+    // One answer whether the folder exists, is outside or is the data directory: the file system stays hidden.
+    expect(new Set(answers.slice(0, 6).map((a) => JSON.stringify(a))).size).toBe(1);
+    expect(answers[0]).toEqual([400, 'path', "400 No importable model folder '<path>' in the import directory."]);
+    expect(answers[6][1]).toBe('path');
+    await expect(
+      admin.post('/admin/models/import', { body: { path: 'link', id: 'acme/linked' } }),
+    ).resolves.toMatchObject({
+      id: 'acme/linked',
+    });
+    await rm(outside, { recursive: true, force: true });
   });
 
   it('should answer an unknown model with NotFoundError and refuse deleting a base model', async () => {

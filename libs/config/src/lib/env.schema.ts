@@ -146,6 +146,11 @@ export const envSchema = z.object({
   TRACETUNE_RATE_LIMIT_ACTIVE_JOBS_PER_ORG: limit(50),
   /** Bytes of file uploads per organization per hour. */
   TRACETUNE_RATE_LIMIT_UPLOAD_BYTES_PER_HOUR: limit(64 * 1024 * 1024 * 1024),
+  /**
+   * The only folder admins may import models from (`POST /admin/models/import`, `path` relative to it); never the
+   * data directory. Unset: importing from the server's disk is off (403); uploads (`POST /v1/models`) still work.
+   */
+  TRACETUNE_MODEL_IMPORT_DIR: z.string().min(1).optional(),
   /** Largest JSON request body. */
   TRACETUNE_MAX_JSON_BYTES: bytes(10 * 1024 * 1024),
   /** Memory budget of the inference model cache (LRU), in MiB. */

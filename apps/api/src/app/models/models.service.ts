@@ -1,5 +1,5 @@
 import { cp } from 'node:fs/promises';
-import { basename, resolve } from 'node:path';
+import { basename } from 'node:path';
 import { Inject, Injectable, type OnApplicationBootstrap } from '@nestjs/common';
 import type { Request } from 'express';
 
@@ -40,6 +40,7 @@ import { unixSeconds } from '../common/time';
 import { readMultipartUpload } from '../files/multipart-upload';
 import { ARTIFACT_STORE } from '../storage/storage.module';
 import { CheckpointProblem, inspectCheckpoint } from './checkpoint-inspection';
+import { importDirectory } from './import-directory';
 import { defaultExportDtype, modelExport, type ModelExport } from './model-export';
 import { extractModelArchive, validateUpload } from './model-upload';
 
@@ -259,13 +260,20 @@ export class ModelsService implements OnApplicationBootstrap {
 
   /** Registers a Hugging Face checkpoint directory on the server as a base model for every organization. */
   async import(request: ImportModelRequest): Promise<ModelObject> {
-    const dir = resolve(request.path);
+    const dir = await importDirectory(
+      request.path,
+      this.config.get('TRACETUNE_MODEL_IMPORT_DIR'),
+      this.config.get('TRACETUNE_DATA_DIR'),
+    );
     let config;
     try {
       config = inspectCheckpoint(dir);
     } catch (error) {
-      if (error instanceof CheckpointProblem)
-        throw ApiError.badRequest(error.message, 'path', 'invalid_checkpoint');
+      if (error instanceof CheckpointProblem) {
+        // Name the folder as the admin did, not by its place on the server.
+        const message = error.message.split(dir).join(request.path);
+        throw ApiError.badRequest(message, 'path', 'invalid_checkpoint');
+      }
       throw error;
     }
     const id = request.id ?? basename(dir);
