@@ -307,7 +307,11 @@ describe('models API', () => {
     }
     // One answer whether the folder exists, is outside or is the data directory: the file system stays hidden.
     expect(new Set(answers.slice(0, 6).map((a) => JSON.stringify(a))).size).toBe(1);
-    expect(answers[0]).toEqual([400, 'path', "400 No importable model folder '<path>' in the import directory."]);
+    expect(answers[0]).toEqual([
+      400,
+      'path',
+      "400 No importable model folder '<path>' in the import directory.",
+    ]);
     expect(answers[6][1]).toBe('path');
     await expect(
       admin.post('/admin/models/import', { body: { path: 'link', id: 'acme/linked' } }),
