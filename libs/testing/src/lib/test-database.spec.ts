@@ -10,7 +10,9 @@ describe('createTestDatabase', () => {
     expect(tables.map((t) => t.table_name)).toEqual([
       '_prisma_migrations',
       'api_keys',
+      'checkpoint_permissions',
       'checkpoints',
+      'deployment',
       'files',
       'fine_tuning_events',
       'fine_tuning_jobs',
