@@ -80,6 +80,17 @@ describe('api foundation (real PostgreSQL and Redis, official openai SDK)', () =
       expect(JSON.parse(JSON.stringify(buildOpenApiDocument(api.app)))).toEqual(committed);
     });
 
+    it('should send security headers on every answer (helmet) and no x-powered-by', async () => {
+      for (const path of ['/health', '/v1/models', '/no-such-route']) {
+        const res = await fetch(`${api.url}${path}`);
+        expect(res.headers.get('x-content-type-options')).toBe('nosniff');
+        expect(res.headers.get('x-frame-options')).toBe('SAMEORIGIN');
+        expect(res.headers.get('referrer-policy')).toBe('no-referrer');
+        expect(res.headers.get('strict-transport-security')).toMatch(/max-age=\d+/);
+        expect(res.headers.get('x-powered-by')).toBeNull();
+      }
+    });
+
     it('should expose Prometheus metrics including request durations', async () => {
       await fetch(`${api.url}/health`);
       const text = await (await fetch(`${api.url}/metrics`)).text();

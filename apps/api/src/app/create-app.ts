@@ -1,5 +1,6 @@
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
+import helmet from 'helmet';
 import { Logger } from 'nestjs-pino';
 
 import type { Config } from '@tracetune/config';
@@ -21,6 +22,10 @@ export async function createApp(config: Config): Promise<NestExpressApplication>
   app.useLogger(app.get(Logger));
   app.enableShutdownHooks();
   app.disable('x-powered-by');
+  // Security headers (nosniff, frame and referrer policies, HSTS, cross-origin isolation of resources). No
+  // Content-Security-Policy: the dashboard and the OpenAPI viewer are served from this origin and were not audited
+  // against one yet (docs/operations.md); CORP stays `same-origin` and the API is called by SDKs, not browsers.
+  app.use(helmet({ contentSecurityPolicy: false }));
   app.use(requestIdMiddleware);
   app.use(httpMetrics(app.get(MetricsService)));
   app.use(...jsonBody(config.get('TRACETUNE_MAX_JSON_BYTES')));
