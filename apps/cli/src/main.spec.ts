@@ -27,7 +27,13 @@ function runCli(
       ],
       {
         cwd: root,
-        env: { ...process.env, TS_NODE_PROJECT: join(root, 'tsconfig.bench.json'), ...env },
+        // Without the TS_NODE_COMPILER_OPTIONS that jest under Nx exports (moduleResolution node10: an error in TS 6).
+        env: {
+          ...process.env,
+          TS_NODE_COMPILER_OPTIONS: undefined,
+          TS_NODE_PROJECT: join(root, 'tsconfig.bench.json'),
+          ...env,
+        },
         maxBuffer: 16 * 2 ** 20,
       },
       (error, stdout, stderr) => done({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr }),

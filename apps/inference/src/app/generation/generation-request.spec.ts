@@ -41,6 +41,7 @@ describe('toGeneration', () => {
       ],
       n: 1,
       maxTokens: 5,
+      maxTokensParam: 'max_completion_tokens',
       temperature: 1,
       topP: 1,
       seed: 7,

@@ -22,7 +22,10 @@ export function resolveThreadEntry(explicit?: string): ThreadEntry {
   const localRequire = createRequire(__filename);
   const tsNode = localRequire.resolve('ts-node');
   const project = join(__dirname, '..', '..', '..', 'tsconfig.lib.json');
+  // Jest under Nx exports TS_NODE_COMPILER_OPTIONS (moduleResolution node10, an error under TypeScript 6): the
+  // thread compiles with the library's own settings instead.
   const loader = [
+    'delete process.env.TS_NODE_COMPILER_OPTIONS;',
     `require(${JSON.stringify(tsNode)}).register({ transpileOnly: true, project: ${JSON.stringify(project)} });`,
     `require(${JSON.stringify(source)});`,
   ].join('\n');

@@ -3,6 +3,9 @@
 const { existsSync, readFileSync } = require('node:fs');
 const { dirname, join } = require('node:path');
 
+// Jest under Nx exports TS_NODE_COMPILER_OPTIONS (moduleResolution node10, an error under TypeScript 6); the thread
+// compiles with the workspace's own settings instead.
+delete process.env.TS_NODE_COMPILER_OPTIONS;
 let root = __dirname;
 while (!existsSync(join(root, 'tsconfig.base.json'))) root = dirname(root);
 const base = JSON.parse(readFileSync(join(root, 'tsconfig.base.json'), 'utf8'));
