@@ -156,7 +156,12 @@ describe('api, two workers and inference on separate data directories, sharing S
 
     // Everything lives in S3: the upload, each job's checkpoints and final model (whole, by manifest).
     const keys = await store.list();
-    expect(keys.filter((k) => k.startsWith('files/'))).toHaveLength(1);
+    // The upload and each succeeded job's results file (step_metrics.csv).
+    const fileIds = [file.id, ...done.flatMap((j) => j.result_files)];
+    expect(fileIds).toHaveLength(1 + done.length);
+    expect(keys.filter((k) => k.startsWith('files/')).sort()).toEqual(
+      fileIds.map((id) => `files/org-default/${id}`).sort(),
+    );
     for (const job of done) {
       const final = await store.localDirectory(artifactKey('jobs', job.id, 'checkpoints', 'final'));
       expect((await filesUnder(final)).sort()).toEqual(
