@@ -5,8 +5,9 @@ import OpenAI from 'openai';
 import { zodFunction, zodResponseFormat } from 'openai/helpers/zod';
 import { z } from 'zod';
 
+import { startApp, type RunningProcess } from '@tracetune/testing';
+
 import { startTestApi, type TestApi } from './api-test-app';
-import { startApp, type RunningProcess } from './processes';
 
 /**
  * The chat calls SDK users make beyond one question: the multi-turn loop that sends the SDK's own message objects

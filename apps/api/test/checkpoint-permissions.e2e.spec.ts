@@ -3,8 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import OpenAI, { toFile } from 'openai';
 
+import { startApp, type RunningProcess } from '@tracetune/testing';
+
 import { startTestApi, type TestApi } from './api-test-app';
-import { startApp, type RunningProcess } from './processes';
 
 /**
  * Checkpoint sharing across two organizations with the official SDK: the owner's admin key (the SDK's `adminAPIKey`)

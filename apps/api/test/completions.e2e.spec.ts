@@ -4,11 +4,10 @@ import { join } from 'node:path';
 import OpenAI from 'openai';
 
 import { builtinConfig, saveCheckpoint, setupBackend, TransformerModel } from '@tracetune/model';
-import { queryDatabase } from '@tracetune/testing';
+import { queryDatabase, startApp, type RunningProcess } from '@tracetune/testing';
 import { ByteTokenizer } from '@tracetune/tokenizer';
 
 import { startTestApi, type TestApi } from './api-test-app';
-import { startApp, type RunningProcess } from './processes';
 
 /**
  * Inference through the api's base URL with the official SDK: a real inference process (engine on a worker thread,

@@ -7,14 +7,15 @@ import {
   freePort,
   postgresBinaries,
   queryDatabase,
+  startApp,
   startPostgresCluster,
   startRedisServer,
   WORKSPACE_ROOT,
   type OwnedService,
+  type RunningProcess,
 } from '@tracetune/testing';
 
 import { startTestApi, type TestApi } from './api-test-app';
-import { startApp, type RunningProcess } from './processes';
 
 /**
  * Faults with real processes: the suite owns its redis-server (no persistence) and, where the PostgreSQL binaries

@@ -4,10 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import OpenAI, { toFile } from 'openai';
 
-import { freePort, queryDatabase } from '@tracetune/testing';
+import { freePort, queryDatabase, startApp, type RunningProcess } from '@tracetune/testing';
 
 import { startTestApi, type TestApi } from './api-test-app';
-import { startApp, type RunningProcess } from './processes';
 
 /**
  * Fine-tuning end to end with real processes: the api, one or two worker processes (each training in its own child

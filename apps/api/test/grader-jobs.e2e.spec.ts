@@ -3,8 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import OpenAI, { toFile } from 'openai';
 
+import { startApp, type RunningProcess } from '@tracetune/testing';
+
 import { startTestApi, type TestApi } from './api-test-app';
-import { startApp, type RunningProcess } from './processes';
 
 /**
  * Code graders inside real jobs (api + one worker process, PostgreSQL, Redis, the official SDK): a job whose grader

@@ -3,8 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import OpenAI from 'openai';
 
+import { startApp, type RunningProcess } from '@tracetune/testing';
+
 import { startTestApi, type TestApi } from './api-test-app';
-import { startApp, type RunningProcess } from './processes';
 
 /**
  * Serving on webgpu (docs/gpu.md): a real inference process with TRACETUNE_BACKEND=webgpu (Mesa's lavapipe in CI,

@@ -4,10 +4,9 @@ import { join } from 'node:path';
 import OpenAI, { toFile } from 'openai';
 
 import { metricNames, parseExposition, type App, type Sample } from '@tracetune/metrics';
-import { queryDatabase } from '@tracetune/testing';
+import { queryDatabase, startApp, type RunningProcess } from '@tracetune/testing';
 
 import { startTestApi, type TestApi } from './api-test-app';
-import { startApp, type RunningProcess } from './processes';
 
 /**
  * Prometheus metrics of every app, scraped from real processes while they work: the api and a worker while a tiny

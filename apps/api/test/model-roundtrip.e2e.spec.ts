@@ -14,10 +14,10 @@ import {
   type ModelConfig,
 } from '@tracetune/model';
 import { extractTar, folderTarEntries, tarStream } from '@tracetune/storage';
+import { startApp, type RunningProcess } from '@tracetune/testing';
 import { ByteTokenizer } from '@tracetune/tokenizer';
 
 import { startTestApi, type TestApi } from './api-test-app';
-import { startApp, type RunningProcess } from './processes';
 
 /**
  * The life of a user's own model, end to end with real processes: upload a Hugging Face folder as a tar through the

@@ -4,10 +4,15 @@ import { join } from 'node:path';
 import OpenAI, { toFile } from 'openai';
 
 import { artifactKey, createS3Client, S3ArtifactStore } from '@tracetune/storage';
-import { queryDatabase, startS3Server, type TestS3Server } from '@tracetune/testing';
+import {
+  queryDatabase,
+  startApp,
+  startS3Server,
+  type RunningProcess,
+  type TestS3Server,
+} from '@tracetune/testing';
 
 import { startTestApi, type TestApi } from './api-test-app';
-import { startApp, type RunningProcess } from './processes';
 
 /**
  * Several hosts: an api, two workers and an inference server that share only PostgreSQL, Redis and an S3-compatible

@@ -8,3 +8,19 @@ export {
 } from './lib/test-database';
 export { startS3Server, type TestS3Server } from './lib/s3-server';
 export { postgresBinaries, startPostgresCluster, startRedisServer, type OwnedService } from './lib/services';
+export { startApp, type RunningProcess } from './lib/apps';
+export {
+  fireBurst,
+  HOSTILE_GRADER_MS,
+  LOAD_LIMITS,
+  loadBurst,
+  prepareTenants,
+  probeHealth,
+  quantile,
+  startLoadStack,
+  type HealthProbe,
+  type LoadOutcome,
+  type LoadRequest,
+  type LoadStack,
+  type LoadTenants,
+} from './lib/load';

@@ -7,6 +7,7 @@ import type { Config } from '@tracetune/config';
 
 import { AppModule } from './app.module';
 import { jsonBody } from './common/json-body';
+import { paceRequests } from './common/paced-requests';
 import { requestIdMiddleware } from './common/request-id';
 import { serveDashboard } from './dashboard/dashboard';
 import { httpMetrics } from './metrics/http-metrics.middleware';
@@ -31,5 +32,7 @@ export async function createApp(config: Config): Promise<NestExpressApplication>
   app.use(...jsonBody(config.get('TRACETUNE_MAX_JSON_BYTES')));
   serveDashboard(app.getHttpAdapter().getInstance(), config.get('TRACETUNE_DASHBOARD_DIR'));
   serveOpenApi(app, buildOpenApiDocument(app));
+  // A burst of requests enters a few per event-loop turn; GET /health skips the queue (docs/operations.md).
+  paceRequests(app.getHttpServer(), (r) => r.method === 'GET' && /^\/health(\?|$)/.test(r.url ?? ''));
   return app;
 }

@@ -1,5 +1,6 @@
 import { Injectable, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
 import { PrismaPg } from '@prisma/adapter-pg';
+import { Pool } from 'pg';
 
 import { Config } from '@tracetune/config';
 
@@ -11,7 +12,10 @@ import { PrismaClient } from '../generated/prisma/client';
  */
 @Injectable()
 export class PrismaService extends PrismaClient implements OnModuleInit, OnModuleDestroy {
-  constructor(config: Config) {
+  /** One connection of its own for `ping`, opened on first use. */
+  private pingPool?: Pool;
+
+  constructor(private readonly config: Config) {
     super({ adapter: new PrismaPg({ connectionString: config.get('DATABASE_URL'), max: 10 }) });
   }
 
@@ -20,11 +24,25 @@ export class PrismaService extends PrismaClient implements OnModuleInit, OnModul
   }
 
   async onModuleDestroy(): Promise<void> {
+    await this.pingPool?.end();
     await this.$disconnect();
   }
 
-  /** Liveness probe for /health. */
+  /**
+   * Liveness probe for /health, on a connection of its own: when every connection of the query pool is busy under
+   * load, the probe must not queue behind the requests and make a working database look dead.
+   */
   async ping(): Promise<void> {
-    await this.$queryRawUnsafe('SELECT 1');
+    if (!this.pingPool) {
+      this.pingPool = new Pool({
+        connectionString: this.config.get('DATABASE_URL'),
+        max: 1,
+        connectionTimeoutMillis: 2_000,
+        idleTimeoutMillis: 60_000,
+      });
+      // A dropped idle connection (a database restart) is reopened by the next ping; unhandled, it would crash.
+      this.pingPool.on('error', () => undefined);
+    }
+    await this.pingPool.query('SELECT 1');
   }
 }

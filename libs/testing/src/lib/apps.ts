@@ -1,7 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 
-import { freePort, WORKSPACE_ROOT } from '@tracetune/testing';
+import { freePort } from './ports';
+import { WORKSPACE_ROOT } from './test-database';
 
 export interface RunningProcess {
   child: ChildProcess;
@@ -11,16 +12,16 @@ export interface RunningProcess {
 }
 
 /**
- * Starts a built app (`dist/apps/<name>/main.js`; the api project's test target builds worker and inference first)
- * as a real child process with the given environment, and waits until its /health answers.
+ * Starts a built app (`dist/apps/<name>/main.js`; the api project's test target builds the three apps first) as a
+ * real child process with the given environment on a free port, and waits until its /health answers.
  */
 export async function startApp(
-  name: 'inference' | 'worker',
+  name: 'api' | 'inference' | 'worker',
   env: Record<string, string>,
   ready: (health: Record<string, unknown>) => boolean = () => true,
 ): Promise<RunningProcess> {
   const port = await freePort();
-  const portVariable = name === 'inference' ? 'INFERENCE_PORT' : 'WORKER_HEALTH_PORT';
+  const portVariable = { api: 'PORT', inference: 'INFERENCE_PORT', worker: 'WORKER_HEALTH_PORT' }[name];
   let log = '';
   const child = spawn(
     process.execPath,
