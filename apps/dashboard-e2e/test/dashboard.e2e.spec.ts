@@ -4,10 +4,9 @@ import { join } from 'node:path';
 import type OpenAI from 'openai';
 import type { Page } from 'playwright-core';
 
-import { WORKSPACE_ROOT } from '@tracetune/testing';
+import { startApp, WORKSPACE_ROOT, type RunningProcess } from '@tracetune/testing';
 
 import { startTestApi, type TestApi } from '../../api/test/api-test-app';
-import { startApp, type RunningProcess } from '../../api/test/processes';
 import type { LoggedSample } from '../../dashboard/src/lib/credit';
 import { launchBrowser, screenshot, screenshotOf, type Browser } from './support/browser';
 import { runRealJobs, type RealRuns } from './support/real-runs';

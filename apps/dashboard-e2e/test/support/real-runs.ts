@@ -1,7 +1,8 @@
 import OpenAI from 'openai';
 
+import { startApp, type RunningProcess } from '@tracetune/testing';
+
 import type { TestApi } from '../../../api/test/api-test-app';
-import { startApp, type RunningProcess } from '../../../api/test/processes';
 import { uploadFile } from './seed';
 
 /**
