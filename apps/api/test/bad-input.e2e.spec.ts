@@ -2,7 +2,7 @@ import { readdir } from 'node:fs/promises';
 import OpenAI, { toFile } from 'openai';
 
 import type { CreatedApiKey } from '@tracetune/contracts';
-import { queryDatabase } from '@tracetune/testing';
+import { MATH_GRADER, queryDatabase } from '@tracetune/testing';
 
 import { startTestApi, type TestApi } from './api-test-app';
 
@@ -63,23 +63,17 @@ async function raw(
 
 const json = (value: unknown) => JSON.stringify(value);
 const NUL = 'a\u0000b';
-const mathGrader = {
-  type: 'math_answer',
-  name: 'math',
-  input: '{{sample.output_text}}',
-  reference: '{{item.answer}}',
-};
 const job = (ctx: Context, extra: Record<string, unknown> = {}) => ({
   model: 'tt-nano',
   training_file: ctx.rftFile,
   method: {
     type: 'reinforcement',
-    reinforcement: { grader: mathGrader, hyperparameters: { batch_size: 2 } },
+    reinforcement: { grader: MATH_GRADER, hyperparameters: { batch_size: 2 } },
   },
   ...extra,
 });
 const rl = (ctx: Context, reinforcement: Record<string, unknown>) =>
-  job(ctx, { method: { type: 'reinforcement', reinforcement: { grader: mathGrader, ...reinforcement } } });
+  job(ctx, { method: { type: 'reinforcement', reinforcement: { grader: MATH_GRADER, ...reinforcement } } });
 const createJob = (ctx: Context, body: Record<string, unknown>) =>
   sdk(() => ctx.a.fineTuning.jobs.create(body as unknown as OpenAI.FineTuning.JobCreateParams));
 const messages = [{ role: 'user', content: 'hi' }];

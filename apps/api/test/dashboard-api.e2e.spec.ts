@@ -2,18 +2,12 @@ import OpenAI, { toFile } from 'openai';
 
 import type { CreatedApiKey } from '@tracetune/contracts';
 import { FineTuningJobsRepository } from '@tracetune/db';
-import { queryDatabase } from '@tracetune/testing';
+import { MATH_GRADER, queryDatabase } from '@tracetune/testing';
 
 import { startTestApi, type TestApi } from './api-test-app';
 
 const rftLine = (a: number, b: number) =>
   JSON.stringify({ messages: [{ role: 'user', content: `What is ${a}+${b}?` }], answer: String(a + b) });
-const mathGrader = {
-  type: 'math_answer',
-  name: 'math',
-  input: '{{sample.output_text}}',
-  reference: '{{item.answer}}',
-};
 
 interface MetricRow {
   step: number;
@@ -71,7 +65,7 @@ describe('dashboard API: job metrics and the live job stream (real api, no worke
         training_file: trainingFile,
         method: {
           type: 'reinforcement',
-          reinforcement: { grader: mathGrader, hyperparameters: { batch_size: 2 } },
+          reinforcement: { grader: MATH_GRADER, hyperparameters: { batch_size: 2 } },
         },
       } as unknown as OpenAI.FineTuning.JobCreateParams)
     ).id;

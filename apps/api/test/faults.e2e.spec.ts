@@ -5,11 +5,13 @@ import OpenAI, { toFile } from 'openai';
 
 import {
   freePort,
+  mathLine,
   postgresBinaries,
   queryDatabase,
   startApp,
   startPostgresCluster,
   startRedisServer,
+  tinyRlJob,
   WORKSPACE_ROOT,
   type OwnedService,
   type RunningProcess,
@@ -24,8 +26,6 @@ import { startTestApi, type TestApi } from './api-test-app';
  * `succeeded` with each step's metrics and events recorded exactly once, and nothing may be left running.
  */
 const LOCK_MS = '4000';
-const rftLine = (a: number, b: number) =>
-  JSON.stringify({ messages: [{ role: 'user', content: `${a}+${b}=` }], answer: String(a + b) });
 
 async function until<T>(
   what: string,
@@ -91,29 +91,18 @@ async function startDeployment(redis: OwnedService, server: string | undefined):
 async function rlJob(d: Deployment, steps: number, seed = 7): Promise<string> {
   const file = await d.client.files.create({
     file: await toFile(
-      Buffer.from(Array.from({ length: 2 * steps }, (_, i) => rftLine(i, seed + i)).join('\n')),
+      Buffer.from(Array.from({ length: 2 * steps }, (_, i) => mathLine(i, seed + i)).join('\n')),
       'math.jsonl',
     ),
     purpose: 'fine-tune',
   });
-  const job = await d.client.fineTuning.jobs.create({
-    model: 'tt-nano',
-    training_file: file.id,
-    seed,
-    method: {
-      type: 'reinforcement',
-      reinforcement: {
-        grader: {
-          type: 'math_answer',
-          name: 'math',
-          input: '{{sample.output_text}}',
-          reference: '{{item.answer}}',
-        },
-        hyperparameters: { batch_size: 2, n_epochs: 1, eval_interval: 1_000 },
-        algorithm: { num_generations: 2, max_completion_tokens: 6, beta: 0 },
-      },
-    },
-  } as unknown as OpenAI.FineTuning.JobCreateParams);
+  const job = await d.client.fineTuning.jobs.create(
+    tinyRlJob(file.id, {
+      seed,
+      hyperparameters: { eval_interval: 1_000 },
+      algorithm: { max_completion_tokens: 6 },
+    }),
+  );
   return job.id;
 }
 

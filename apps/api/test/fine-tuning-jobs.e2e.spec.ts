@@ -5,6 +5,7 @@ import OpenAI, { toFile } from 'openai';
 
 import type { CreatedApiKey } from '@tracetune/contracts';
 import { builtinConfig, saveCheckpoint, setupBackend, TransformerModel } from '@tracetune/model';
+import { MATH_GRADER } from '@tracetune/testing';
 import { ByteTokenizer } from '@tracetune/tokenizer';
 
 import { startTestApi, type TestApi } from './api-test-app';
@@ -18,12 +19,6 @@ const chatLine = (a: number, b: number) =>
       { role: 'assistant', content: `#### ${a + b}` },
     ],
   });
-const mathGrader = {
-  type: 'math_answer',
-  name: 'math',
-  input: '{{sample.output_text}}',
-  reference: '{{item.answer}}',
-};
 
 type BadRequest = InstanceType<typeof OpenAI.BadRequestError>;
 
@@ -54,7 +49,7 @@ describe('fine-tuning jobs API (official openai SDK; no worker running, so jobs 
       training_file: rftFile,
       method: {
         type: 'reinforcement',
-        reinforcement: { grader: mathGrader, hyperparameters: { batch_size: 2 }, algorithm },
+        reinforcement: { grader: MATH_GRADER, hyperparameters: { batch_size: 2 }, algorithm },
       },
       ...extra,
     }) as unknown as OpenAI.FineTuning.JobCreateParams;
@@ -218,7 +213,7 @@ describe('fine-tuning jobs API (official openai SDK; no worker running, so jobs 
   });
 
   it('should refuse a grader variable absent from the data, naming the line', async () => {
-    const grader = { ...mathGrader, reference: '{{item.solution}}' };
+    const grader = { ...MATH_GRADER, reference: '{{item.solution}}' };
     const body = rlJob();
     (body.method as unknown as { reinforcement: { grader: unknown } }).reinforcement.grader = grader;
     const error = (await client.fineTuning.jobs.create(body).catch((e: unknown) => e)) as BadRequest;

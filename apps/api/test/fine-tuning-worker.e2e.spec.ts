@@ -4,7 +4,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import OpenAI, { toFile } from 'openai';
 
-import { freePort, queryDatabase, startApp, type RunningProcess } from '@tracetune/testing';
+import {
+  freePort,
+  MATH_GRADER,
+  mathLine,
+  queryDatabase,
+  startApp,
+  type RunningProcess,
+} from '@tracetune/testing';
 
 import { startTestApi, type TestApi } from './api-test-app';
 
@@ -12,14 +19,6 @@ import { startTestApi, type TestApi } from './api-test-app';
  * Fine-tuning end to end with real processes: the api, one or two worker processes (each training in its own child
  * process), PostgreSQL and Redis; driven only through the official SDK. Tiny settings keep each job to seconds.
  */
-const rftLine = (a: number, b: number) =>
-  JSON.stringify({ messages: [{ role: 'user', content: `${a}+${b}=` }], answer: String(a + b) });
-const mathGrader = {
-  type: 'math_answer',
-  name: 'math',
-  input: '{{sample.output_text}}',
-  reference: '{{item.answer}}',
-};
 const TERMINAL = ['succeeded', 'failed', 'cancelled'];
 
 let currentStack: Stack | undefined;
@@ -86,10 +85,10 @@ async function startStack(
   const files = new Map<number, string>();
   const trainingFile = async (steps: number) => {
     if (!files.has(steps))
-      files.set(steps, await upload(Array.from({ length: 2 * steps }, (_, i) => rftLine(i, i + 1))));
+      files.set(steps, await upload(Array.from({ length: 2 * steps }, (_, i) => mathLine(i, i + 1))));
     return files.get(steps)!;
   };
-  const validationFile = await upload([rftLine(20, 1), rftLine(30, 2)]);
+  const validationFile = await upload([mathLine(20, 1), mathLine(30, 2)]);
   const stack: Stack = {
     api,
     client,
@@ -125,7 +124,7 @@ async function rlJob(
     method: {
       type: 'reinforcement',
       reinforcement: {
-        grader: mathGrader,
+        grader: MATH_GRADER,
         hyperparameters: { batch_size: 2, n_epochs: 1, eval_interval: 2, eval_samples: 1 },
         algorithm: { num_generations: 2, max_completion_tokens: 12, beta: 0 },
       },

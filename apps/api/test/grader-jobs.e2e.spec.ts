@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import OpenAI, { toFile } from 'openai';
 
-import { startApp, type RunningProcess } from '@tracetune/testing';
+import { mathLine, startApp, type RunningProcess } from '@tracetune/testing';
 
 import { startTestApi, type TestApi } from './api-test-app';
 
@@ -12,8 +12,6 @@ import { startTestApi, type TestApi } from './api-test-app';
  * never returns is cancelled while it grades and the worker moves on to the next job at once.
  */
 const TERMINAL = ['succeeded', 'failed', 'cancelled'];
-const line = (a: number, b: number) =>
-  JSON.stringify({ messages: [{ role: 'user', content: `${a}+${b}=` }], answer: String(a + b) });
 
 async function until<T>(what: string, probe: () => Promise<T | null | false>, timeoutMs: number): Promise<T> {
   const deadline = Date.now() + timeoutMs;
@@ -46,7 +44,10 @@ describe('code graders in jobs (real worker)', () => {
       TRACETUNE_WORKER_ID: 'grader-worker',
     });
     const file = await client.files.create({
-      file: await toFile(Buffer.from([line(1, 2), line(3, 4), line(5, 6), line(7, 8)].join('\n')), 'm.jsonl'),
+      file: await toFile(
+        Buffer.from([mathLine(1, 2), mathLine(3, 4), mathLine(5, 6), mathLine(7, 8)].join('\n')),
+        'm.jsonl',
+      ),
       purpose: 'fine-tune',
     });
     trainingFile = file.id;

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import OpenAI, { toFile } from 'openai';
 
 import { metricNames, parseExposition, type App, type Sample } from '@tracetune/metrics';
-import { queryDatabase, startApp, type RunningProcess } from '@tracetune/testing';
+import { mathLine, queryDatabase, startApp, tinyRlJob, type RunningProcess } from '@tracetune/testing';
 
 import { startTestApi, type TestApi } from './api-test-app';
 
@@ -113,33 +113,14 @@ describe('/metrics of api, worker and inference during real work', () => {
   });
 
   it('should export training and cluster metrics while a job runs, and totals that match it after', async () => {
-    const line = (a: number) =>
-      JSON.stringify({ messages: [{ role: 'user', content: `${a}+1=` }], answer: String(a + 1) });
     const file = await client.files.create({
       file: await toFile(
-        Buffer.from(Array.from({ length: 2 * STEPS }, (_, i) => line(i)).join('\n')),
+        Buffer.from(Array.from({ length: 2 * STEPS }, (_, i) => mathLine(i, 1)).join('\n')),
         'm.jsonl',
       ),
       purpose: 'fine-tune',
     });
-    const job = await client.fineTuning.jobs.create({
-      model: 'tt-nano',
-      training_file: file.id,
-      seed: 3,
-      method: {
-        type: 'reinforcement',
-        reinforcement: {
-          grader: {
-            type: 'math_answer',
-            name: 'math',
-            input: '{{sample.output_text}}',
-            reference: '{{item.answer}}',
-          },
-          hyperparameters: { batch_size: 2, n_epochs: 1 },
-          algorithm: { num_generations: 2, max_completion_tokens: 12, beta: 0 },
-        },
-      },
-    } as unknown as OpenAI.FineTuning.JobCreateParams);
+    const job = await client.fineTuning.jobs.create(tinyRlJob(file.id, { seed: 3 }));
     const stepRows = () =>
       queryDatabase<{ metrics: Record<string, number> }>(
         api.db.url,

@@ -14,7 +14,7 @@ import {
   type ModelConfig,
 } from '@tracetune/model';
 import { extractTar, folderTarEntries, tarStream } from '@tracetune/storage';
-import { startApp, type RunningProcess } from '@tracetune/testing';
+import { mathLine, startApp, type RunningProcess } from '@tracetune/testing';
 import { ByteTokenizer } from '@tracetune/tokenizer';
 
 import { startTestApi, type TestApi } from './api-test-app';
@@ -47,8 +47,6 @@ const tinyQwen2: ModelConfig = {
   hidden_act: 'silu',
   tracetune_tokenizer: 'byte',
 };
-const rftLine = (a: number, b: number) =>
-  JSON.stringify({ messages: [{ role: 'user', content: `${a}+${b}=` }], answer: String(a + b) });
 
 async function collect(source: AsyncIterable<Uint8Array>): Promise<Buffer> {
   const parts: Buffer[] = [];
@@ -114,7 +112,7 @@ describe('own model round trip: upload tar → LoRA GRPO-λ on a worker → down
     const baseId = await uploadFolder(join(work, 'base'), 'mine');
     const file = await client.files.create({
       file: await toFile(
-        Buffer.from([rftLine(1, 2), rftLine(3, 4), rftLine(5, 6), rftLine(2, 2)].join('\n')),
+        Buffer.from([mathLine(1, 2), mathLine(3, 4), mathLine(5, 6), mathLine(2, 2)].join('\n')),
         'rft.jsonl',
       ),
       purpose: 'fine-tune',

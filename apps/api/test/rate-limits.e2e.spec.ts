@@ -2,30 +2,14 @@ import { readdir } from 'node:fs/promises';
 import OpenAI, { toFile } from 'openai';
 
 import type { CreatedApiKey } from '@tracetune/contracts';
-import { queryDatabase } from '@tracetune/testing';
+import { mathLine, queryDatabase, tinyRlJob } from '@tracetune/testing';
 
 import { startTestApi, type TestApi } from './api-test-app';
 
 type RateLimited = InstanceType<typeof OpenAI.RateLimitError>;
 
-const line = `${JSON.stringify({ messages: [{ role: 'user', content: '1+1?' }], answer: '2' })}\n`;
-const job = (file: string) =>
-  ({
-    model: 'tt-nano',
-    training_file: file,
-    method: {
-      type: 'reinforcement',
-      reinforcement: {
-        grader: {
-          type: 'math_answer',
-          name: 'm',
-          input: '{{sample.output_text}}',
-          reference: '{{item.answer}}',
-        },
-        hyperparameters: { batch_size: 2 },
-      },
-    },
-  }) as unknown as OpenAI.FineTuning.JobCreateParams;
+const line = `${mathLine(1, 1)}\n`;
+const job = (file: string) => tinyRlJob(file);
 
 async function rejection(call: Promise<unknown>): Promise<RateLimited> {
   const error = await call.then(

@@ -5,9 +5,11 @@ import OpenAI, { toFile } from 'openai';
 
 import { artifactKey, createS3Client, S3ArtifactStore } from '@tracetune/storage';
 import {
+  mathLine,
   queryDatabase,
   startApp,
   startS3Server,
+  tinyRlJob,
   type RunningProcess,
   type TestS3Server,
 } from '@tracetune/testing';
@@ -111,33 +113,16 @@ describe('api, two workers and inference on separate data directories, sharing S
       };
       expect(health.checks['storage']).toEqual(expect.objectContaining({ status: 'ok' }));
     }
-    const line = (a: number) =>
-      JSON.stringify({ messages: [{ role: 'user', content: `${a}+2=` }], answer: String(a + 2) });
     const file = await client.files.create({
-      file: await toFile(Buffer.from([1, 2, 3, 4].map(line).join('\n')), 'train.jsonl'),
+      file: await toFile(Buffer.from([1, 2, 3, 4].map((a) => mathLine(a, 2)).join('\n')), 'train.jsonl'),
       purpose: 'fine-tune',
     });
     const jobs = [];
     for (const seed of [1, 2, 3, 4]) {
       jobs.push(
-        await client.fineTuning.jobs.create({
-          model: 'tt-nano',
-          training_file: file.id,
-          seed,
-          method: {
-            type: 'reinforcement',
-            reinforcement: {
-              grader: {
-                type: 'math_answer',
-                name: 'm',
-                input: '{{sample.output_text}}',
-                reference: '{{item.answer}}',
-              },
-              hyperparameters: { batch_size: 2, n_epochs: 1 },
-              algorithm: { num_generations: 2, max_completion_tokens: 8, beta: 0 },
-            },
-          },
-        } as unknown as OpenAI.FineTuning.JobCreateParams),
+        await client.fineTuning.jobs.create(
+          tinyRlJob(file.id, { seed, algorithm: { max_completion_tokens: 8 } }),
+        ),
       );
     }
     const done = await Promise.all(
@@ -195,30 +180,16 @@ describe('api, two workers and inference on separate data directories, sharing S
   }, 240_000);
 
   it('should resume a paused job from its checkpoint in S3, on whichever host takes it', async () => {
-    const line = (a: number) =>
-      JSON.stringify({ messages: [{ role: 'user', content: `${a}+3=` }], answer: String(a + 3) });
     const file = await client.files.create({
-      file: await toFile(Buffer.from(Array.from({ length: 24 }, (_, i) => line(i)).join('\n')), 'long.jsonl'),
+      file: await toFile(
+        Buffer.from(Array.from({ length: 24 }, (_, i) => mathLine(i, 3)).join('\n')),
+        'long.jsonl',
+      ),
       purpose: 'fine-tune',
     });
-    const created = await client.fineTuning.jobs.create({
-      model: 'tt-nano',
-      training_file: file.id,
-      seed: 9,
-      method: {
-        type: 'reinforcement',
-        reinforcement: {
-          grader: {
-            type: 'math_answer',
-            name: 'm',
-            input: '{{sample.output_text}}',
-            reference: '{{item.answer}}',
-          },
-          hyperparameters: { batch_size: 2, n_epochs: 1 },
-          algorithm: { num_generations: 2, max_completion_tokens: 8, beta: 0 },
-        },
-      },
-    } as unknown as OpenAI.FineTuning.JobCreateParams);
+    const created = await client.fineTuning.jobs.create(
+      tinyRlJob(file.id, { seed: 9, algorithm: { max_completion_tokens: 8 } }),
+    );
     const steps = () =>
       queryDatabase<{ step: number }>(
         api.db.url,

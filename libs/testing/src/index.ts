@@ -24,3 +24,4 @@ export {
   type LoadStack,
   type LoadTenants,
 } from './lib/load';
+export { MATH_GRADER, mathLine, tinyRlJob, type TinyRlJobOptions } from './lib/jobs';

@@ -5,6 +5,7 @@ import { Worker } from 'node:worker_threads';
 import OpenAI, { toFile } from 'openai';
 
 import { startApp, type RunningProcess } from './apps';
+import { mathLine, tinyRlJob } from './jobs';
 import { createTestDatabase, queryDatabase, type TestDatabase } from './test-database';
 
 /**
@@ -95,33 +96,8 @@ export async function startLoadStack(): Promise<LoadStack> {
   }
 }
 
-const rlLine = (i: number) =>
-  JSON.stringify({ messages: [{ role: 'user', content: `${i}+1=` }], answer: String(i + 1) });
-
-/** A reinforcement job on tt-nano with a deterministic grader: tiny steps, so it trains through the burst. */
-function rlJob(trainingFile: string): OpenAI.FineTuning.JobCreateParams {
-  return {
-    model: 'tt-nano',
-    training_file: trainingFile,
-    seed: 5,
-    method: {
-      type: 'reinforcement',
-      reinforcement: {
-        grader: {
-          type: 'math_answer',
-          name: 'math',
-          input: '{{sample.output_text}}',
-          reference: '{{item.answer}}',
-        },
-        hyperparameters: { batch_size: 2, n_epochs: 1 },
-        algorithm: { num_generations: 2, max_completion_tokens: 12, beta: 0 },
-      },
-    },
-  } as unknown as OpenAI.FineTuning.JobCreateParams;
-}
-
 async function upload(client: OpenAI, lines: number): Promise<string> {
-  const body = Array.from({ length: lines }, (_, i) => rlLine(i)).join('\n');
+  const body = Array.from({ length: lines }, (_, i) => mathLine(i, 1)).join('\n');
   return (
     await client.files.create({ file: await toFile(Buffer.from(body), 'load.jsonl'), purpose: 'fine-tune' })
   ).id;
@@ -162,7 +138,7 @@ export async function prepareTenants(stack: LoadStack, round: string, jobSteps =
   }
   const a0 = stack.client(keys.a0);
   const fileA = await upload(a0, 2 * jobSteps);
-  const jobA = (await a0.fineTuning.jobs.create(rlJob(fileA))).id;
+  const jobA = (await a0.fineTuning.jobs.create(tinyRlJob(fileA))).id;
   // Polled in PostgreSQL, not through the API: the burst's counts start from known numbers.
   const deadline = Date.now() + 180_000;
   for (;;) {
@@ -265,7 +241,7 @@ export function loadBurst(t: LoadTenants): LoadRequest[] {
       8,
       async (c) =>
         c.files.create({
-          file: await toFile(Buffer.from(`${rlLine(1)}\n`), 'b.jsonl'),
+          file: await toFile(Buffer.from(`${mathLine(1, 1)}\n`), 'b.jsonl'),
           purpose: 'fine-tune',
         }),
     ],
@@ -280,7 +256,7 @@ export function loadBurst(t: LoadTenants): LoadRequest[] {
   for (const [kind, n, send] of bMix) add('b1', kind, n, send); // 51
   add('b1', 'files.retrieve', 1, (c) => c.files.retrieve(t.fileB)); // 52
   for (const [kind, n, send] of bMix) add('b2', kind, n, send); // 51
-  add('b2', 'jobs.create', 2, (c) => c.fineTuning.jobs.create(rlJob(t.fileB))); // 53
+  add('b2', 'jobs.create', 2, (c) => c.fineTuning.jobs.create(tinyRlJob(t.fileB))); // 53
   // Interleave the keys, so every limit is crossed in the middle of the burst rather than at its end.
   return interleave(requests);
 }
