@@ -387,29 +387,55 @@ export class JobRunner {
       this.active = { stop: () => child.kill('SIGKILL') };
       child.on('message', (message: ChildMessage) => {
         switch (message.type) {
-          case 'ready':
+          case 'ready': {
+            const id = newId('event');
             record('the backend event', () =>
-              this.log(job, 'info', `Training on the ${message.backend} backend (${message.reason})`),
+              this.log(
+                job,
+                'info',
+                `Training on the ${message.backend} backend (${message.reason})`,
+                undefined,
+                id,
+              ),
             );
             break;
-          case 'step':
+          }
+          case 'step': {
             this.telemetry.step(spec.method, message.metrics);
+            const id = newId('event');
             record(`step ${message.step}`, () =>
-              this.recordStep(job, message.step, message.totalSteps, message.metrics, startedAt, firstStep),
+              this.recordStep(
+                job,
+                message.step,
+                message.totalSteps,
+                message.metrics,
+                startedAt,
+                firstStep,
+                id,
+              ),
             );
             writes.add('the control answer', () => sendControl().catch(() => undefined));
             break;
-          case 'event':
-            record('an event', () => this.log(job, message.level, message.message, message.data));
+          }
+          // Every retried write keeps the id made here: a retry after a try that did commit finds its row.
+          case 'event': {
+            const id = newId('event');
+            record('an event', () => this.log(job, message.level, message.message, message.data, id));
             break;
-          case 'samples':
+          }
+          case 'samples': {
+            const id = newId('event');
             record(`the samples of step ${message.step}`, () =>
-              this.log(job, 'info', `Sample completions at step ${message.step}`, {
-                step: message.step,
-                samples: message.samples,
-              }),
+              this.log(
+                job,
+                'info',
+                `Sample completions at step ${message.step}`,
+                { step: message.step, samples: message.samples },
+                id,
+              ),
             );
             break;
+          }
           case 'checkpoint':
             {
               // One id for every try: a retried write recognises its own row.
@@ -559,6 +585,7 @@ export class JobRunner {
     reported: Record<string, number>,
     startedAt: number,
     firstStep: number,
+    eventId: string,
   ): Promise<void> {
     // JSON has no NaN or Infinity: a metric that is not finite this step (e.g. no KL without a reference) is omitted.
     const values = Object.fromEntries(
@@ -572,7 +599,7 @@ export class JobRunner {
       metrics: values,
     });
     await this.events.add({
-      id: newId('event'),
+      id: eventId,
       jobId: job.id,
       organizationId: job.organizationId,
       level: 'info',
@@ -776,9 +803,10 @@ export class JobRunner {
     level: 'info' | 'warn' | 'error',
     message: string,
     data?: Record<string, unknown>,
+    id = newId('event'),
   ): Promise<void> {
     await this.events.add({
-      id: newId('event'),
+      id,
       jobId: job.id,
       organizationId: job.organizationId,
       level,

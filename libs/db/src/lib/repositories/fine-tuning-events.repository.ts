@@ -8,6 +8,10 @@ import { PrismaService } from '../prisma.service';
 export class FineTuningEventsRepository {
   constructor(private readonly prisma: PrismaService) {}
 
+  /**
+   * Stores an event once per id: a write retried after a try that did commit (its answer lost with the connection)
+   * finds its row and changes nothing, so callers that retry keep one id for every try.
+   */
   add(event: {
     id: string;
     jobId: string;
@@ -18,8 +22,10 @@ export class FineTuningEventsRepository {
     data?: Prisma.InputJsonValue | null;
   }): Promise<FineTuningEvent> {
     const { data, message, ...rest } = event;
-    return this.prisma.fineTuningEvent.create({
-      data: { ...rest, message: withoutNul(message), ...(data ? { data: withoutNul(data) } : {}) },
+    return this.prisma.fineTuningEvent.upsert({
+      where: { id: event.id },
+      create: { ...rest, message: withoutNul(message), ...(data ? { data: withoutNul(data) } : {}) },
+      update: {},
     });
   }
 

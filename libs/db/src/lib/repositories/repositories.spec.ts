@@ -162,4 +162,22 @@ describe('repositories (real PostgreSQL)', () => {
     ]);
     expect(await events.list('org-b', 'ftjob-1', { limit: 2 })).toEqual([]);
   });
+
+  it('should store an event once when its write is retried with the same id', async () => {
+    const events = new FineTuningEventsRepository(prisma);
+    const event = {
+      id: 'ev-retried',
+      jobId: 'ftjob-1',
+      organizationId: 'org-a',
+      level: 'info' as const,
+      type: 'metrics' as const,
+      message: 'Step 1/2',
+      data: { step: 1 },
+    };
+    const first = await events.add(event);
+    const again = await events.add({ ...event, message: 'Step 1/2 (retried)' });
+    expect(again).toMatchObject({ id: 'ev-retried', seq: first.seq, message: 'Step 1/2' });
+    const ids = (await events.list('org-a', 'ftjob-1', { limit: 100 }))!.map((e) => e.id);
+    expect(ids.filter((id) => id === 'ev-retried')).toHaveLength(1);
+  });
 });
