@@ -49,6 +49,18 @@ describe('LocalArtifactStore', () => {
     expect(await readdir(join(root, '.staging'))).toEqual([]);
   });
 
+  // stream/promises' pipeline rejects on the first chunk's error before the file stream has finished opening (its
+  // open runs on the thread pool); put() must wait for the stream to close before removing the file. Under load the
+  // open is late and the removal used to run first (seen in CI as a .staging file left after a 413).
+  it('should leave no staging file when the first chunk already crosses the limit (the file still opening)', async () => {
+    for (let i = 0; i < 20; i++) {
+      await expect(
+        store.put(artifactKey('files/at-once'), Readable.from([Buffer.alloc(2000)]), { maxBytes: 1000 }),
+      ).rejects.toBeInstanceOf(ArtifactTooLargeError);
+      expect(await readdir(join(root, '.staging'))).toEqual([]);
+    }
+  });
+
   it('should hand out directories in place, without copying', async () => {
     const key = artifactKey('models/m');
     await store.putDirectory(key, async () => undefined);

@@ -42,11 +42,15 @@ export class LocalArtifactStore implements ArtifactStore {
     const target = this.localPath(key);
     const staging = await this.stagingPath();
     const meter = meteredStream(options);
+    const out = createWriteStream(staging, { flags: 'wx' });
     try {
-      await pipeline(toReadable(source), meter.stream, createWriteStream(staging, { flags: 'wx' }));
+      await pipeline(toReadable(source), meter.stream, out);
       await mkdir(dirname(target), { recursive: true });
       await rename(staging, target);
     } catch (error) {
+      // A source that fails at once (a limit crossed in the first chunk) fails the pipeline while the file is still
+      // being opened: wait until the stream has closed it, or the removal would run first and leave the file behind.
+      if (!out.closed) await new Promise<void>((resolve) => out.once('close', () => resolve()));
       await rm(staging, { force: true });
       throw error;
     }
