@@ -223,8 +223,8 @@ export class FineTuningJobsService {
       }
       throw error;
     }
-    await this.log(job, 'info', `Created fine-tuning job: ${id}`);
-    await this.log(
+    await this.events.message(job, 'info', `Created fine-tuning job: ${id}`);
+    await this.events.message(
       job,
       'info',
       `Validated training file: ${training.id}${validation ? ` and validation file: ${validation.id}` : ''}`,
@@ -240,7 +240,7 @@ export class FineTuningJobsService {
         { code: 'queue_unavailable' },
       );
     }
-    await this.log(job, 'info', 'Job enqueued');
+    await this.events.message(job, 'info', 'Job enqueued');
     return this.object(job);
   }
 
@@ -288,7 +288,7 @@ export class FineTuningJobsService {
     );
     if (!updated) return this.cancel(caller, id); // it moved meanwhile: decide again on its new status
     await this.removeQueued(id);
-    await this.log(updated, 'info', 'Job cancelled');
+    await this.events.message(updated, 'info', 'Job cancelled');
     return toJobObject(updated);
   }
 
@@ -302,7 +302,7 @@ export class FineTuningJobsService {
       });
       if (updated) {
         await this.removeQueued(id);
-        await this.log(updated, 'info', 'Job paused before it started');
+        await this.events.message(updated, 'info', 'Job paused before it started');
         return toJobObject(updated);
       }
     }
@@ -312,7 +312,7 @@ export class FineTuningJobsService {
         pauseRequested: true,
       });
       if (updated) {
-        await this.log(
+        await this.events.message(
           updated,
           'info',
           'Pause requested: the job will checkpoint and pause after the current step',
@@ -335,7 +335,7 @@ export class FineTuningJobsService {
     const updated = await this.jobs.transition(id, ['paused'], { status: 'queued', pauseRequested: false });
     if (!updated) return this.resume(caller, id);
     await this.enqueue(updated);
-    await this.log(updated, 'info', 'Job resumed; queued to continue from its last checkpoint');
+    await this.events.message(updated, 'info', 'Job resumed; queued to continue from its last checkpoint');
     return this.object(updated);
   }
 
@@ -502,7 +502,7 @@ export class FineTuningJobsService {
     );
     await this.watch.checkQueued(job.id, queue);
     if (queue === this.acceleratedQueue) {
-      await this.log(
+      await this.events.message(
         job,
         'info',
         `Waiting for a worker with an accelerator: ${job.model} has ${parameters.toLocaleString('en')} parameters, above TRACETUNE_CPU_MAX_PARAMS (${limit.toLocaleString('en')})`,
@@ -528,16 +528,5 @@ export class FineTuningJobsService {
       'fine_tuning_job_id',
       `job_${job.status as JobStatus}`,
     );
-  }
-
-  private async log(job: FineTuningJob, level: 'info' | 'warn' | 'error', message: string): Promise<void> {
-    await this.events.add({
-      id: newId('event'),
-      jobId: job.id,
-      organizationId: job.organizationId,
-      level,
-      type: 'message',
-      message,
-    });
   }
 }

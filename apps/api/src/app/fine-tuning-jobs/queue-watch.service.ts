@@ -5,7 +5,6 @@ import type { Queue } from 'bull';
 import { Config } from '@tracetune/config';
 import {
   ACCELERATED_TRAINING_QUEUE,
-  newId,
   TERMINAL_JOB_STATUSES,
   TRAINING_QUEUE,
   type JobStatusName,
@@ -107,13 +106,6 @@ export class QueueWatchService implements OnModuleInit, OnModuleDestroy {
   private async log(jobId: string, level: 'info' | 'warn', message: string): Promise<void> {
     const job = await this.jobs.findById(jobId);
     if (!job || TERMINAL_JOB_STATUSES.includes(job.status as JobStatusName)) return;
-    await this.events.add({
-      id: newId('event'),
-      jobId,
-      organizationId: job.organizationId,
-      level,
-      type: 'message',
-      message,
-    });
+    await this.events.message(job, level, message);
   }
 }

@@ -805,14 +805,6 @@ export class JobRunner {
     data?: Record<string, unknown>,
     id = newId('event'),
   ): Promise<void> {
-    await this.events.add({
-      id,
-      jobId: job.id,
-      organizationId: job.organizationId,
-      level,
-      type: 'message',
-      message,
-      data: (data as Prisma.InputJsonValue) ?? null,
-    });
+    await this.events.message(job, level, message, { data: (data as Prisma.InputJsonValue) ?? null, id });
   }
 }

@@ -5,7 +5,6 @@ import type { Job, Queue } from 'bull';
 import { Config } from '@tracetune/config';
 import {
   ACCELERATED_TRAINING_QUEUE,
-  newId,
   TRAINING_JOB,
   TRAINING_JOB_OPTIONS,
   TRAINING_QUEUE,
@@ -82,7 +81,7 @@ export class Reconciler implements OnApplicationBootstrap, OnApplicationShutdown
         pauseRequested: false,
       });
       if (paused)
-        await this.log(
+        await this.events.message(
           job,
           'warn',
           `Job paused: its worker stopped before the pause checkpoint; resume continues from the last checkpoint (step ${paused.currentStep} reached)`,
@@ -100,7 +99,7 @@ export class Reconciler implements OnApplicationBootstrap, OnApplicationShutdown
     );
     this.logger.warn(`job ${job.id} (${job.status}) had no live queue delivery; queued again`);
     if (job.status !== 'queued')
-      await this.log(
+      await this.events.message(
         job,
         'warn',
         `Job queued again: its worker is gone and the queue had no delivery for it (worker or Redis restart); it resumes from its last checkpoint`,
@@ -135,16 +134,5 @@ export class Reconciler implements OnApplicationBootstrap, OnApplicationShutdown
 
   private tooLargeForCpu(parameters: number): boolean {
     return parameters > this.config.get('TRACETUNE_CPU_MAX_PARAMS');
-  }
-
-  private async log(job: FineTuningJob, level: 'info' | 'warn', message: string): Promise<void> {
-    await this.events.add({
-      id: newId('event'),
-      jobId: job.id,
-      organizationId: job.organizationId,
-      level,
-      type: 'message',
-      message,
-    });
   }
 }

@@ -1,5 +1,7 @@
 import { Injectable } from '@nestjs/common';
 
+import { newId } from '@tracetune/contracts';
+
 import type { EventLevel, EventType, FineTuningEvent, Prisma } from '../../generated/prisma/client';
 import { withoutNul } from '../json';
 import { PrismaService } from '../prisma.service';
@@ -26,6 +28,24 @@ export class FineTuningEventsRepository {
       where: { id: event.id },
       create: { ...rest, message: withoutNul(message), ...(data ? { data: withoutNul(data) } : {}) },
       update: {},
+    });
+  }
+
+  /** A 'message' event about a job; a write that may be retried passes one `id` for every try. */
+  message(
+    job: { id: string; organizationId: string },
+    level: EventLevel,
+    message: string,
+    options: { data?: Prisma.InputJsonValue | null; id?: string } = {},
+  ): Promise<FineTuningEvent> {
+    return this.add({
+      id: options.id ?? newId('event'),
+      jobId: job.id,
+      organizationId: job.organizationId,
+      level,
+      type: 'message',
+      message,
+      data: options.data ?? null,
     });
   }
 
