@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 
 import {
+  byteModelConfig,
   saveCheckpoint,
   savePeftAdapter,
   setupBackend,
@@ -20,28 +21,10 @@ import {
 import { ByteTokenizer } from '@tracetune/tokenizer';
 
 const OUT = join(__dirname, 'roundtrip');
-const CONFIG: ModelConfig = {
-  architectures: ['LlamaForCausalLM'],
-  model_type: 'llama',
-  vocab_size: 261,
-  hidden_size: 32,
-  intermediate_size: 64,
-  num_hidden_layers: 2,
-  num_attention_heads: 4,
-  num_key_value_heads: 2,
-  head_dim: 8,
-  rms_norm_eps: 1e-5,
-  rope_theta: 10000,
+const CONFIG: ModelConfig = byteModelConfig({
   max_position_embeddings: 128,
   tie_word_embeddings: false,
-  attention_bias: false,
-  qk_norm: false,
-  bos_token_id: 256,
-  eos_token_id: [257, 260],
-  pad_token_id: 258,
-  hidden_act: 'silu',
-  tracetune_tokenizer: 'byte',
-};
+});
 const IDS = [256, ...Buffer.from('Tracetune round trip: 12+7=19')];
 
 function save(model: TransformerModel, name: string): void {

@@ -9,6 +9,7 @@ import OpenAI, { toFile } from 'openai';
 
 import type { CreatedApiKey } from '@tracetune/contracts';
 import {
+  byteModelConfig,
   SafetensorsFile,
   saveCheckpoint,
   setupBackend,
@@ -21,30 +22,21 @@ import { ByteTokenizer } from '@tracetune/tokenizer';
 
 import { startTestApi, type TestApi } from './api-test-app';
 
+/** The Qwen2 differences from the byte-tokenizer Llama layout: biases on q/k/v and a smaller norm epsilon. */
+const QWEN2 = {
+  architectures: ['Qwen2ForCausalLM'],
+  model_type: 'qwen2',
+  rms_norm_eps: 1e-6,
+  attention_bias: true,
+} satisfies Partial<ModelConfig>;
+
 /** A tiny Qwen2-style model (biases, tied head) on the byte tokenizer: ≈ 27k parameters, 110 kB in float32. */
 function tinyConfig(hidden = 32, intermediate = 64): ModelConfig {
-  return {
-    architectures: ['Qwen2ForCausalLM'],
-    model_type: 'qwen2',
-    vocab_size: 261,
+  return byteModelConfig({
+    ...QWEN2,
     hidden_size: hidden,
     intermediate_size: intermediate,
-    num_hidden_layers: 2,
-    num_attention_heads: 4,
-    num_key_value_heads: 2,
-    head_dim: hidden / 4,
-    rms_norm_eps: 1e-6,
-    rope_theta: 10000,
-    max_position_embeddings: 256,
-    tie_word_embeddings: true,
-    attention_bias: true,
-    qk_norm: false,
-    bos_token_id: 256,
-    eos_token_id: [257, 260],
-    pad_token_id: 258,
-    hidden_act: 'silu',
-    tracetune_tokenizer: 'byte',
-  };
+  });
 }
 
 /** Every file under a folder, recursively (to prove nothing is left behind). */

@@ -6,6 +6,7 @@ import { Readable } from 'node:stream';
 import OpenAI, { toFile } from 'openai';
 
 import {
+  byteModelConfig,
   loadCheckpoint,
   loadPeftAdapter,
   saveCheckpoint,
@@ -25,28 +26,15 @@ import { startTestApi, type TestApi } from './api-test-app';
  * read the download back through the import path: the same logits as the trained model, and the adapter applied to
  * the uploaded base gives them too.
  */
-const tinyQwen2: ModelConfig = {
+/** The Qwen2 differences from the byte-tokenizer Llama layout: biases on q/k/v and a smaller norm epsilon. */
+const QWEN2 = {
   architectures: ['Qwen2ForCausalLM'],
   model_type: 'qwen2',
-  vocab_size: 261,
-  hidden_size: 32,
-  intermediate_size: 64,
-  num_hidden_layers: 2,
-  num_attention_heads: 4,
-  num_key_value_heads: 2,
-  head_dim: 8,
   rms_norm_eps: 1e-6,
-  rope_theta: 10000,
-  max_position_embeddings: 256,
-  tie_word_embeddings: true,
   attention_bias: true,
-  qk_norm: false,
-  bos_token_id: 256,
-  eos_token_id: [257, 260],
-  pad_token_id: 258,
-  hidden_act: 'silu',
-  tracetune_tokenizer: 'byte',
-};
+} satisfies Partial<ModelConfig>;
+
+const tinyQwen2: ModelConfig = byteModelConfig(QWEN2);
 
 async function collect(source: AsyncIterable<Uint8Array>): Promise<Buffer> {
   const parts: Buffer[] = [];

@@ -195,27 +195,27 @@ export function configToHf(config: ModelConfig): Record<string, unknown> {
 /** Byte-tokenizer ids (see @tracetune/tokenizer BYTE_SPECIAL_TOKENS): <|bos|> 256, <|eos|> 257, <|im_end|> 260. */
 const BYTE_VOCAB = 261;
 
-function builtin(
-  hidden: number,
-  layers: number,
-  heads: number,
-  kvHeads: number,
-  inter: number,
-  ctx: number,
-): ModelConfig {
+/**
+ * A Llama-layout model on the byte tokenizer (vocab 261, tied head, no biases, 2 KV heads, 2 layers, 32 wide unless
+ * `shape` says otherwise): the built-in models and the tests' tiny ones. `head_dim` follows hidden_size /
+ * num_attention_heads unless given.
+ */
+export function byteModelConfig(shape: Partial<ModelConfig> = {}): ModelConfig {
+  const hidden = shape.hidden_size ?? 32;
+  const heads = shape.num_attention_heads ?? 4;
   return {
     architectures: ['LlamaForCausalLM'],
     model_type: 'llama',
     vocab_size: BYTE_VOCAB,
     hidden_size: hidden,
-    intermediate_size: inter,
-    num_hidden_layers: layers,
+    intermediate_size: 64,
+    num_hidden_layers: 2,
     num_attention_heads: heads,
-    num_key_value_heads: kvHeads,
+    num_key_value_heads: 2,
     head_dim: hidden / heads,
     rms_norm_eps: 1e-5,
     rope_theta: 10000,
-    max_position_embeddings: ctx,
+    max_position_embeddings: 256,
     tie_word_embeddings: true,
     attention_bias: false,
     qk_norm: false,
@@ -224,7 +224,26 @@ function builtin(
     pad_token_id: 258,
     hidden_act: 'silu',
     tracetune_tokenizer: 'byte',
+    ...shape,
   };
+}
+
+function builtin(
+  hidden: number,
+  layers: number,
+  heads: number,
+  kvHeads: number,
+  inter: number,
+  ctx: number,
+): ModelConfig {
+  return byteModelConfig({
+    hidden_size: hidden,
+    intermediate_size: inter,
+    num_hidden_layers: layers,
+    num_attention_heads: heads,
+    num_key_value_heads: kvHeads,
+    max_position_embeddings: ctx,
+  });
 }
 
 /**

@@ -11,6 +11,7 @@ export {
 export {
   BUILTIN_CONFIGS,
   builtinConfig,
+  byteModelConfig,
   configFromHf,
   configToHf,
   contextLength,

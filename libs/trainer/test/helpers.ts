@@ -4,7 +4,13 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 
 import { resolveAlgorithm, type ResolvedAlgorithm } from '@tracetune/contracts';
-import { saveCheckpoint, setupBackend, TransformerModel, type ModelConfig } from '@tracetune/model';
+import {
+  byteModelConfig,
+  saveCheckpoint,
+  setupBackend,
+  TransformerModel,
+  type ModelConfig,
+} from '@tracetune/model';
 import { ByteTokenizer } from '@tracetune/tokenizer';
 
 import type { StepMetrics, TrainingRunSpec } from '../src/lib/contract';
@@ -17,28 +23,7 @@ export async function useBackend(choice: 'wasm' | 'cpu' = 'wasm'): Promise<void>
 
 /** A byte-vocabulary model small enough for many steps per second. */
 export function tinyByteConfig(): ModelConfig {
-  return {
-    architectures: ['LlamaForCausalLM'],
-    model_type: 'llama',
-    vocab_size: 261,
-    hidden_size: 16,
-    intermediate_size: 32,
-    num_hidden_layers: 2,
-    num_attention_heads: 4,
-    num_key_value_heads: 2,
-    head_dim: 4,
-    rms_norm_eps: 1e-5,
-    rope_theta: 10000,
-    max_position_embeddings: 256,
-    tie_word_embeddings: true,
-    attention_bias: false,
-    qk_norm: false,
-    bos_token_id: 256,
-    eos_token_id: [257, 260],
-    pad_token_id: 258,
-    hidden_act: 'silu',
-    tracetune_tokenizer: 'byte',
-  };
+  return byteModelConfig({ hidden_size: 16, intermediate_size: 32 });
 }
 
 export function tempDir(prefix: string): string {
