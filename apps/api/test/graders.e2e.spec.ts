@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import OpenAI from 'openai';
 
-import { freePort } from '@tracetune/testing';
+import { freePort, SPIN_GRADER_RUN } from '@tracetune/testing';
 
 import { startTestApi, type TestApi } from './api-test-app';
 
@@ -292,15 +292,7 @@ describe('code graders off the event loop', () => {
     await probeHealth(); // warm the route and the connections
     let finished = false;
     const running = client.fineTuning.alpha.graders
-      .run({
-        grader: {
-          type: 'javascript',
-          name: 'spin',
-          source: 'function grade() { while (true) {} }',
-          timeout_ms: 60_000,
-        },
-        model_sample: 'x',
-      } as never)
+      .run(SPIN_GRADER_RUN as never)
       .finally(() => (finished = true));
     await new Promise((r) => setTimeout(r, 300)); // the grader is spinning on its thread by now
     const latencies: number[] = [];

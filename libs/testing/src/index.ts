@@ -17,6 +17,7 @@ export {
   prepareTenants,
   probeHealth,
   quantile,
+  SPIN_GRADER_RUN,
   startLoadStack,
   type HealthProbe,
   type LoadOutcome,

@@ -23,6 +23,17 @@ export const LOAD_LIMITS = {
   activeJobsPerOrg: 1,
 } as const;
 
+/** A `graders/run` call whose JavaScript grader never returns (asking for 60 s; the run cap stops it sooner). */
+export const SPIN_GRADER_RUN = {
+  grader: {
+    type: 'javascript',
+    name: 'spin',
+    source: 'function grade() { while (true) {} }',
+    timeout_ms: 60_000,
+  },
+  model_sample: 'x',
+} as const;
+
 /** `graders/run` calls are capped at this, so the hostile grader spins through the whole burst. */
 export const HOSTILE_GRADER_MS = 30_000;
 
@@ -157,15 +168,7 @@ export async function prepareTenants(stack: LoadStack, round: string, jobSteps =
   const fileB = await upload(b0, 4);
   let done = false;
   const hostileGrader = b0.fineTuning.alpha.graders
-    .run({
-      grader: {
-        type: 'javascript',
-        name: 'spin',
-        source: 'function grade() { while (true) {} }',
-        timeout_ms: 60_000,
-      },
-      model_sample: 'x',
-    } as never)
+    .run(SPIN_GRADER_RUN as never)
     .finally(() => (done = true));
   // Let it reach its thread and start spinning before anything else is sent.
   await new Promise((r) => setTimeout(r, 500));
